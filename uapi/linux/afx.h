@@ -17,7 +17,13 @@
  * it is taken loads the module with family=N and uses N instead.
  */
 #define AF_X			18
+/*
+ * The kernel's ELF headers (and userspace <elf.h>) use PF_X for the
+ * executable segment flag; inside the kernel use AF_X only.
+ */
+#ifndef __KERNEL__
 #define PF_X			AF_X
+#endif
 
 /* Socket level of the AF_X options below (no in-tree SOL_* uses it). */
 #define SOL_X			299

@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * afx: the AF_X socket family.
+ *
+ * Family registration, socket creation, what every socket type shares
+ * (names, SOL_X options, waiting) and module init.
+ *
+ * Implementation notes
+ * ====================
+ *
+ * Socket kinds. One struct proto (afx_proto) and one proto_ops per socket
+ * type: afx_stream_ops (stream.c) and afx_dgram_ops (dgram.c). Every socket
+ * is a struct afx_sock with struct sock first; afx_sk() converts.
+ *
+ * Tables. Each network namespace has a struct afx_net (net_generic()) with
+ * one bind table per port space (stream, datagram), hashed by port. Writers
+ * hold afx_net.lock; readers on the data path (datagram sends) walk a
+ * bucket under RCU and take a reference with refcount_inc_not_zero(). All
+ * afx sockets are SOCK_RCU_FREE so that such a walk never touches freed
+ * memory. A socket leaves its table before its last reference can go.
+ *
+ * Stream connections. connect() allocates the server-side socket (the
+ * child) up front, links the two ends (each holds a reference on the
+ * other through afx_sock.peer) and, under afx_net.lock, either puts the
+ * child on the listener's accept queue (connected at once) or, when the
+ * queue is full, on the listener's pending queue (connector in
+ * TCP_SYN_SENT). accept() takes the oldest child and promotes the oldest
+ * pending child into the room it made, moving both ends to
+ * TCP_ESTABLISHED and waking the connector. A listener that closes
+ * refuses its pending connectors (ECONNREFUSED) and closes its unaccepted
+ * children. Queued children are owned by the listener's queues; accept()
+ * hands that reference to the new struct socket.
+ *
+ * Socket states (sk_state): TCP_CLOSE (unconnected, or a failed attempt),
+ * TCP_LISTEN, TCP_SYN_SENT (waiting for accept queue room), TCP_SYN_RECV
+ * (a child not yet on the accept queue), TCP_ESTABLISHED. Shutdowns, our
+ * own and those the peer causes, are kept in sk_shutdown as AF_UNIX does.
+ *
+ * Data. A sender copies user data into an skb before taking any lock,
+ * then appends it to the receiver's sk_receive_queue under the receiver's
+ * afx_sock.lock, which also guards sk_shutdown, so that nothing is queued
+ * to a socket that has shut down reading or is closing. Memory is charged
+ * to the receiver (skb_set_owner_r()). A reader is serialised by its own
+ * socket lock and wakes writers after it frees room.
+ *
+ * Lock order: lock_sock(sk) -> afx_net.lock
+ *             lock_sock(sk) -> afx_sock.lock (own or peer's, one at a time)
+ * afx_net.lock and afx_sock.lock are never held together, and no lock is
+ * held across a user copy or an allocation other than GFP_ATOMIC.
+ *
+ * Lifetimes. struct socket owns one reference on its sock; a stream peer
+ * link owns one on each end; a child on a listener queue is owned by the
+ * queue. A sock and the netns it lives in outlive any RCU reader.
+ */
+
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/net.h>
+#include <linux/sched/signal.h>
+#include <linux/socket.h>
+#include <net/sock.h>
+
+#include "afx.h"
+#include "compat.h"
+
+static int family = AF_X;
+module_param(family, int, 0444);
+MODULE_PARM_DESC(family, "address family number to register (default 18, AF_X)");
+
+/* The family number in force; fixed once the module is loaded. */
+int afx_family __read_mostly = AF_X;
+unsigned int afx_net_id __read_mostly;
+
+struct proto afx_proto = {
+	.name		= "AF_X",
+	.owner		= THIS_MODULE,
+	.obj_size	= sizeof(struct afx_sock),
+};
+
+/**
+ * afx_fill_addr() - build a complete AF_X address
+ * @sx: the address to fill
+ * @addr: AFX_ADDR_*
+ * @port: port number
+ */
+void afx_fill_addr(struct sockaddr_x *sx, u32 addr, u32 port)
+{
+	memset(sx, 0, sizeof(*sx));
+	sx->sx_family = afx_family;
+	sx->sx_addr = addr;
+	sx->sx_port = port;
+}
+
+static void afx_sk_destruct(struct sock *sk)
+{
+	struct afx_sock *ax = afx_sk(sk);
+
+	__skb_queue_purge(&sk->sk_receive_queue);
+	WARN_ON_ONCE(ax->peer);
+	WARN_ON_ONCE(!hlist_unhashed(&ax->bind_node));
+	WARN_ON_ONCE(atomic_read(&sk->sk_rmem_alloc));
+}
+
+/* Wake those waiting to write, and only them. */
+static void afx_write_space(struct sock *sk)
+{
+	struct socket_wq *wq;
+
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_sync_poll(&wq->wait, EPOLLOUT |
+						EPOLLWRNORM | EPOLLWRBAND);
+	sk_wake_async(sk, SOCK_WAKE_SPACE, POLL_OUT);
+	rcu_read_unlock();
+}
+
+/**
+ * afx_sk_alloc() - allocate and initialise an AF_X sock
+ * @net: namespace the sock lives in
+ * @sock: the struct socket it belongs to, or NULL for a stream child
+ * @type: SOCK_STREAM or SOCK_DGRAM
+ * @kern: a kernel socket (holds no reference on @net)
+ *
+ * Return: the new sock with one reference, or NULL.
+ */
+struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
+			  bool kern)
+{
+	struct afx_sock *ax;
+	struct sock *sk;
+
+	BUILD_BUG_ON(offsetof(struct afx_sock, sk) != 0);
+
+	sk = sk_alloc(net, afx_family, GFP_KERNEL, &afx_proto, kern);
+	if (!sk)
+		return NULL;
+
+	sock_init_data(sock, sk);
+	sk->sk_type = type;
+	sk->sk_protocol = 0;
+	sk->sk_destruct = afx_sk_destruct;
+	sk->sk_write_space = afx_write_space;
+	sock_set_flag(sk, SOCK_RCU_FREE);
+
+	ax = afx_sk(sk);
+	spin_lock_init(&ax->lock);
+	INIT_HLIST_NODE(&ax->bind_node);
+	INIT_LIST_HEAD(&ax->conn_node);
+	INIT_LIST_HEAD(&ax->acceptq);
+	INIT_LIST_HEAD(&ax->pendq);
+	init_waitqueue_head(&ax->peer_wait);
+	INIT_LIST_HEAD(&ax->peer_wake.entry);
+	return sk;
+}
+
+/**
+ * afx_skb_from_msg() - copy @size bytes of @msg into a new skb
+ * @sk: the sending socket
+ * @msg: the source
+ * @size: bytes to copy, at most 64 KiB
+ * @err: the errno on failure
+ *
+ * Small payloads are linear; larger ones go into page fragments so that
+ * no high-order allocation is needed. Called without locks held: the
+ * copy may fault.
+ *
+ * Return: the skb, or NULL with *@err set.
+ */
+struct sk_buff *afx_skb_from_msg(struct sock *sk, struct msghdr *msg,
+				 size_t size, int *err)
+{
+	size_t linear = min_t(size_t, size, SKB_MAX_HEAD(0));
+	struct sk_buff *skb;
+
+	skb = alloc_skb_with_frags(linear, size - linear, PAGE_ALLOC_COSTLY_ORDER,
+				   err, sk->sk_allocation);
+	if (!skb)
+		return NULL;
+	skb_put(skb, linear);
+	skb->data_len = size - linear;
+	skb->len = size;
+	*err = skb_copy_datagram_from_iter(skb, 0, &msg->msg_iter, size);
+	if (*err) {
+		kfree_skb(skb);
+		return NULL;
+	}
+	return skb;
+}
+
+static int afx_create(struct net *net, struct socket *sock, int protocol,
+		      int kern)
+{
+	switch (sock->type) {
+	case SOCK_STREAM:
+		sock->ops = &afx_stream_ops;
+		break;
+	case SOCK_DGRAM:
+		sock->ops = &afx_dgram_ops;
+		break;
+	default:
+		return -ESOCKTNOSUPPORT;
+	}
+	if (protocol)
+		return -EPROTONOSUPPORT;
+
+	sock->state = SS_UNCONNECTED;
+	if (!afx_sk_alloc(net, sock, sock->type, kern))
+		return -ENOMEM;
+	return 0;
+}
+
+/**
+ * afx_getname() - proto_ops.getname for every AF_X socket type
+ * @sock: the socket
+ * @uaddr: where to store the address
+ * @peer: nonzero for the peer's address
+ *
+ * Return: the address length, or -ENOTCONN for the peer of an
+ * unconnected socket.
+ */
+int afx_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
+{
+	struct sockaddr_x *sx = (struct sockaddr_x *)uaddr;
+	struct sock *sk = sock->sk;
+	struct afx_sock *ax = afx_sk(sk);
+	int err = sizeof(*sx);
+
+	lock_sock(sk);
+	if (peer) {
+		if (!ax->peer_addr.sx_family ||
+		    (sk->sk_type == SOCK_STREAM &&
+		     sk->sk_state != TCP_ESTABLISHED))
+			err = -ENOTCONN;
+		else
+			*sx = ax->peer_addr;
+	} else if (afx_is_bound(sk)) {
+		*sx = ax->local;
+	} else {
+		afx_fill_addr(sx, AFX_ADDR_ANY, AFX_PORT_ANY);
+	}
+	release_sock(sk);
+	return err;
+}
+
+/**
+ * afx_setsockopt() - proto_ops.setsockopt: the SOL_X options
+ * @sock: the socket
+ * @level: must be SOL_X
+ * @optname: X_NONBLOCK or X_REFUSE_WHEN_FULL
+ * @optval: an int
+ * @optlen: at least sizeof(int)
+ *
+ * Return: 0, -ENOPROTOOPT, -EINVAL or -EFAULT.
+ */
+int afx_setsockopt(struct socket *sock, int level, int optname,
+		   sockptr_t optval, unsigned int optlen)
+{
+	struct afx_sock *ax = afx_sk(sock->sk);
+	int val;
+
+	if (level != SOL_X)
+		return -ENOPROTOOPT;
+	if (optname != X_NONBLOCK &&
+	    (optname != X_REFUSE_WHEN_FULL || sock->type != SOCK_STREAM))
+		return -ENOPROTOOPT;
+	if (optlen < sizeof(int))
+		return -EINVAL;
+	if (copy_from_sockptr(&val, optval, sizeof(val)))
+		return -EFAULT;
+
+	if (optname == X_NONBLOCK)
+		WRITE_ONCE(ax->nonblock, !!val);
+	else
+		WRITE_ONCE(ax->refuse_when_full, !!val);
+	return 0;
+}
+
+/**
+ * afx_getsockopt() - proto_ops.getsockopt: the SOL_X options
+ * @sock: the socket
+ * @level: must be SOL_X
+ * @optname: X_NONBLOCK or X_REFUSE_WHEN_FULL
+ * @optval: receives an int, 0 or 1
+ * @optlen: in: buffer size, at least sizeof(int); out: sizeof(int)
+ *
+ * Return: 0, -ENOPROTOOPT, -EINVAL or -EFAULT.
+ */
+int afx_getsockopt(struct socket *sock, int level, int optname,
+		   char __user *optval, int __user *optlen)
+{
+	struct afx_sock *ax = afx_sk(sock->sk);
+	int val, len;
+
+	if (level != SOL_X)
+		return -ENOPROTOOPT;
+	if (optname == X_NONBLOCK)
+		val = READ_ONCE(ax->nonblock);
+	else if (optname == X_REFUSE_WHEN_FULL && sock->type == SOCK_STREAM)
+		val = READ_ONCE(ax->refuse_when_full);
+	else
+		return -ENOPROTOOPT;
+
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < (int)sizeof(int))
+		return -EINVAL;
+	len = sizeof(int);
+	if (put_user(len, optlen) || copy_to_user(optval, &val, len))
+		return -EFAULT;
+	return 0;
+}
+
+/* Wake a waiter only for the events it waits for; keyless wakes wake all. */
+static int afx_wake_filter(struct wait_queue_entry *wq_entry, unsigned int mode,
+			   int sync, void *key)
+{
+	__poll_t want = (__force __poll_t)(unsigned long)wq_entry->private;
+
+	if (key && !(key_to_poll(key) & want))
+		return 0;
+	return woken_wake_function(wq_entry, mode, sync, key);
+}
+
+/**
+ * afx_sock_wait() - sleep on the socket until a condition holds
+ * @sk: the socket; its lock is held and dropped while sleeping
+ * @timeo: remaining timeout, updated
+ * @events: the poll events that can make @cond true
+ * @cond: the condition, evaluated with the socket lock held
+ *
+ * Return: 0 once @cond holds, -EAGAIN when @timeo runs out, or the
+ * signal errno from sock_intr_errno().
+ */
+int afx_sock_wait(struct sock *sk, long *timeo, __poll_t events,
+		  bool (*cond)(struct sock *sk))
+{
+	struct wait_queue_entry wait;
+	int err = 0;
+
+	sock_owned_by_me(sk);
+	init_wait_entry(&wait, 0);
+	wait.func = afx_wake_filter;
+	wait.private = (void *)(unsigned long)(__force u32)
+		(events | EPOLLERR | EPOLLHUP);
+	add_wait_queue(sk_sleep(sk), &wait);
+	while (!cond(sk)) {
+		if (!*timeo) {
+			err = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = sock_intr_errno(*timeo);
+			break;
+		}
+		release_sock(sk);
+		*timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, *timeo);
+		lock_sock(sk);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return err;
+}
+
+static int __net_init afx_net_init(struct net *net)
+{
+	struct afx_net *an = afx_net(net);
+	int s, i;
+
+	spin_lock_init(&an->lock);
+	for (s = 0; s < AFX_SPACES; s++) {
+		for (i = 0; i < ARRAY_SIZE(an->bind[s]); i++)
+			INIT_HLIST_HEAD(&an->bind[s][i]);
+		an->next_port[s] = AFX_EPHEMERAL_LO;
+	}
+	an->port_lo = AFX_EPHEMERAL_LO;
+	an->port_hi = AFX_EPHEMERAL_HI;
+	an->dgram_max = AFX_DGRAM_MAX;
+	for (i = 0; i < AFX_STAT_MAX; i++)
+		atomic64_set(&an->stats[i], 0);
+	return 0;
+}
+
+static void __net_exit afx_net_exit(struct net *net)
+{
+	struct afx_net *an = afx_net(net);
+	int s, i;
+
+	for (s = 0; s < AFX_SPACES; s++)
+		for (i = 0; i < ARRAY_SIZE(an->bind[s]); i++)
+			WARN_ON_ONCE(!hlist_empty(&an->bind[s][i]));
+}
+
+static struct pernet_operations afx_net_ops = {
+	.init	= afx_net_init,
+	.exit	= afx_net_exit,
+	.id	= &afx_net_id,
+	.size	= sizeof(struct afx_net),
+};
+
+static struct net_proto_family afx_family_ops = {
+	.create	= afx_create,
+	.owner	= THIS_MODULE,
+};
+
+static int __init afx_init(void)
+{
+	int err;
+
+	if (family <= AF_UNSPEC || family >= NPROTO) {
+		pr_err("afx: family %d out of range\n", family);
+		return -EINVAL;
+	}
+	afx_family = family;
+	afx_family_ops.family = family;
+
+	err = proto_register(&afx_proto, 1);
+	if (err)
+		return err;
+	err = register_pernet_subsys(&afx_net_ops);
+	if (err)
+		goto err_proto;
+	err = sock_register(&afx_family_ops);
+	if (err)
+		goto err_pernet;
+	return 0;
+
+err_pernet:
+	unregister_pernet_subsys(&afx_net_ops);
+err_proto:
+	proto_unregister(&afx_proto);
+	return err;
+}
+
+static void __exit afx_exit(void)
+{
+	sock_unregister(afx_family);
+	unregister_pernet_subsys(&afx_net_ops);
+	proto_unregister(&afx_proto);
+}
+
+module_init(afx_init);
+module_exit(afx_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("The afx developers");
+MODULE_DESCRIPTION("AF_X: stream and datagram sockets addressed by (address, port)");
+MODULE_ALIAS_NETPROTO(AF_X);

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * afx: internal definitions shared by the family, address, stream and
+ * datagram files. The design notes are at the top of af_x.c.
+ */
+#ifndef _AFX_H
+#define _AFX_H
+
+#include <linux/hash.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <net/sock.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+#include <linux/afx.h>
+
+#define AFX_BIND_HASH_BITS	10
+#define AFX_EPHEMERAL_LO	49152U
+#define AFX_EPHEMERAL_HI	65535U
+#define AFX_PROT_PORT_MAX	1023U
+#define AFX_DGRAM_MAX		65536U
+
+/**
+ * enum afx_space - the separate port spaces of a namespace
+ * @AFX_SPACE_STREAM: SOCK_STREAM ports
+ * @AFX_SPACE_DGRAM: SOCK_DGRAM ports
+ * @AFX_SPACES: number of spaces
+ */
+enum afx_space {
+	AFX_SPACE_STREAM,
+	AFX_SPACE_DGRAM,
+	AFX_SPACES,
+};
+
+/**
+ * enum afx_stat - per-namespace event counters
+ * @AFX_STAT_CONNECTS: stream connections established
+ * @AFX_STAT_REFUSED_NOLISTEN: connects refused, nobody listening
+ * @AFX_STAT_REFUSED_FULL: connects refused, accept queue full (X_REFUSE_WHEN_FULL)
+ * @AFX_STAT_ACCEPTQ_OVERFLOW: connects that found the accept queue full
+ * @AFX_STAT_DGRAM_SENT: datagrams sent (a broadcast counts once)
+ * @AFX_STAT_DGRAM_RCVD: datagrams received by a reader
+ * @AFX_STAT_DROP_BCAST_FULL: broadcast copies dropped at a full receiver
+ * @AFX_STAT_DROP_FILTERED: datagrams refused by a receiver connected elsewhere
+ * @AFX_STAT_DROP_NOPORT: datagrams to a port nobody bound
+ * @AFX_STAT_BYTES_OUT: payload bytes sent, both types
+ * @AFX_STAT_BYTES_IN: payload bytes received, both types
+ * @AFX_STAT_MAX: number of counters
+ */
+enum afx_stat {
+	AFX_STAT_CONNECTS,
+	AFX_STAT_REFUSED_NOLISTEN,
+	AFX_STAT_REFUSED_FULL,
+	AFX_STAT_ACCEPTQ_OVERFLOW,
+	AFX_STAT_DGRAM_SENT,
+	AFX_STAT_DGRAM_RCVD,
+	AFX_STAT_DROP_BCAST_FULL,
+	AFX_STAT_DROP_FILTERED,
+	AFX_STAT_DROP_NOPORT,
+	AFX_STAT_BYTES_OUT,
+	AFX_STAT_BYTES_IN,
+	AFX_STAT_MAX,
+};
+
+/**
+ * struct afx_net - per network namespace state
+ * @lock: the control-plane lock: bind tables, listen/accept/pending
+ *	queues and stream connection state changes. Never taken on the
+ *	data path.
+ * @bind: bind tables, one per port space, hashed by port; written under
+ *	@lock, read under RCU
+ * @next_port: where the next ephemeral search starts, per space
+ * @port_lo: first ephemeral port
+ * @port_hi: last ephemeral port
+ * @dgram_max: largest datagram payload
+ * @stats: event counters
+ */
+struct afx_net {
+	spinlock_t lock; /* control plane, see above */
+	struct hlist_head bind[AFX_SPACES][1 << AFX_BIND_HASH_BITS];
+	u32 next_port[AFX_SPACES];
+	u32 port_lo;
+	u32 port_hi;
+	u32 dgram_max;
+	atomic64_t stats[AFX_STAT_MAX];
+};
+
+/**
+ * struct afx_sock - an AF_X socket
+ * @sk: the generic socket; must be first
+ * @lock: protects sk_receive_queue (used with the __skb_* helpers),
+ *	@rx_bytes and sk_shutdown; the one lock a sender takes on its receiver
+ * @rx_bytes: stream: payload bytes not yet read
+ * @local: bound address; sx_family is 0 while unbound
+ * @peer_addr: stream or datagram peer address; sx_family is 0 if none
+ * @peer: stream only: the other end of the connection (reference held)
+ * @bind_node: entry in the namespace bind table
+ * @conn_node: stream: entry in a listener's accept or pending queue
+ * @acceptq: listener: connected children waiting for accept()
+ * @pendq: listener: children whose connector waits for room
+ * @peer_wait: datagram: senders waiting for room in @rxq
+ * @peer_wake: datagram: our entry on a connected peer's @peer_wait, which
+ *	turns room at the peer into POLLOUT on this socket
+ * @peer_wake_target: the sock whose @peer_wait holds @peer_wake, or NULL;
+ *	written under that sock's peer_wait.lock, read under RCU
+ * @nonblock: X_NONBLOCK
+ * @refuse_when_full: X_REFUSE_WHEN_FULL
+ */
+struct afx_sock {
+	struct sock sk;
+	spinlock_t lock; /* receive queue and sk_shutdown */
+	u32 rx_bytes;
+	struct sockaddr_x local;
+	struct sockaddr_x peer_addr;
+	struct sock *peer;
+	struct hlist_node bind_node;
+	struct list_head conn_node;
+	struct list_head acceptq;
+	struct list_head pendq;
+	wait_queue_head_t peer_wait;
+	wait_queue_entry_t peer_wake;
+	struct sock *peer_wake_target;
+	bool nonblock;
+	bool refuse_when_full;
+};
+
+static inline struct afx_sock *afx_sk(const struct sock *sk)
+{
+	return (struct afx_sock *)sk;
+}
+
+extern unsigned int afx_net_id;
+extern int afx_family;
+extern struct proto afx_proto;
+extern const struct proto_ops afx_stream_ops;
+extern const struct proto_ops afx_dgram_ops;
+
+static inline struct afx_net *afx_net(const struct net *net)
+{
+	return net_generic(net, afx_net_id);
+}
+
+static inline void afx_stat_add(const struct sock *sk, enum afx_stat s, u64 n)
+{
+	atomic64_add(n, &afx_net(sock_net(sk))->stats[s]);
+}
+
+static inline void afx_stat_inc(const struct sock *sk, enum afx_stat s)
+{
+	afx_stat_add(sk, s, 1);
+}
+
+static inline bool afx_is_bound(const struct sock *sk)
+{
+	return READ_ONCE(afx_sk(sk)->local.sx_family) != 0;
+}
+
+static inline u32 afx_port(const struct sock *sk)
+{
+	return afx_sk(sk)->local.sx_port;
+}
+
+/* Effective nonblocking mode: the file's or the call's flag, or X_NONBLOCK. */
+static inline bool afx_nonblock(const struct sock *sk, bool flag)
+{
+	return flag || READ_ONCE(afx_sk(sk)->nonblock);
+}
+
+/* af_x.c */
+struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
+			  bool kern);
+struct sk_buff *afx_skb_from_msg(struct sock *sk, struct msghdr *msg,
+				 size_t size, int *err);
+void afx_fill_addr(struct sockaddr_x *sx, u32 addr, u32 port);
+int afx_getname(struct socket *sock, struct sockaddr *uaddr, int peer);
+int afx_setsockopt(struct socket *sock, int level, int optname,
+		   sockptr_t optval, unsigned int optlen);
+int afx_getsockopt(struct socket *sock, int level, int optname,
+		   char __user *optval, int __user *optlen);
+int afx_sock_wait(struct sock *sk, long *timeo, __poll_t events,
+		  bool (*cond)(struct sock *sk));
+
+/* addr.c */
+int afx_check_addr(const struct sockaddr *uaddr, int len);
+int afx_check_dest(struct sock *sk, const struct sockaddr_x *sx);
+int afx_bind(struct socket *sock, struct sockaddr *uaddr, int len);
+int afx_autobind(struct sock *sk);
+void afx_unhash(struct sock *sk);
+struct sock *afx_stream_lookup(struct net *net, u32 port);
+
+static inline struct hlist_head *afx_bucket(struct afx_net *an,
+					    enum afx_space space, u32 port)
+{
+	return &an->bind[space][hash_32(port, AFX_BIND_HASH_BITS)];
+}
+
+#endif /* _AFX_H */

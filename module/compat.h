@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * afx: differences between the kernel APIs afx builds against.
+ *
+ * Everything version-dependent lives here so the protocol files read the
+ * same on every kernel. Kbuild probes the kernel headers and defines:
+ *   AFX_HAVE_ACCEPT_ARG - proto_ops.accept takes struct proto_accept_arg
+ *			   (6.10 and later)
+ *   AFX_HAVE_SENDPAGE   - proto_ops still has .sendpage (before 6.5)
+ */
+#ifndef _AFX_COMPAT_H
+#define _AFX_COMPAT_H
+
+#include <linux/net.h>
+
+#ifdef AFX_HAVE_ACCEPT_ARG
+#define AFX_ACCEPT_ARGS		struct socket *sock, struct socket *newsock, \
+				struct proto_accept_arg *arg
+#define AFX_ACCEPT_FLAGS	(arg->flags)
+#else
+#define AFX_ACCEPT_ARGS		struct socket *sock, struct socket *newsock, \
+				int flags, bool kern
+#define AFX_ACCEPT_FLAGS	(flags)
+#endif
+
+/* afx never implements sendpage; older kernels want the stub set. */
+#ifdef AFX_HAVE_SENDPAGE
+#define AFX_NO_SENDPAGE		.sendpage = sock_no_sendpage,
+#else
+#define AFX_NO_SENDPAGE
+#endif
+
+#endif /* _AFX_COMPAT_H */

@@ -1,0 +1,871 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * afx: SOCK_STREAM sockets.
+ *
+ * Connection setup, the listen/accept/pending queues, shutdown and poll.
+ * The byte stream itself goes through the afx_sbuf_* functions at the top
+ * of this file, the one place a faster data path has to replace.
+ */
+
+#include <linux/cred.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/sockios.h>
+#include <asm/ioctls.h>
+#include <net/sock.h>
+
+#include "afx.h"
+#include "compat.h"
+
+/* Largest skb a sender builds; bigger writes become several. */
+#define AFX_SBUF_CHUNK		(64 * 1024)
+
+/**
+ * struct afx_sbuf_cb - per-skb stream state in skb->cb
+ * @consumed: bytes of this skb already read
+ */
+struct afx_sbuf_cb {
+	u32 consumed;
+};
+
+#define AFX_SBUF_CB(skb)	((struct afx_sbuf_cb *)(skb)->cb)
+
+/* ---- data path ---------------------------------------------------------- */
+
+static unsigned int afx_sbuf_limit(const struct sock *sk, const struct sock *peer)
+{
+	return min(READ_ONCE(sk->sk_sndbuf), READ_ONCE(peer->sk_rcvbuf));
+}
+
+/* Room for @sk to write into its peer's receive queue? */
+static bool afx_sbuf_room(const struct sock *sk, const struct sock *peer)
+{
+	return atomic_read(&peer->sk_rmem_alloc) < afx_sbuf_limit(sk, peer);
+}
+
+/* Queue up to @len bytes from @msg at @peer: bytes queued, 0 if full, or errno. */
+static int afx_sbuf_push(struct sock *sk, struct sock *peer,
+			 struct msghdr *msg, size_t len)
+{
+	struct afx_sock *pax = afx_sk(peer);
+	unsigned int limit = afx_sbuf_limit(sk, peer);
+	unsigned int used = atomic_read(&peer->sk_rmem_alloc);
+	struct sk_buff *skb;
+	size_t size;
+	int err;
+
+	if (used >= limit)
+		return 0;
+	size = min_t(size_t, len, limit - used);
+	size = min_t(size_t, size, AFX_SBUF_CHUNK);
+	skb = afx_skb_from_msg(sk, msg, size, &err);
+	if (!skb)
+		return err;
+	AFX_SBUF_CB(skb)->consumed = 0;
+
+	spin_lock(&pax->lock);
+	if (peer->sk_shutdown & RCV_SHUTDOWN) {
+		spin_unlock(&pax->lock);
+		kfree_skb(skb);
+		return -EPIPE;
+	}
+	skb_set_owner_r(skb, peer);
+	__skb_queue_tail(&peer->sk_receive_queue, skb);
+	WRITE_ONCE(pax->rx_bytes, pax->rx_bytes + size);
+	spin_unlock(&pax->lock);
+
+	peer->sk_data_ready(peer);
+	return size;
+}
+
+/* Copy up to @len queued bytes to @msg, consuming them unless @peek. */
+static int afx_sbuf_pull(struct sock *sk, struct msghdr *msg, size_t len,
+			 bool peek)
+{
+	struct afx_sock *ax = afx_sk(sk);
+	struct sk_buff *skb, *last = NULL, *done;
+	size_t copied = 0;
+	u32 off, chunk;
+	int err;
+
+	sock_owned_by_me(sk);
+	while (copied < len) {
+		spin_lock(&ax->lock);
+		skb = last ? skb_peek_next(last, &sk->sk_receive_queue) :
+			     skb_peek(&sk->sk_receive_queue);
+		spin_unlock(&ax->lock);
+		if (!skb)
+			break;
+
+		off = AFX_SBUF_CB(skb)->consumed;
+		chunk = min_t(size_t, skb->len - off, len - copied);
+		err = skb_copy_datagram_msg(skb, off, msg, chunk);
+		if (err)
+			return copied ? copied : err;
+		copied += chunk;
+		if (peek) {
+			last = skb;
+			continue;
+		}
+
+		done = NULL;
+		spin_lock(&ax->lock);
+		WRITE_ONCE(ax->rx_bytes, ax->rx_bytes - chunk);
+		if (off + chunk == skb->len) {
+			__skb_unlink(skb, &sk->sk_receive_queue);
+			done = skb;
+		} else {
+			AFX_SBUF_CB(skb)->consumed = off + chunk;
+		}
+		spin_unlock(&ax->lock);
+		consume_skb(done);
+	}
+
+	if (copied && !peek && ax->peer)
+		ax->peer->sk_write_space(ax->peer);
+	return copied;
+}
+
+/* Discard everything queued; no more can arrive (RCV_SHUTDOWN is set). */
+static void afx_sbuf_purge(struct sock *sk)
+{
+	struct afx_sock *ax = afx_sk(sk);
+	struct sk_buff_head q;
+
+	__skb_queue_head_init(&q);
+	spin_lock(&ax->lock);
+	skb_queue_splice_init(&sk->sk_receive_queue, &q);
+	WRITE_ONCE(ax->rx_bytes, 0);
+	spin_unlock(&ax->lock);
+	__skb_queue_purge(&q);
+}
+
+/* ---- connection state --------------------------------------------------- */
+
+static void afx_set_peercred(struct sock *sk, struct pid *pid,
+			     const struct cred *cred)
+{
+	const struct cred *old_cred;
+	struct pid *old_pid;
+
+	spin_lock(&sk->sk_peer_lock);
+	old_pid = sk->sk_peer_pid;
+	old_cred = sk->sk_peer_cred;
+	sk->sk_peer_pid = get_pid(pid);
+	sk->sk_peer_cred = get_cred(cred);
+	spin_unlock(&sk->sk_peer_lock);
+
+	put_pid(old_pid);
+	put_cred(old_cred);
+}
+
+static void afx_copy_peercred(struct sock *sk, struct sock *from)
+{
+	const struct cred *cred;
+	struct pid *pid;
+
+	spin_lock(&from->sk_peer_lock);
+	pid = get_pid(from->sk_peer_pid);
+	cred = from->sk_peer_cred ? get_cred(from->sk_peer_cred) : NULL;
+	spin_unlock(&from->sk_peer_lock);
+
+	afx_set_peercred(sk, pid, cred);
+	put_pid(pid);
+	if (cred)
+		put_cred(cred);
+}
+
+static bool afx_acceptq_full(const struct sock *listener)
+{
+	return listener->sk_ack_backlog >=
+	       max_t(u32, READ_ONCE(listener->sk_max_ack_backlog), 1);
+}
+
+/* Put @child on the accept queue and connect both ends. */
+static void afx_stream_establish(struct sock *listener, struct sock *child)
+{
+	struct afx_net *an = afx_net(sock_net(listener));
+	struct sock *client = afx_sk(child)->peer;
+
+	lockdep_assert_held(&an->lock);
+	list_add_tail(&afx_sk(child)->conn_node, &afx_sk(listener)->acceptq);
+	sk_acceptq_added(listener);
+	WRITE_ONCE(child->sk_state, TCP_ESTABLISHED);
+	WRITE_ONCE(client->sk_state, TCP_ESTABLISHED);
+	afx_stat_inc(listener, AFX_STAT_CONNECTS);
+}
+
+/* Drop a child that never got a connection: it and the link to its client. */
+static void afx_stream_drop_child(struct sock *child)
+{
+	struct afx_sock *cax = afx_sk(child);
+
+	sock_put(cax->peer);
+	cax->peer = NULL;
+	sock_set_flag(child, SOCK_DEAD);
+	sock_put(child);
+}
+
+/* Forget the child left over from a connect attempt that did not succeed. */
+static void afx_stream_forget_attempt(struct sock *sk)
+{
+	struct afx_sock *ax = afx_sk(sk);
+
+	sock_owned_by_me(sk);
+	if (sk->sk_state == TCP_CLOSE && ax->peer) {
+		sock_put(ax->peer);
+		ax->peer = NULL;
+		memset(&ax->peer_addr, 0, sizeof(ax->peer_addr));
+	}
+}
+
+/*
+ * Tell the peer that @sk is going away: it sees EOF, EPIPE, and
+ * ECONNRESET if @sk leaves data unread. Drops the peer link.
+ */
+static void afx_stream_disconnect(struct sock *sk)
+{
+	struct afx_sock *ax = afx_sk(sk);
+	struct sock *peer = ax->peer;
+	struct afx_sock *pax;
+	bool unread;
+
+	if (!peer)
+		return;
+	pax = afx_sk(peer);
+
+	spin_lock(&ax->lock);
+	sk->sk_shutdown = SHUTDOWN_MASK;
+	unread = !skb_queue_empty(&sk->sk_receive_queue);
+	spin_unlock(&ax->lock);
+
+	spin_lock(&pax->lock);
+	peer->sk_shutdown = SHUTDOWN_MASK;
+	if (unread)
+		WRITE_ONCE(peer->sk_err, ECONNRESET);
+	spin_unlock(&pax->lock);
+
+	peer->sk_state_change(peer);
+	if (unread)
+		sk_error_report(peer);
+	sk_wake_async(peer, SOCK_WAKE_WAITD, POLL_HUP);
+
+	ax->peer = NULL;
+	sock_put(peer);
+}
+
+/* Close a child that was on the accept queue but never accepted. */
+static void afx_stream_close_child(struct sock *child)
+{
+	afx_stream_disconnect(child);
+	afx_sbuf_purge(child);
+	sock_set_flag(child, SOCK_DEAD);
+	sock_put(child);
+}
+
+/*
+ * Stop listening: refuse the pending connectors, close the unaccepted
+ * children and wake accept() callers. The port stays bound.
+ */
+static void afx_stream_listen_stop(struct sock *sk)
+{
+	struct afx_net *an = afx_net(sock_net(sk));
+	struct afx_sock *ax = afx_sk(sk), *cax, *tmp;
+	LIST_HEAD(acceptq);
+	LIST_HEAD(pendq);
+
+	sock_owned_by_me(sk);
+	spin_lock(&an->lock);
+	list_splice_init(&ax->acceptq, &acceptq);
+	list_splice_init(&ax->pendq, &pendq);
+	WRITE_ONCE(sk->sk_ack_backlog, 0);
+	WRITE_ONCE(sk->sk_state, TCP_CLOSE);
+	list_for_each_entry(cax, &pendq, conn_node) {
+		WRITE_ONCE(cax->peer->sk_err, ECONNREFUSED);
+		WRITE_ONCE(cax->peer->sk_state, TCP_CLOSE);
+	}
+	spin_unlock(&an->lock);
+
+	list_for_each_entry_safe(cax, tmp, &pendq, conn_node) {
+		struct sock *client = cax->peer;
+
+		list_del_init(&cax->conn_node);
+		afx_stat_inc(sk, AFX_STAT_REFUSED_NOLISTEN);
+		client->sk_state_change(client);
+		sk_error_report(client);
+		afx_stream_drop_child(&cax->sk);
+	}
+	list_for_each_entry_safe(cax, tmp, &acceptq, conn_node) {
+		list_del_init(&cax->conn_node);
+		afx_stream_close_child(&cax->sk);
+	}
+	sk->sk_state_change(sk);
+}
+
+/* ---- proto_ops ---------------------------------------------------------- */
+
+static int afx_stream_release(struct socket *sock)
+{
+	struct afx_net *an;
+	struct sock *sk = sock->sk;
+	struct sock *child = NULL;
+	struct afx_sock *ax;
+
+	if (!sk)
+		return 0;
+	ax = afx_sk(sk);
+	an = afx_net(sock_net(sk));
+
+	lock_sock(sk);
+	afx_unhash(sk);
+	switch (sk->sk_state) {
+	case TCP_LISTEN:
+		afx_stream_listen_stop(sk);
+		break;
+	case TCP_SYN_SENT:
+		spin_lock(&an->lock);
+		if (sk->sk_state == TCP_SYN_SENT) {
+			child = ax->peer;
+			list_del_init(&afx_sk(child)->conn_node);
+			sk->sk_state = TCP_CLOSE;
+		}
+		spin_unlock(&an->lock);
+		if (child)
+			afx_stream_drop_child(child);
+		break;
+	}
+	afx_stream_forget_attempt(sk);
+	afx_stream_disconnect(sk);
+	spin_lock(&ax->lock);
+	sk->sk_shutdown = SHUTDOWN_MASK;
+	spin_unlock(&ax->lock);
+	afx_sbuf_purge(sk);
+
+	sock_orphan(sk);
+	sock->sk = NULL;
+	release_sock(sk);
+	sock_put(sk);
+	return 0;
+}
+
+static int afx_stream_listen(struct socket *sock, int backlog)
+{
+	struct sock *sk = sock->sk;
+	struct afx_net *an = afx_net(sock_net(sk));
+	unsigned int somaxconn;
+	int err;
+
+	lock_sock(sk);
+	if (sk->sk_state != TCP_CLOSE && sk->sk_state != TCP_LISTEN) {
+		err = -EINVAL;
+		goto out;
+	}
+	afx_stream_forget_attempt(sk);
+	err = afx_autobind(sk);
+	if (err)
+		goto out;
+
+	somaxconn = READ_ONCE(sock_net(sk)->core.sysctl_somaxconn);
+	if ((unsigned int)backlog > somaxconn)
+		backlog = somaxconn;
+	if (sk->sk_state != TCP_LISTEN)
+		afx_set_peercred(sk, task_tgid(current), current_cred());
+
+	spin_lock(&an->lock);
+	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+	sk->sk_shutdown = 0;
+	WRITE_ONCE(sk->sk_state, TCP_LISTEN);
+	spin_unlock(&an->lock);
+out:
+	release_sock(sk);
+	return err;
+}
+
+static bool afx_stream_not_connecting(struct sock *sk)
+{
+	return READ_ONCE(sk->sk_state) != TCP_SYN_SENT;
+}
+
+/* Prepare the server-side end of a connection from @sk to @listener. */
+static void afx_stream_init_child(struct sock *child, struct sock *sk,
+				  struct sock *listener)
+{
+	struct afx_sock *cax = afx_sk(child), *ax = afx_sk(sk);
+
+	child->sk_sndbuf = READ_ONCE(listener->sk_sndbuf);
+	child->sk_rcvbuf = READ_ONCE(listener->sk_rcvbuf);
+	child->sk_rcvlowat = READ_ONCE(listener->sk_rcvlowat);
+	child->sk_rcvtimeo = READ_ONCE(listener->sk_rcvtimeo);
+	child->sk_sndtimeo = READ_ONCE(listener->sk_sndtimeo);
+	child->sk_state = TCP_SYN_RECV;
+	afx_fill_addr(&cax->local, AFX_ADDR_LOCAL, afx_port(listener));
+	afx_fill_addr(&cax->peer_addr, AFX_ADDR_LOCAL, afx_port(sk));
+	afx_set_peercred(child, task_tgid(current), current_cred());
+	afx_copy_peercred(sk, listener);
+	afx_fill_addr(&ax->peer_addr, AFX_ADDR_LOCAL, afx_port(listener));
+
+	/* Each end holds a reference on the other. */
+	sock_hold(sk);
+	cax->peer = sk;
+	sock_hold(child);
+	ax->peer = child;
+}
+
+static int afx_stream_connect(struct socket *sock, struct sockaddr *uaddr,
+			      int len, int flags)
+{
+	const struct sockaddr_x *sx = (const struct sockaddr_x *)uaddr;
+	struct sock *sk = sock->sk, *listener, *child;
+	struct afx_net *an = afx_net(sock_net(sk));
+	bool nonblock = afx_nonblock(sk, flags & O_NONBLOCK);
+	long timeo;
+	int err;
+
+	err = afx_check_addr(uaddr, len);
+	if (err)
+		return err;
+
+	lock_sock(sk);
+	switch (sk->sk_state) {
+	case TCP_ESTABLISHED:
+		err = -EISCONN;
+		goto out;
+	case TCP_LISTEN:
+		err = -EINVAL;
+		goto out;
+	case TCP_SYN_SENT:
+		if (nonblock) {
+			err = -EALREADY;
+			goto out;
+		}
+		goto wait;
+	}
+
+	err = afx_check_dest(sk, sx);
+	if (err)
+		goto out;
+	afx_stream_forget_attempt(sk);
+	err = afx_autobind(sk);
+	if (err)
+		goto out;
+
+	listener = sx->sx_port ? afx_stream_lookup(sock_net(sk), sx->sx_port) :
+				 NULL;
+	if (!listener) {
+		afx_stat_inc(sk, AFX_STAT_REFUSED_NOLISTEN);
+		err = -ECONNREFUSED;
+		goto out;
+	}
+	child = afx_sk_alloc(sock_net(sk), NULL, SOCK_STREAM,
+			     listener->sk_kern_sock);
+	if (!child) {
+		err = -ENOMEM;
+		goto out_put;
+	}
+	afx_stream_init_child(child, sk, listener);
+
+	spin_lock(&an->lock);
+	if (listener->sk_state != TCP_LISTEN) {
+		afx_stat_inc(sk, AFX_STAT_REFUSED_NOLISTEN);
+		err = -ECONNREFUSED;
+	} else if (afx_acceptq_full(listener)) {
+		afx_stat_inc(sk, AFX_STAT_ACCEPTQ_OVERFLOW);
+		if (READ_ONCE(afx_sk(listener)->refuse_when_full)) {
+			afx_stat_inc(sk, AFX_STAT_REFUSED_FULL);
+			err = -ECONNREFUSED;
+		} else {
+			list_add_tail(&afx_sk(child)->conn_node,
+				      &afx_sk(listener)->pendq);
+			WRITE_ONCE(sk->sk_state, TCP_SYN_SENT);
+			err = -EINPROGRESS;
+		}
+	} else {
+		afx_stream_establish(listener, child);
+	}
+	spin_unlock(&an->lock);
+
+	if (err == -ECONNREFUSED) {
+		afx_stream_drop_child(child);
+		afx_stream_forget_attempt(sk);
+		goto out_put;
+	}
+	if (!err)
+		listener->sk_data_ready(listener);
+	sock_put(listener);
+	if (!err) {
+		sock->state = SS_CONNECTED;
+		goto out;
+	}
+	sock->state = SS_CONNECTING;
+	if (nonblock)
+		goto out;
+
+wait:
+	timeo = sock_sndtimeo(sk, nonblock);
+	err = afx_sock_wait(sk, &timeo, EPOLLOUT, afx_stream_not_connecting);
+	if (err) {
+		/* Timed out or interrupted: withdraw unless accept() just won. */
+		child = NULL;
+		spin_lock(&an->lock);
+		if (sk->sk_state == TCP_SYN_SENT) {
+			child = afx_sk(sk)->peer;
+			list_del_init(&afx_sk(child)->conn_node);
+			WRITE_ONCE(sk->sk_state, TCP_CLOSE);
+		}
+		spin_unlock(&an->lock);
+		if (child) {
+			afx_stream_drop_child(child);
+			afx_stream_forget_attempt(sk);
+			sock->state = SS_UNCONNECTED;
+			if (err == -EAGAIN)
+				err = -ETIMEDOUT;
+			goto out;
+		}
+	}
+	if (sk->sk_state == TCP_ESTABLISHED) {
+		sock->state = SS_CONNECTED;
+		err = 0;
+	} else {
+		sock->state = SS_UNCONNECTED;
+		err = sock_error(sk) ? : -ECONNREFUSED;
+		afx_stream_forget_attempt(sk);
+	}
+	goto out;
+
+out_put:
+	sock_put(listener);
+out:
+	release_sock(sk);
+	return err;
+}
+
+static bool afx_stream_acceptable(struct sock *sk)
+{
+	return READ_ONCE(sk->sk_ack_backlog) ||
+	       READ_ONCE(sk->sk_state) != TCP_LISTEN;
+}
+
+static int afx_stream_accept(AFX_ACCEPT_ARGS)
+{
+	struct sock *sk = sock->sk, *child = NULL, *promoted = NULL;
+	struct afx_net *an = afx_net(sock_net(sk));
+	struct afx_sock *ax = afx_sk(sk), *pend;
+	long timeo;
+	int err = 0;
+
+	lock_sock(sk);
+	timeo = sock_rcvtimeo(sk, afx_nonblock(sk, AFX_ACCEPT_FLAGS & O_NONBLOCK));
+	for (;;) {
+		if (sk->sk_state != TCP_LISTEN) {
+			err = -EINVAL;
+			goto out;
+		}
+		spin_lock(&an->lock);
+		if (!list_empty(&ax->acceptq)) {
+			child = &list_first_entry(&ax->acceptq, struct afx_sock,
+						  conn_node)->sk;
+			list_del_init(&afx_sk(child)->conn_node);
+			sk_acceptq_removed(sk);
+			/* The room just made goes to the oldest waiter. */
+			pend = list_first_entry_or_null(&ax->pendq,
+							struct afx_sock,
+							conn_node);
+			if (pend) {
+				list_del_init(&pend->conn_node);
+				afx_stream_establish(sk, &pend->sk);
+				promoted = pend->peer;
+				sock_hold(promoted);
+			}
+		}
+		spin_unlock(&an->lock);
+		if (child)
+			break;
+		err = afx_sock_wait(sk, &timeo, EPOLLIN, afx_stream_acceptable);
+		if (err)
+			goto out;
+	}
+
+	if (promoted) {
+		promoted->sk_state_change(promoted);
+		sock_put(promoted);
+		sk->sk_data_ready(sk);
+	}
+
+	lock_sock_nested(child, SINGLE_DEPTH_NESTING);
+	sock_graft(child, newsock);
+	newsock->state = SS_CONNECTED;
+	release_sock(child);
+out:
+	release_sock(sk);
+	return err;
+}
+
+static bool afx_stream_can_write(struct sock *sk)
+{
+	struct sock *peer = afx_sk(sk)->peer;
+
+	return (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) ||
+	       READ_ONCE(sk->sk_state) != TCP_ESTABLISHED ||
+	       afx_sbuf_room(sk, peer);
+}
+
+static int afx_stream_sendmsg(struct socket *sock, struct msghdr *msg,
+			      size_t len)
+{
+	struct sock *sk = sock->sk;
+	struct sock *peer;
+	size_t sent = 0;
+	long timeo;
+	int err, n;
+
+	if (msg->msg_flags & MSG_OOB)
+		return -EOPNOTSUPP;
+
+	lock_sock(sk);
+	timeo = sock_sndtimeo(sk, afx_nonblock(sk, msg->msg_flags & MSG_DONTWAIT));
+	if (sk->sk_state == TCP_SYN_SENT) {
+		err = afx_sock_wait(sk, &timeo, EPOLLOUT,
+				    afx_stream_not_connecting);
+		if (err)
+			goto out_err;
+	}
+	if (sk->sk_state != TCP_ESTABLISHED) {
+		err = -ENOTCONN;
+		goto out_err;
+	}
+	if (msg->msg_namelen) {
+		err = -EISCONN;
+		goto out_err;
+	}
+	peer = afx_sk(sk)->peer;
+
+	while (sent < len) {
+		if (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) {
+			err = -EPIPE;
+			goto out_err;
+		}
+		n = afx_sbuf_push(sk, peer, msg, len - sent);
+		if (n < 0) {
+			err = n;
+			goto out_err;
+		}
+		sent += n;
+		if (n)
+			continue;
+		err = afx_sock_wait(sk, &timeo, EPOLLOUT, afx_stream_can_write);
+		if (err)
+			goto out_err;
+	}
+	release_sock(sk);
+	afx_stat_add(sk, AFX_STAT_BYTES_OUT, sent);
+	return sent;
+
+out_err:
+	release_sock(sk);
+	if (sent) {
+		afx_stat_add(sk, AFX_STAT_BYTES_OUT, sent);
+		return sent;
+	}
+	if (err == -EPIPE && !(msg->msg_flags & MSG_NOSIGNAL))
+		send_sig(SIGPIPE, current, 0);
+	return err;
+}
+
+static bool afx_stream_can_read(struct sock *sk)
+{
+	return READ_ONCE(afx_sk(sk)->rx_bytes) || READ_ONCE(sk->sk_err) ||
+	       (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) ||
+	       READ_ONCE(sk->sk_state) != TCP_ESTABLISHED;
+}
+
+static int afx_stream_recvmsg(struct socket *sock, struct msghdr *msg,
+			      size_t len, int flags)
+{
+	struct sock *sk = sock->sk;
+	bool peek = flags & MSG_PEEK;
+	int copied = 0, target, n;
+	long timeo;
+	int err = 0;
+
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;
+
+	lock_sock(sk);
+	timeo = sock_rcvtimeo(sk, afx_nonblock(sk, flags & MSG_DONTWAIT));
+	target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
+	if (sk->sk_state == TCP_SYN_SENT) {
+		err = afx_sock_wait(sk, &timeo, EPOLLIN,
+				    afx_stream_not_connecting);
+		if (err)
+			goto out;
+	}
+	if (sk->sk_state != TCP_ESTABLISHED) {
+		err = -ENOTCONN;
+		goto out;
+	}
+	if (!len)
+		goto out;
+
+	for (;;) {
+		n = afx_sbuf_pull(sk, msg, len - copied, peek);
+		if (n < 0) {
+			if (!copied)
+				err = n;
+			break;
+		}
+		copied += n;
+		if (copied >= target || (peek && copied))
+			break;
+		if (READ_ONCE(sk->sk_err)) {
+			if (!copied)
+				err = sock_error(sk);
+			break;
+		}
+		if (sk->sk_shutdown & RCV_SHUTDOWN)
+			break;
+		if (!timeo) {
+			if (!copied)
+				err = -EAGAIN;
+			break;
+		}
+		err = afx_sock_wait(sk, &timeo, EPOLLIN, afx_stream_can_read);
+		if (err) {
+			if (copied)
+				err = 0;
+			break;
+		}
+	}
+out:
+	release_sock(sk);
+	if (copied > 0 && !peek)
+		afx_stat_add(sk, AFX_STAT_BYTES_IN, copied);
+	return err ? err : copied;
+}
+
+static int afx_stream_shutdown(struct socket *sock, int how)
+{
+	struct sock *sk = sock->sk, *peer;
+	struct afx_sock *ax = afx_sk(sk);
+	int mode, peer_mode, err = 0;
+
+	if (how < SHUT_RD || how > SHUT_RDWR)
+		return -EINVAL;
+	mode = how + 1;	/* SHUT_RD -> RCV_SHUTDOWN, SHUT_WR -> SEND_SHUTDOWN */
+
+	lock_sock(sk);
+	if (sk->sk_state == TCP_LISTEN) {
+		if (mode & RCV_SHUTDOWN)
+			afx_stream_listen_stop(sk);
+		goto out;
+	}
+	if (sk->sk_state != TCP_ESTABLISHED) {
+		err = -ENOTCONN;
+		goto out;
+	}
+
+	spin_lock(&ax->lock);
+	sk->sk_shutdown |= mode;
+	spin_unlock(&ax->lock);
+
+	peer = ax->peer;
+	peer_mode = (mode & RCV_SHUTDOWN ? SEND_SHUTDOWN : 0) |
+		    (mode & SEND_SHUTDOWN ? RCV_SHUTDOWN : 0);
+	spin_lock(&afx_sk(peer)->lock);
+	peer->sk_shutdown |= peer_mode;
+	spin_unlock(&afx_sk(peer)->lock);
+
+	peer->sk_state_change(peer);
+	if (peer_mode & RCV_SHUTDOWN)
+		sk_wake_async(peer, SOCK_WAKE_WAITD, POLL_HUP);
+	else
+		sk_wake_async(peer, SOCK_WAKE_SPACE, POLL_HUP);
+	sk->sk_state_change(sk);
+out:
+	release_sock(sk);
+	return err;
+}
+
+static __poll_t afx_stream_poll(struct file *file, struct socket *sock,
+				poll_table *wait)
+{
+	struct sock *sk = sock->sk;
+	struct afx_sock *ax = afx_sk(sk);
+	u8 shutdown;
+	__poll_t mask = 0;
+	int state;
+
+	sock_poll_wait(file, sock, wait);
+	state = READ_ONCE(sk->sk_state);
+	shutdown = READ_ONCE(sk->sk_shutdown);
+
+	if (READ_ONCE(sk->sk_err))
+		mask |= EPOLLERR;
+	if (state == TCP_LISTEN)
+		return mask | (READ_ONCE(sk->sk_ack_backlog) ?
+			       EPOLLIN | EPOLLRDNORM : 0);
+	if (state == TCP_SYN_SENT)
+		return mask;
+	if (state == TCP_CLOSE)
+		return mask | EPOLLHUP | EPOLLOUT | EPOLLWRNORM;
+
+	if (shutdown == SHUTDOWN_MASK)
+		mask |= EPOLLHUP;
+	if (shutdown & RCV_SHUTDOWN)
+		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+	if (READ_ONCE(ax->rx_bytes) >= max_t(int, READ_ONCE(sk->sk_rcvlowat), 1))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (shutdown & SEND_SHUTDOWN || afx_sbuf_room(sk, ax->peer))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	return mask;
+}
+
+static int afx_stream_ioctl(struct socket *sock, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct sock *sk = sock->sk;
+	struct afx_sock *ax = afx_sk(sk);
+	int amount = 0;
+
+	switch (cmd) {
+	case SIOCINQ:
+	case SIOCOUTQ:
+		break;
+	default:
+		return -ENOIOCTLCMD;
+	}
+
+	lock_sock(sk);
+	if (sk->sk_state == TCP_LISTEN) {
+		release_sock(sk);
+		return -EINVAL;
+	}
+	if (sk->sk_state == TCP_ESTABLISHED) {
+		if (cmd == SIOCINQ)
+			amount = READ_ONCE(ax->rx_bytes);
+		else
+			amount = READ_ONCE(afx_sk(ax->peer)->rx_bytes);
+	}
+	release_sock(sk);
+	return put_user(amount, (int __user *)arg);
+}
+
+const struct proto_ops afx_stream_ops = {
+	.family		= AF_X,
+	.owner		= THIS_MODULE,
+	.release	= afx_stream_release,
+	.bind		= afx_bind,
+	.connect	= afx_stream_connect,
+	.socketpair	= sock_no_socketpair,
+	.accept		= afx_stream_accept,
+	.getname	= afx_getname,
+	.poll		= afx_stream_poll,
+	.ioctl		= afx_stream_ioctl,
+	.listen		= afx_stream_listen,
+	.shutdown	= afx_stream_shutdown,
+	.setsockopt	= afx_setsockopt,
+	.getsockopt	= afx_getsockopt,
+	.sendmsg	= afx_stream_sendmsg,
+	.recvmsg	= afx_stream_recvmsg,
+	.mmap		= sock_no_mmap,
+	AFX_NO_SENDPAGE
+};
