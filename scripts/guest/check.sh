@@ -1,0 +1,228 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check`, inside the VM (busybox sh, run by /init from /afx).
+#
+# 1. rig sanity (perl Socket/IO::Handle, socat, bash run)   1 test
+# 2. insmod afx.ko                                          1 test
+# 3. every /afx/build/*_test binary (from selftests/*_test.c), then every
+#    /afx/selftests/*.sh, in name order. Each prints TAP; every `ok N` /
+#    `not ok N` line counts as one test (`# SKIP` -> skipped). A program
+#    that prints no TAP line counts as one test by its exit status
+#    (0 pass, 4 = KSFT_SKIP skip, else fail). Missing planned results, a
+#    non-zero exit with no failed case, or a timeout add one failure.
+# 4. kill leftovers, `rmmod afx`, /sys/module/afx gone      1 test
+# 5. dmesg clean (no WARNING/BUG/Oops/... since boot)       1 test
+#
+# Every result is printed as it happens as `AFX-RESULT: PASS|FAIL|SKIP name`
+# and at the end `AFX-SUMMARY: pass=N fail=N skip=N`; scripts/check.sh on
+# the host parses those lines from the serial log.
+
+. /afx/scripts/guest/lib.sh
+
+test_timeout=${afx_test_timeout:-600}
+only=$(echo "${afx_only:-}" | tr ',' ' ')
+results=/tmp/afx-results
+: >"$results"
+
+# record STATUS NAME
+record() {
+	printf '%s\t%s\n' "$1" "$2" >>"$results"
+	echo "AFX-RESULT: $1 $2"
+}
+
+# selected NAME: true unless afx_only= is set and NAME matches none of it.
+selected() {
+	[ -z "$only" ] && return 0
+	for w in $only; do
+		case "$1" in *"$w"*) return 0 ;; esac
+	done
+	return 1
+}
+
+# parse_tap LABEL OUTFILE RC: turn a program's TAP output into results.
+parse_tap() {
+	awk -v label="$1" -v rc="$3" -v tmo="$test_timeout" '
+	function emit(st, name) {
+		printf "%s\t%s: %s\n", st, label, name
+		n++
+		if (st == "FAIL") nfail++
+	}
+	# kselftest harness: "#  RUN           fixture.test ..." names the
+	# next result, whose own line has no name when it is skipped.
+	/^# +RUN +/ {
+		cur = $0
+		sub(/^# +RUN +/, "", cur); sub(/ \.\.\.$/, "", cur)
+	}
+	/^1\.\.[0-9]+/ {
+		plan = substr($1, 4) + 0
+		if ($0 ~ /# *[Ss][Kk][Ii][Pp]/) planskip = 1
+	}
+	/^(not )?ok [0-9]+/ {
+		line = $0
+		notok = (line ~ /^not /)
+		sub(/^(not )?ok [0-9]+ *(- *)?/, "", line)
+		desc = line; directive = ""; reason = ""
+		if (match(line, /# *[A-Za-z]+/)) {
+			desc = substr(line, 1, RSTART - 1)
+			directive = toupper(substr(line, RSTART, RLENGTH))
+			gsub(/[# ]/, "", directive)
+			reason = substr(line, RSTART + RLENGTH)
+			sub(/^ +/, "", reason)
+		}
+		sub(/ +$/, "", desc)
+		if (desc == "") desc = (cur != "" ? cur : "test " ++unnamed)
+		if (directive == "SKIP")
+			emit("SKIP", desc (reason != "" ? " (" reason ")" : ""))
+		else
+			emit(notok ? "FAIL" : "PASS", desc)
+		cur = ""
+	}
+	END {
+		if (rc == 124 || rc == 137) {
+			emit("FAIL", "timed out after " tmo "s (killed)")
+		} else if (n == 0) {
+			if (planskip || rc == 4) emit("SKIP", "skipped (exit " rc ")")
+			else emit(rc == 0 ? "PASS" : "FAIL", "exit status " rc)
+		} else {
+			if (plan > n)
+				emit("FAIL", (plan - n) " planned test(s) did not report")
+			if (rc != 0 && rc != 4 && nfail == 0)
+				emit("FAIL", "exit status " rc " with no failed case")
+		}
+	}' "$2" | while IFS="$(printf '\t')" read -r st name; do
+		record "$st" "$name"
+	done
+}
+
+# run_test LABEL PROGRAM...: run one test program under a timeout in its
+# own session (so stray background children can be killed afterwards),
+# showing its output live, then record its results.
+run_test() {
+	label=$1
+	shift
+	out=/tmp/afx-test.out
+	echo
+	echo "=== $label"
+	(
+		setsid sh -c 'echo $$ >/tmp/afx-test.pgid; exec "$@"' sh \
+			timeout -s KILL "$test_timeout" "$@" </dev/null
+		echo $? >/tmp/afx-test.rc
+		kill -KILL -- "-$(cat /tmp/afx-test.pgid)" 2>/dev/null
+	) 2>&1 | tee "$out"
+	rc=$(cat /tmp/afx-test.rc)
+	parse_tap "$label" "$out" "$rc"
+	# A test may unload afx to test rmmod; the next one needs it back.
+	if [ ! -d /sys/module/afx ]; then
+		echo "(afx was left unloaded by $label; loading it again)"
+		load_afx || echo "(reloading afx failed)"
+	fi
+}
+
+# --- 1. rig sanity ------------------------------------------------------------
+if perl -e 'use Socket; use IO::Handle; 1' && socat -V >/dev/null &&
+	bash -c 'true'; then
+	record PASS "rig: perl Socket/IO::Handle, socat, bash usable"
+else
+	record FAIL "rig: perl Socket/IO::Handle, socat, bash usable"
+fi
+
+# --- 2. load the module -------------------------------------------------------
+# Boot messages are not ours; start the kernel log afresh.
+dmesg -c >/tmp/afx-boot-dmesg
+if load_afx; then
+	record PASS "insmod afx.ko"
+	loaded=1
+else
+	record FAIL "insmod afx.ko"
+	loaded=0
+	dmesg | tail -n 20
+fi
+
+# --- 3. selftests -------------------------------------------------------------
+if [ "$loaded" = 1 ]; then
+	for t in /afx/build/*_test; do
+		[ -f "$t" ] && [ -x "$t" ] || continue
+		name=${t#/afx/}
+		selected "$name" || continue
+		run_test "$name" "$t"
+	done
+	for t in /afx/selftests/*.sh; do
+		[ -f "$t" ] || continue
+		name=${t#/afx/}
+		selected "$name" || continue
+		if [ -x "$t" ]; then
+			run_test "$name" "$t"
+		else
+			run_test "$name" sh "$t"
+		fi
+	done
+fi
+
+# --- 4. unload ----------------------------------------------------------------
+# Kill whatever the tests left behind (they may hold AF_X sockets), keeping
+# init, this script and its ancestors; kernel threads have no cmdline.
+echo
+echo "=== rmmod afx"
+keep=" 1 $$ $PPID "
+for p in /proc/[0-9]*; do
+	pid=${p#/proc/}
+	case "$keep" in *" $pid "*) continue ;; esac
+	# /proc files report size 0, so read the command line to tell.
+	[ -n "$(tr -d '\0' <"$p/cmdline" 2>/dev/null)" ] &&
+		kill -KILL "$pid" 2>/dev/null
+done
+if [ "$loaded" = 1 ]; then
+	# Sockets of killed processes are released asynchronously; retry.
+	ok=0
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		if rmmod afx 2>/tmp/afx-rmmod.err && [ ! -d /sys/module/afx ]; then
+			ok=1
+			break
+		fi
+		sleep 1
+	done
+	if [ "$ok" = 1 ]; then
+		record PASS "rmmod afx (/sys/module/afx gone)"
+	else
+		cat /tmp/afx-rmmod.err
+		echo "refcnt: $(cat /sys/module/afx/refcnt 2>/dev/null)"
+		record FAIL "rmmod afx (/sys/module/afx gone)"
+	fi
+else
+	record SKIP "rmmod afx (/sys/module/afx gone) (module never loaded)"
+fi
+
+# --- 5. kernel log --------------------------------------------------------------
+echo
+echo "=== dmesg"
+pattern='WARNING:|BUG:|BUG |Oops|refcount_t|possible circular locking|INFO:|kmemleak|general protection|KASAN|UBSAN|Call Trace|list_(add|del) corruption|Kernel panic'
+# Taint bits that mean trouble: D (die, 128), W (warning, 512),
+# B (bad page, 32), L (soft lockup, 16384). O/E (out-of-tree, unsigned)
+# are expected for afx.ko.
+taint=$(cat /proc/sys/kernel/tainted)
+bad_taint=$((taint & (32 | 128 | 512 | 16384)))
+dmesg >/tmp/afx-dmesg
+if grep -E "$pattern" /tmp/afx-dmesg >/tmp/afx-dmesg-bad || [ "$bad_taint" -ne 0 ]; then
+	echo "kernel log since insmod (taint=$taint):"
+	cat /tmp/afx-dmesg
+	echo "--- matching lines:"
+	cat /tmp/afx-dmesg-bad
+	record FAIL "dmesg clean"
+else
+	echo "no warnings (taint=$taint); kernel log since insmod:"
+	tail -n 20 /tmp/afx-dmesg
+	record PASS "dmesg clean"
+fi
+
+# --- summary --------------------------------------------------------------------
+pass=$(grep -c '^PASS' "$results")
+fail=$(grep -c '^FAIL' "$results")
+skip=$(grep -c '^SKIP' "$results")
+echo
+if [ "$fail" -gt 0 ]; then
+	echo "Failed in the guest:"
+	grep '^FAIL' "$results" | cut -f2- | sed 's/^/  - /'
+fi
+echo "AFX-SUMMARY: pass=$pass fail=$fail skip=$skip"
+[ "$fail" -eq 0 ]

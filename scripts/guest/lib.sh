@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers shared by the guest scripts (sourced by busybox sh).
+
+AFX_ROOT=${AFX_ROOT:-/afx}
+AFX_KO=${AFX_KO:-$AFX_ROOT/afx.ko}
+
+# load_afx: insmod the modules afx depends on (if any), then afx.ko.
+load_afx() {
+	if [ -d /sys/module/afx ]; then
+		return 0
+	fi
+	if [ -s "$AFX_ROOT/module-deps" ]; then
+		while read -r dep; do
+			insmod "$dep" || true
+		done <"$AFX_ROOT/module-deps"
+	fi
+	insmod "$AFX_KO" && [ -d /sys/module/afx ]
+}

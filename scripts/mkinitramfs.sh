@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the test VM's initramfs: build/initramfs.cpio.gz.
+#
+# Layout inside the guest (merged /usr like Debian):
+#   /init                     scripts/guest/init
+#   /usr/bin/busybox          + a symlink for every applet
+#   /usr/bin/{bash,perl,socat,strace} + their shared libraries (via ldd),
+#                             perl-base's module tree (Socket, IO::Handle...)
+#   /afx/*.ko                 every module built at the repo root
+#   /afx/build/               every executable in build/ (demos, selftests)
+#   /afx/selftests/           copy of selftests/ (scripts, helpers)
+#   /afx/userspace-demo/      copy of userspace-demo/
+#   /afx/scripts/guest/       the guest-side scripts
+#   /afx/module-deps          insmod order of modules afx needs (usually empty)
+#
+# Run after `make module userspace`. Usage: scripts/mkinitramfs.sh [OUT]
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+out=${1:-build/initramfs.cpio.gz}
+root=build/initramfs.d
+kver=$(scripts/kver.sh)
+
+rm -rf "$root"
+mkdir -p "$root"/usr/{bin,sbin,lib,lib64} "$root"/{proc,sys,dev,tmp,run,root,etc}
+for d in bin sbin lib lib64; do
+	ln -s "usr/$d" "$root/$d"
+done
+
+# --- busybox and its applets ------------------------------------------------
+busybox=$(command -v busybox)
+cp -L "$busybox" "$root/usr/bin/busybox"
+busybox --list-full | while read -r applet; do
+	# The list names bin/busybox itself, which is usr/bin/busybox here.
+	[[ "${applet##*/}" == busybox ]] && continue
+	ln -sf /usr/bin/busybox "$root/$applet"
+done
+
+# --- dynamically linked tools with their libraries --------------------------
+# copy_with_libs FILE: copy FILE and every library ldd lists to the same
+# path inside the initramfs (the symlinked /lib, /lib64 resolve into usr/).
+copy_with_libs() {
+	local f=$1 lib
+	mkdir -p "$root$(dirname "$f")"
+	cp -L "$f" "$root$f"
+	# ldd lines: "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)"
+	# or "/lib64/ld-linux-x86-64.so.2 (0x...)"; vdso has no path.
+	for lib in $(ldd "$f" 2>/dev/null | grep -o '/[^ ]*' || true); do
+		[[ -e "$root$lib" ]] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+for tool in bash perl socat strace; do
+	copy_with_libs "$(readlink -f "$(command -v "$tool")")"
+done
+# The XS modules (Socket.so, ...) of perl-base only need libc.
+perl_base=/usr/lib/x86_64-linux-gnu/perl-base
+mkdir -p "$root$(dirname "$perl_base")"
+cp -a "$perl_base" "$root$perl_base"
+
+# --- /etc, /dev ---------------------------------------------------------------
+cat >"$root/etc/passwd" <<'PASSWD'
+root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+PASSWD
+cat >"$root/etc/group" <<'GROUP'
+root:x:0:
+nogroup:x:65534:
+GROUP
+printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost\n' >"$root/etc/hosts"
+printf 'passwd: files\ngroup: files\nhosts: files\n' >"$root/etc/nsswitch.conf"
+# The kernel opens /dev/console for init before devtmpfs is mounted (the
+# init script re-opens it after mounting devtmpfs, so without root this is
+# only cosmetic); /dev/null serves the chroot check below.
+if ((EUID == 0)); then
+	mknod -m 600 "$root/dev/console" c 5 1
+	mknod -m 666 "$root/dev/null" c 1 3
+fi
+
+# --- the project ---------------------------------------------------------------
+mkdir -p "$root/afx/build" "$root/afx/scripts"
+shopt -s nullglob
+kos=(*.ko)
+if ((${#kos[@]} == 0)); then
+	echo "mkinitramfs.sh: no *.ko at the repo root (run make module)" >&2
+	exit 1
+fi
+cp "${kos[@]}" "$root/afx/"
+find build -maxdepth 1 -type f -perm -u+x -exec cp {} "$root/afx/build/" \;
+for d in selftests userspace-demo uapi; do
+	[[ -d "$d" ]] && cp -a "$d" "$root/afx/"
+done
+cp -a scripts/guest "$root/afx/scripts/"
+cp scripts/guest/init "$root/init"
+chmod 755 "$root/init"
+
+# Modules our modules depend on (modinfo depends=), in insmod order.
+: >"$root/afx/module-deps"
+for ko in "${kos[@]}"; do
+	for dep in $(modinfo -F depends "$ko" | tr ',' ' '); do
+		# "insmod /lib/modules/<kver>/kernel/.../x.ko" lines; "builtin x" skipped.
+		modprobe -S "$kver" --show-depends "$dep" | awk '$1 == "insmod" { print $2 }'
+	done
+done | awk '!seen[$0]++' | while read -r dep_ko; do
+	mkdir -p "$root$(dirname "$dep_ko")"
+	cp "$dep_ko" "$root$dep_ko"
+	echo "$dep_ko" >>"$root/afx/module-deps"
+done
+
+# --- sanity: the tools the tests rely on run from the initramfs --------------
+if ((EUID == 0)); then
+	export LC_ALL=C	# no locales in the initramfs
+	chroot "$root" /usr/bin/perl -e 'use Socket; use IO::Handle; 1' ||
+		{ echo "mkinitramfs.sh: perl Socket/IO::Handle broken in initramfs" >&2; exit 1; }
+	chroot "$root" /usr/bin/socat -V >/dev/null ||
+		{ echo "mkinitramfs.sh: socat broken in initramfs" >&2; exit 1; }
+	chroot "$root" /bin/bash -c true ||
+		{ echo "mkinitramfs.sh: bash broken in initramfs" >&2; exit 1; }
+fi
+
+# --- pack --------------------------------------------------------------------
+mkdir -p "$(dirname "$out")"
+(cd "$root" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet) |
+	gzip -1 >"$out.tmp"
+mv "$out.tmp" "$out"
+echo "mkinitramfs.sh: $out ($(du -h "$out" | cut -f1)), modules: ${kos[*]}"
