@@ -311,13 +311,23 @@ int afx_getsockopt(struct socket *sock, int level, int optname,
 	return 0;
 }
 
+/**
+ * struct afx_wait - a socket waiter that filters wakeups by poll events
+ * @wq: the wait queue entry, for woken_wake_function()
+ * @events: the events that can end the wait
+ */
+struct afx_wait {
+	struct wait_queue_entry wq;
+	__poll_t events;
+};
+
 /* Wake a waiter only for the events it waits for; keyless wakes wake all. */
 static int afx_wake_filter(struct wait_queue_entry *wq_entry, unsigned int mode,
 			   int sync, void *key)
 {
-	__poll_t want = (__force __poll_t)(unsigned long)wq_entry->private;
+	struct afx_wait *w = container_of(wq_entry, struct afx_wait, wq);
 
-	if (key && !(key_to_poll(key) & want))
+	if (key && !(key_to_poll(key) & w->events))
 		return 0;
 	return woken_wake_function(wq_entry, mode, sync, key);
 }
@@ -329,21 +339,24 @@ static int afx_wake_filter(struct wait_queue_entry *wq_entry, unsigned int mode,
  * @events: the poll events that can make @cond true
  * @cond: the condition, evaluated with the socket lock held
  *
+ * Wakeups for other events (a reader's data arriving while we wait to
+ * write, say) do not wake us.
+ *
  * Return: 0 once @cond holds, -EAGAIN when @timeo runs out, or the
  * signal errno from sock_intr_errno().
  */
 int afx_sock_wait(struct sock *sk, long *timeo, __poll_t events,
 		  bool (*cond)(struct sock *sk))
 {
-	struct wait_queue_entry wait;
+	struct afx_wait wait = {
+		.events = events | EPOLLERR | EPOLLHUP,
+	};
 	int err = 0;
 
 	sock_owned_by_me(sk);
-	init_wait_entry(&wait, 0);
-	wait.func = afx_wake_filter;
-	wait.private = (void *)(unsigned long)(__force u32)
-		(events | EPOLLERR | EPOLLHUP);
-	add_wait_queue(sk_sleep(sk), &wait);
+	init_wait(&wait.wq);
+	wait.wq.func = afx_wake_filter;
+	add_wait_queue(sk_sleep(sk), &wait.wq);
 	while (!cond(sk)) {
 		if (!*timeo) {
 			err = -EAGAIN;
@@ -354,10 +367,10 @@ int afx_sock_wait(struct sock *sk, long *timeo, __poll_t events,
 			break;
 		}
 		release_sock(sk);
-		*timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, *timeo);
+		*timeo = wait_woken(&wait.wq, TASK_INTERRUPTIBLE, *timeo);
 		lock_sock(sk);
 	}
-	remove_wait_queue(sk_sleep(sk), &wait);
+	remove_wait_queue(sk_sleep(sk), &wait.wq);
 	return err;
 }
 
