@@ -454,7 +454,8 @@ static int afx_dgram_connect(struct socket *sock, struct sockaddr *uaddr,
 	err = afx_autobind(sk);
 	if (!err) {
 		afx_dgram_peer_wake_detach(sk);
-		afx_fill_addr(&ax->peer_addr, sx->sx_addr, sx->sx_port);
+		afx_fill_addr(&ax->peer_addr, sx->sx_addr == AFX_ADDR_BROADCAST ?
+			      AFX_ADDR_BROADCAST : AFX_ADDR_LOCAL, sx->sx_port);
 		sock->state = SS_CONNECTED;
 	}
 	release_sock(sk);
