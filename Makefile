@@ -8,6 +8,8 @@
 #   make userspace       static demo and selftest binaries in build/
 #   make check           deps, build, static analysis, all tests in QEMU
 #   make run             build, boot QEMU, load the module, run the demos
+#   make bench           benchmark against AF_UNIX, pipes, TCP/UDP, vsock:
+#                        bench-results/ and Documentation/performance.rst
 #   make shell           boot QEMU with the module loaded, interactive shell
 #   make checkpatch      checkpatch.pl --strict over module/ and uapi/
 #   make sparse          C=2 build (add W=1 for extra gcc warnings)
@@ -36,21 +38,23 @@ UCFLAGS := -static -O2 -Wall -Wextra -pthread -I uapi
 
 DEMO_SRCS := $(wildcard userspace-demo/*.c)
 TEST_SRCS := $(wildcard selftests/*.c)
+BENCH_SRCS := $(wildcard bench/*.c)
 DEMO_BINS := $(patsubst userspace-demo/%.c,$(BUILD)/%,$(DEMO_SRCS))
 TEST_BINS := $(patsubst selftests/%.c,$(BUILD)/%,$(TEST_SRCS))
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/%,$(BENCH_SRCS))
 UAPI_HDRS := $(wildcard uapi/linux/*.h)
 
 KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) $(if $(W),W=$(W)) $(if $(C),C=$(C))
 
 .PHONY: all module modules userspace check run shell checkpatch sparse deps \
-	clean help
+	clean help bench
 
 all: module
 
 module modules:
 	$(MAKE) $(KBUILD_ARGS) modules
 
-userspace: $(DEMO_BINS) $(TEST_BINS)
+userspace: $(DEMO_BINS) $(TEST_BINS) $(BENCH_BINS)
 
 $(BUILD):
 	mkdir -p $@
@@ -65,6 +69,9 @@ $(BUILD)/%: userspace-demo/%.c $(UAPI_HDRS) $(wildcard userspace-demo/*.h) | $(B
 $(BUILD)/%: selftests/%.c $(UAPI_HDRS) $(wildcard selftests/*.h) | $(BUILD) $(KSFT)/kselftest_harness.h
 	$(CC) $(UCFLAGS) -isystem $(KSFT) -I selftests -o $@ $<
 
+$(BUILD)/%: bench/%.c $(UAPI_HDRS) | $(BUILD)
+	$(CC) $(UCFLAGS) -o $@ $<
+
 # Extracts the harness from the linux-source package into the cache.
 $(KSFT)/kselftest_harness.h:
 	AFX_LINUX_SOURCE=$(KSRC) scripts/linux-source.sh >/dev/null
@@ -77,6 +84,9 @@ run:
 
 shell:
 	scripts/run.sh shell
+
+bench:
+	scripts/bench.sh
 
 checkpatch:
 	scripts/static-check.sh checkpatch
@@ -92,4 +102,4 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '3,19s/^# \{0,1\}//p' Makefile
+	@sed -n '3,21s/^# \{0,1\}//p' Makefile

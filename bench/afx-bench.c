@@ -1624,15 +1624,14 @@ static void write_csv(FILE *f)
 						int n, rn, ref = ref_of(w, t);
 						int pipe = t_index("pipe");
 						char ru[32], rp[32];
+						bool ok;
 
 						if (!summarise(pl, w, t, sz->v[s], m, &med, &sp, &n))
 							continue;
-						fmt_ratio(ru, sizeof(ru),
-							  summarise(pl, w, ref, sz->v[s], m, &rm, &rsp, &rn) && rm > 0,
-							  med / rm);
-						fmt_ratio(rp, sizeof(rp),
-							  summarise(pl, w, pipe, sz->v[s], m, &rm, &rsp, &rn) && rm > 0,
-							  med / rm);
+						ok = summarise(pl, w, ref, sz->v[s], m, &rm, &rsp, &rn) && rm > 0;
+						fmt_ratio(ru, sizeof(ru), ok, ok ? med / rm : 0);
+						ok = summarise(pl, w, pipe, sz->v[s], m, &rm, &rsp, &rn) && rm > 0;
+						fmt_ratio(rp, sizeof(rp), ok, ok ? med / rm : 0);
 						fprintf(f, "%s,%s,%zu,%s,%s,%.6g,%s,%s,%.2f,%d\n",
 							mode_name(pl), wl_name[w], sz->v[s],
 							transports[t].name, metrics[m].name, med,

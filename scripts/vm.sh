@@ -16,6 +16,8 @@
 #   AFX_INITRD      initramfs (default build/initramfs.cpio.gz)
 #   AFX_KERNEL      kernel image (default: scripts/kver.sh --image)
 #   AFX_VM_MEM, AFX_VM_SMP  (default 1G, 2)
+#   AFX_VM_QEMU_ARGS  extra qemu options, split on spaces
+#                   (make bench: -icount shift=0,sleep=off)
 #
 # Exit status: 0 when the guest init finished and rebooted cleanly (the
 # guest's own verdict is in the log, see AFX-GUEST-EXIT); 1 when the guest
@@ -49,6 +51,8 @@ qemu=(
 	-initrd "$initrd"
 	-append "$append"
 )
+# shellcheck disable=SC2206 # word splitting wanted
+qemu+=(${AFX_VM_QEMU_ARGS:-})
 
 mkdir -p "$(dirname "$log")"
 echo "vm.sh: booting $kernel, afx_run=$mode, timeout ${timeout_s}s, log $log" >&2
