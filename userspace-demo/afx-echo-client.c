@@ -15,6 +15,11 @@
  * (the server sees EOF), and waits for the server to close the connection,
  * the orderly way to end a TCP-like conversation.
  *
+ * Like any simple echo client, it sends a whole message before reading the
+ * echo, so keep each message smaller than the socket buffers (a few hundred
+ * KB): a bigger one fills both directions and client and server wait for
+ * each other forever.
+ *
  * Exit status: 0 when every message came back intact, 1 otherwise.
  *
  * Try it with afx-echo-server or afx-poll-server:

@@ -8,6 +8,9 @@
 # loaded and the demo binaries on PATH (or in ../build next to this script).
 # Exits 0 when every step worked, 1 otherwise.
 #
+#   demo.sh                 all demos
+#   demo.sh echo discover   only those (echo, dgram, poll, discover)
+#
 # How the script knows a server is ready, without sleeping: each server
 # prints a line such as "echo server: listening on port 7000" right after
 # bind()/listen(). The server's stdout is a fifo that this script keeps open
@@ -108,7 +111,7 @@ run() {
 	while IFS= read -r line; do
 		printf '%s%s\n' "$prefix" "$line"
 	done <"$WORK/run.out"
-	return $rc
+	return "$rc"
 }
 
 # show_file PREFIX FILE
@@ -351,10 +354,17 @@ else
 	exit 1
 fi
 
-demo_echo
-demo_dgram
-demo_poll
-demo_discover
+# Run the demos named on the command line, or all of them.
+[ $# -gt 0 ] || set -- echo dgram poll discover
+for demo in "$@"; do
+	case $demo in
+	echo) demo_echo ;;
+	dgram) demo_dgram ;;
+	poll) demo_poll ;;
+	discover) demo_discover ;;
+	*) fail "unknown demo '$demo' (want echo, dgram, poll or discover)" ;;
+	esac
+done
 
 echo
 if [ "$FAILED" -eq 0 ]; then
