@@ -95,6 +95,7 @@ static void afx_sk_destruct(struct sock *sk)
 {
 	struct afx_sock *ax = afx_sk(sk);
 
+	afx_sklist_del(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);
 	WARN_ON_ONCE(ax->peer);
 	WARN_ON_ONCE(!hlist_unhashed(&ax->bind_node));
@@ -151,6 +152,7 @@ struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
 	INIT_LIST_HEAD(&ax->pendq);
 	init_waitqueue_head(&ax->peer_wait);
 	INIT_LIST_HEAD(&ax->peer_wake.entry);
+	afx_sklist_add(sk);
 	return sk;
 }
 
@@ -377,7 +379,7 @@ int afx_sock_wait(struct sock *sk, long *timeo, __poll_t events,
 static int __net_init afx_net_init(struct net *net)
 {
 	struct afx_net *an = afx_net(net);
-	int s, i;
+	int s, i, err;
 
 	spin_lock_init(&an->lock);
 	for (s = 0; s < AFX_SPACES; s++) {
@@ -390,7 +392,16 @@ static int __net_init afx_net_init(struct net *net)
 	an->dgram_max = AFX_DGRAM_MAX;
 	for (i = 0; i < AFX_STAT_MAX; i++)
 		atomic64_set(&an->stats[i], 0);
-	return 0;
+	spin_lock_init(&an->all_lock);
+	INIT_LIST_HEAD(&an->all);
+
+	err = afx_sysctl_init_net(net);
+	if (err)
+		return err;
+	err = afx_proc_init_net(net);
+	if (err)
+		afx_sysctl_exit_net(net);
+	return err;
 }
 
 static void __net_exit afx_net_exit(struct net *net)
@@ -398,6 +409,8 @@ static void __net_exit afx_net_exit(struct net *net)
 	struct afx_net *an = afx_net(net);
 	int s, i;
 
+	afx_proc_exit_net(net);
+	afx_sysctl_exit_net(net);
 	for (s = 0; s < AFX_SPACES; s++)
 		for (i = 0; i < ARRAY_SIZE(an->bind[s]); i++)
 			WARN_ON_ONCE(!hlist_empty(&an->bind[s][i]));
@@ -455,6 +468,7 @@ module_init(afx_init);
 module_exit(afx_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(AFX_VERSION);
 MODULE_AUTHOR("The afx developers");
 MODULE_DESCRIPTION("AF_X: stream and datagram sockets addressed by (address, port)");
 MODULE_ALIAS_NETPROTO(AF_X);

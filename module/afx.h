@@ -75,6 +75,10 @@ enum afx_stat {
  * @port_hi: last ephemeral port
  * @dgram_max: largest datagram payload
  * @stats: event counters
+ * @all_lock: protects @all. Taken with BHs off: a sock leaves @all in
+ *	its destructor, which SOCK_RCU_FREE runs from an RCU callback.
+ * @all: every afx sock of the namespace, oldest first (info.c)
+ * @sysctl_hdr: the net.afx sysctl table (sysctl.c)
  */
 struct afx_net {
 	spinlock_t lock; /* control plane, see above */
@@ -84,6 +88,9 @@ struct afx_net {
 	u32 port_hi;
 	u32 dgram_max;
 	atomic64_t stats[AFX_STAT_MAX];
+	spinlock_t all_lock; /* @all, see above */
+	struct list_head all;
+	struct ctl_table_header *sysctl_hdr;
 };
 
 /**
@@ -106,6 +113,7 @@ struct afx_net {
  *	written under that sock's peer_wait.lock, read under RCU
  * @nonblock: X_NONBLOCK
  * @refuse_when_full: X_REFUSE_WHEN_FULL
+ * @all_node: entry in the namespace's list of all socks (afx_net.all)
  */
 struct afx_sock {
 	struct sock sk;
@@ -123,6 +131,7 @@ struct afx_sock {
 	struct sock *peer_wake_target;
 	bool nonblock;
 	bool refuse_when_full;
+	struct list_head all_node;
 };
 
 static inline struct afx_sock *afx_sk(const struct sock *sk)
@@ -188,6 +197,49 @@ int afx_bind(struct socket *sock, struct sockaddr *uaddr, int len);
 int afx_autobind(struct sock *sk);
 void afx_unhash(struct sock *sk);
 struct sock *afx_stream_lookup(struct net *net, u32 port);
+
+/**
+ * struct afx_sock_info - one socket as /proc/net/afx and afx_diag report it
+ * @local: bound address; sx_family is 0 while unbound
+ * @peer: peer address; sx_family is 0 if none
+ * @uid: owner of the socket's inode
+ * @ino: inode number, 0 for a connection not accepted yet
+ * @peer_ino: stream: inode of the other end, 0 if none or not accepted yet
+ * @rqueue: listener: connections waiting for accept(); stream: bytes not
+ *	yet read; datagram: payload bytes of the queued datagrams
+ * @wqueue: listener: the backlog; stream: bytes sent that the peer has
+ *	not read yet; datagram: 0
+ * @type: SOCK_STREAM or SOCK_DGRAM
+ * @state: sk_state, except TCP_ESTABLISHED for a connected datagram socket
+ * @shutdown: sk_shutdown (RCV_SHUTDOWN, SEND_SHUTDOWN)
+ */
+struct afx_sock_info {
+	struct sockaddr_x local;
+	struct sockaddr_x peer;
+	kuid_t uid;
+	unsigned long ino;
+	unsigned long peer_ino;
+	u32 rqueue;
+	u32 wqueue;
+	u8 type;
+	u8 state;
+	u8 shutdown;
+};
+
+/* info.c */
+int afx_info_family(void);
+void afx_sklist_add(struct sock *sk);
+void afx_sklist_del(struct sock *sk);
+struct sock *afx_sklist_next(struct net *net, struct sock *prev);
+void afx_sock_info(struct sock *sk, struct afx_sock_info *info);
+
+/* proc.c */
+int afx_proc_init_net(struct net *net);
+void afx_proc_exit_net(struct net *net);
+
+/* sysctl.c */
+int afx_sysctl_init_net(struct net *net);
+void afx_sysctl_exit_net(struct net *net);
 
 static inline struct hlist_head *afx_bucket(struct afx_net *an,
 					    enum afx_space space, u32 port)
