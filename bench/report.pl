@@ -1,0 +1,726 @@
+#!/usr/bin/perl
+# SPDX-License-Identifier: GPL-2.0
+#
+# The report of `make bench`, from the guests' serial logs:
+#
+#   OUT/summary.csv     mode,workload,size,transport,metric,value,ratio_unix,
+#                       ratio_pipe,spread_pct,reps (medians over repetitions)
+#   OUT/raw.csv         every repetition
+#   OUT/validation.txt  the --validate passes
+#   OUT/*.png           plots (bench/*.gp through gnuplot)
+#   stdout              the human table
+#   Documentation/performance.rst (unless AFX_BENCH_PAGE=0), with the
+#                       plots copied to Documentation/performance/
+#
+#   perl bench/report.pl --out DIR LOG...
+#
+# Environment: AFX_QEMU_VERSION, AFX_BENCH_SECONDS (set by scripts/bench.sh).
+# Exit status 1 when a guest did not finish, a validation or a cell
+# failed, or the kernel logged a warning; never because of a ratio.
+use strict;
+use warnings;
+use File::Basename qw(dirname);
+use File::Copy qw(copy);
+use File::Path qw(make_path);
+use POSIX qw(strftime);
+
+my $out = 'bench-results';
+my @logs;
+while (@ARGV) {
+	my $a = shift;
+	if ($a eq '--out') { $out = shift; }
+	else { push @logs, $a; }
+}
+my $root = dirname(dirname(__FILE__));
+chdir $root or die "chdir $root: $!";
+make_path($out);
+
+# --- constants ---------------------------------------------------------------
+
+my @TRANSPORTS = qw(afx-stream afx-dgram unix-stream unix-dgram
+		    unix-seqpacket pipe tcp udp vsock);
+my @WORKLOADS = qw(W1 W2 W3 W4 W5-pairs W5-idle);
+my %WL_TITLE = (
+	'W1' => 'W1 ping-pong round trip, one message in flight',
+	'W2' => 'W2 one-way byte stream',
+	'W3' => 'W3 one-way datagrams (every size checked)',
+	'W4' => 'W4 connection churn (connect, 1-byte request/reply, close)',
+	'W5-pairs' => 'W5 N ping-pong pairs at once (64-byte messages)',
+	'W5-idle' => 'W5 round trip (64 B) with idle connections open',
+);
+my %PRIMARY = (
+	'W1' => 'rtt_p50_ns', 'W2' => 'MiB_s', 'W3' => 'msgs_s',
+	'W4' => 'conns_s', 'W5-pairs' => 'roundtrips_s', 'W5-idle' => 'rtt_p50_ns',
+);
+my %LOWER_BETTER = map { $_ => 1 }
+	qw(rtt_p50_ns rtt_p90_ns rtt_p99_ns rtt_p999_ns rtt_max_ns lost_pct);
+my %UNIT = (
+	rtt_p50_ns => 'us', rtt_p90_ns => 'us', rtt_p99_ns => 'us',
+	rtt_p999_ns => 'us', rtt_max_ns => 'us', MiB_s => 'MiB/s',
+	msgs_s => 'msgs/s', conns_s => 'conn/s', roundtrips_s => 'round trips/s',
+	lost_pct => '%',
+);
+my @MODE_ORDER = qw(icount wall-same wall-split);
+my %MODE_TEXT = (
+	'icount' => 'instruction counting (-icount shift=0,sleep=off, 1 vCPU): '
+		. 'guest time is instructions executed, 1 ns per instruction',
+	'wall-same' => 'wall clock, 2 vCPUs, both endpoints pinned to vCPU 0',
+	'wall-split' => 'wall clock, 2 vCPUs, client on vCPU 0, server on vCPU 1',
+);
+
+# --- read the logs -------------------------------------------------------------
+
+my (%info, %files, %status, @problems);
+for my $log (@logs) {
+	my $mode = $log =~ /guest-([\w-]+)\.log$/ ? $1 : $log;
+	open(my $fh, '<', $log) or do {
+		push @problems, "$mode: no log ($log)";
+		next;
+	};
+	my ($block, @lines);
+	$status{$mode} = { exit => undef, validate => undef, dmesg => undef };
+	while (my $l = <$fh>) {
+		$l =~ s/\r//g;
+		chomp $l;
+		if ($l =~ /^AFX-BENCH-BEGIN (\S+)$/) { $block = $1; @lines = (); next; }
+		if (defined $block && $l =~ /^AFX-BENCH-END \Q$block\E$/) {
+			$files{$mode}{$block} = [@lines];
+			undef $block;
+			next;
+		}
+		if (defined $block) { push @lines, $l; next; }
+		$status{$mode}{exit} = $1 if $l =~ /^AFX-BENCH-EXIT: mode=\S+ rc=(\d+)/;
+		$status{$mode}{validate} = $1 if $l =~ /^AFX-BENCH-VALIDATE: mode=\S+ rc=(\d+)/;
+		$status{$mode}{dmesg} = $1 if $l =~ /^AFX-BENCH-DMESG: (\S+)/;
+		$status{$mode}{guest_seconds} = $2 - $1
+			if $l =~ /^AFX-BENCH-GUEST-SECONDS: ([\d.]+) ([\d.]+)/;
+	}
+	close $fh;
+	for (@{ $files{$mode}{'info.txt'} // [] }) {
+		$info{$mode}{$1} = $2 if /^(\w+)=(.*)$/;
+	}
+	my $st = $status{$mode};
+	push @problems, "$mode: the guest did not finish (see $log)" unless defined $st->{exit};
+	push @problems, "$mode: the --validate pass failed (see $out/validation.txt)"
+		if defined $st->{validate} && $st->{validate} != 0;
+	push @problems, "$mode: the kernel logged warnings (see $log)"
+		if defined $st->{dmesg} && $st->{dmesg} ne 'clean';
+	for (@{ $files{$mode}{'bench.txt'} // [] }) {
+		push @problems, "$mode: $1" if /^afx-bench: failure: (.*)/;
+		push @problems, "$mode: transport $1 unavailable: $2"
+			if /^afx-bench: transport (\S+)\s+UNAVAILABLE: (.*)/;
+	}
+}
+
+# --- CSV ------------------------------------------------------------------------
+
+my $CSV_RE = qr/^[\w-]+,W[\w-]+,\d+,[\w-]+,\w+,[-\d.e+naif]+,[-\d.e+naif]*,[-\d.e+naif]*,[\d.]+,\d+$/;
+my $RAW_RE = qr/^[\w-]+,W[\w-]+,\d+,[\w-]+,\d+,\w+,[-\d.e+naif]+$/;
+my (%S, @modes);
+open(my $sum, '>', "$out/summary.csv") or die "$out/summary.csv: $!";
+print $sum "mode,workload,size,transport,metric,value,ratio_unix,ratio_pipe,spread_pct,reps\n";
+open(my $raw, '>', "$out/raw.csv") or die "$out/raw.csv: $!";
+print $raw "mode,workload,size,transport,rep,metric,value\n";
+for my $log_mode (sort keys %files) {
+	for (@{ $files{$log_mode}{'summary.csv'} // [] }) {
+		next unless /$CSV_RE/;
+		print $sum "$_\n";
+		my ($mode, $w, $size, $t, $m, $v, $ru, $rp, $sp, $n) = split /,/;
+		$S{$mode}{$w}{$size}{$t}{$m} = {
+			v => $v, ru => $ru, rp => $rp, sp => $sp, n => $n,
+		};
+		push @modes, $mode unless grep { $_ eq $mode } @modes;
+	}
+	for (@{ $files{$log_mode}{'raw.csv'} // [] }) {
+		print $raw "$_\n" if /$RAW_RE/;
+	}
+}
+close $sum;
+close $raw;
+@modes = sort { mode_rank($a) <=> mode_rank($b) } @modes;
+
+sub mode_rank {
+	my $m = shift;
+	for my $i (0 .. $#MODE_ORDER) { return $i if $MODE_ORDER[$i] eq $m; }
+	return 99;
+}
+
+open(my $val, '>', "$out/validation.txt") or die "$out/validation.txt: $!";
+for my $mode (sort keys %files) {
+	print $val "==== $mode\n", map { "$_\n" } @{ $files{$mode}{'validate.txt'} // ['(no validation pass)'] };
+}
+close $val;
+
+# --- helpers ------------------------------------------------------------------------
+
+# A cell's summary, or undef (without creating empty levels in %S).
+sub get {
+	my ($mode, $w, $size, $t, $m) = @_;
+	my $h = \%S;
+	for my $k ($mode, $w, $size, $t, $m) {
+		return undef unless ref $h eq 'HASH' && exists $h->{$k};
+		$h = $h->{$k};
+	}
+	return $h;
+}
+
+sub sizes_of {
+	my ($mode, $w) = @_;
+	my @s = sort { $a <=> $b } keys %{ $S{$mode}{$w} // {} };
+	return @s;	# (sort in scalar context is undefined)
+}
+
+sub transports_of {
+	my ($mode, $w) = @_;
+	my %have;
+	for my $s (keys %{ $S{$mode}{$w} // {} }) {
+		$have{$_} = 1 for keys %{ $S{$mode}{$w}{$s} };
+	}
+	return grep { $have{$_} } @TRANSPORTS;
+}
+
+sub fmt_size {
+	my $s = shift;
+	return sprintf('%d MiB', $s / 1048576) if $s >= 1048576 && $s % 1048576 == 0;
+	return sprintf('%d KiB', $s / 1024) if $s >= 1024 && $s % 1024 == 0;
+	return "$s B";
+}
+
+sub fmt_val {
+	my ($m, $v) = @_;
+	return '-' unless defined $v;
+	if ($m =~ /_ns$/) {
+		my $us = $v / 1000;
+		return sprintf($us >= 100 ? '%.0f' : $us >= 10 ? '%.1f' : '%.2f', $us);
+	}
+	return sprintf('%.2f', $v) if $m eq 'lost_pct';
+	return sprintf('%.0f', $v) if $v >= 100;
+	return sprintf('%.1f', $v) if $v >= 10;
+	return sprintf('%.2f', $v);
+}
+
+# Speed relative to a reference: > 1 means faster, whatever the metric.
+sub speed {
+	my ($m, $r) = @_;
+	return undef unless defined $r && $r ne '' && $r > 0;
+	return $LOWER_BETTER{$m} ? 1 / $r : $r;
+}
+
+sub geomean {
+	my @v = grep { defined && $_ > 0 } @_;
+	return undef unless @v;
+	my $s = 0;
+	$s += log($_) for @v;
+	return exp($s / @v);
+}
+
+# Ratio of two transports' values in a cell, as a speed.
+sub speed_vs {
+	my ($mode, $w, $size, $t, $ref, $m) = @_;
+	my $a = get($mode, $w, $size, $t, $m);
+	my $b = get($mode, $w, $size, $ref, $m);
+	return undef unless $a && $b && $a->{v} > 0 && $b->{v} > 0;
+	return speed($m, $a->{v} / $b->{v});
+}
+
+# Text table with aligned columns (first column left).
+sub text_table {
+	my @rows = @_;
+	my @w;
+	for my $r (@rows) {
+		for my $i (0 .. $#$r) {
+			my $l = length($r->[$i] // '');
+			$w[$i] = $l if !defined $w[$i] || $l > $w[$i];
+		}
+	}
+	my $s = '';
+	for my $r (@rows) {
+		$s .= join('  ', map {
+			$_ == 0 ? sprintf("%-*s", $w[$_], $r->[$_] // '')
+				: sprintf("%*s", $w[$_], $r->[$_] // '')
+		} 0 .. $#$r) . "\n";
+	}
+	return $s;
+}
+
+# reStructuredText grid table.
+sub rst_table {
+	my @rows = @_;
+	my @w;
+	for my $r (@rows) {
+		for my $i (0 .. $#$r) {
+			my $l = length($r->[$i] // '');
+			$w[$i] = $l if !defined $w[$i] || $l > $w[$i];
+		}
+	}
+	my $sep = '+' . join('+', map { '-' x ($_ + 2) } @w) . "+\n";
+	my $hsep = '+' . join('+', map { '=' x ($_ + 2) } @w) . "+\n";
+	my $s = $sep;
+	for my $i (0 .. $#rows) {
+		$s .= '|' . join('|', map { ' ' . sprintf("%-*s", $w[$_], $rows[$i][$_] // '') . ' ' } 0 .. $#w) . "|\n";
+		$s .= $i == 0 ? $hsep : $sep;
+	}
+	return $s;
+}
+
+# Rows of the pivot table of one mode and workload: value (x ratio).
+sub pivot_rows {
+	my ($mode, $w, $m) = @_;
+	my @ts = transports_of($mode, $w);
+	my @rows = ([$w eq 'W5-pairs' ? 'pairs' : 'size', @ts]);
+	for my $s (sizes_of($mode, $w)) {
+		my @r = ($w eq 'W5-pairs' ? $s : fmt_size($s));
+		for my $t (@ts) {
+			my $c = get($mode, $w, $s, $t, $m);
+			if (!$c) { push @r, '-'; next; }
+			my $cell = fmt_val($m, $c->{v});
+			$cell .= sprintf(' (%.2f)', $c->{ru}) if $c->{ru} ne '';
+			push @r, $cell;
+		}
+		push @rows, \@r;
+	}
+	return @rows;
+}
+
+# --- human table on stdout -----------------------------------------------------
+
+sub headline_rows {
+	my ($mode) = @_;
+	my @alts = (
+		['afx-stream', 'unix-stream'], ['afx-stream', 'unix-seqpacket'],
+		['afx-stream', 'pipe'], ['afx-stream', 'tcp'], ['afx-stream', 'vsock'],
+		['afx-dgram', 'unix-dgram'], ['afx-dgram', 'udp'],
+	);
+	my @rows = (['workload (metric)', map { "$_->[0] vs $_->[1]" } @alts]);
+	for my $w (@WORKLOADS) {
+		my @metrics = ($PRIMARY{$w});
+		push @metrics, 'rtt_p99_ns' if $w eq 'W1';
+		for my $m (@metrics) {
+			my @r = ("$w ($m)");
+			my $any = 0;
+			for my $a (@alts) {
+				my @sp = map { speed_vs($mode, $w, $_, $a->[0], $a->[1], $m) } sizes_of($mode, $w);
+				my $g = geomean(@sp);
+				push @r, defined $g ? sprintf('%.2f', $g) : '-';
+				$any ||= defined $g;
+			}
+			push @rows, \@r if $any;
+		}
+	}
+	return @rows;
+}
+
+for my $mode (@modes) {
+	print "\n==== $mode: $MODE_TEXT{$mode}\n" if $MODE_TEXT{$mode};
+	print "\n==== $mode\n" unless $MODE_TEXT{$mode};
+	print "\nAF_X speed relative to each alternative (geometric mean over sizes; "
+		. "> 1.00: AF_X faster, < 1.00: AF_X slower)\n\n";
+	print text_table(headline_rows($mode));
+	for my $w (@WORKLOADS) {
+		my $m = $PRIMARY{$w};
+		next unless sizes_of($mode, $w);
+		printf "\n%s: %s, %s (ratio to AF_UNIX of the same type, %s)\n",
+			$WL_TITLE{$w}, $m, $UNIT{$m},
+			$LOWER_BETTER{$m} ? 'lower is faster' : 'higher is faster';
+		print text_table(pivot_rows($mode, $w, $m));
+	}
+}
+print "\n";
+if (@problems) {
+	print "Problems:\n", map { "  - $_\n" } @problems;
+} else {
+	print "No problems: every cell ran and every --validate pass succeeded.\n";
+}
+
+# --- plots ------------------------------------------------------------------------
+
+my @pngs;
+my $plotdir = "$out/plot-data";
+make_path($plotdir);
+
+sub write_series {
+	my ($file, $mode, $w, $m, $scale, @ts) = @_;
+	@ts = transports_of($mode, $w) unless @ts;
+	open(my $fh, '>', $file) or die "$file: $!";
+	print $fh join("\t", 'size', @ts), "\n";
+	for my $s (sizes_of($mode, $w)) {
+		my @r = ($s);
+		for my $t (@ts) {
+			my $c = get($mode, $w, $s, $t, $m);
+			push @r, $c ? $c->{v} * $scale : 'NaN';
+		}
+		print $fh join("\t", @r), "\n";
+	}
+	close $fh;
+}
+
+sub gnuplot {
+	my ($script, %var) = @_;
+	my @e = map { "$_='$var{$_}'" } sort keys %var;
+	my $err = "$plotdir/gnuplot.err";
+	my $rc;
+	{
+		# Empty cells (UDP at 64 KiB, W3 for streams...) are expected.
+		open(my $save, '>&', \*STDERR) or die;
+		open(STDERR, '>', $err) or die "$err: $!";
+		$rc = system('gnuplot', '-e', join('; ', @e), "bench/$script");
+		open(STDERR, '>&', $save) or die;
+	}
+	if (open(my $fh, '<', $err)) {
+		print STDERR grep { !/^\s*$/ && !/matrix contains missing or undefined values/ } <$fh>;
+		close $fh;
+	}
+	if ($rc != 0) {
+		push @problems, "gnuplot bench/$script failed for $var{out}";
+		return;
+	}
+	push @pngs, $var{out};
+}
+
+my $have_gnuplot = system('sh', '-c', 'command -v gnuplot >/dev/null') == 0;
+push @problems, 'gnuplot not installed: no plots (scripts/deps.sh installs gnuplot-nox)'
+	unless $have_gnuplot;
+
+# Heat map columns: every workload/size with its primary metric.
+my @HEAT_COLS;
+for my $mode (@modes) {
+	next unless $have_gnuplot;
+	my $title = $mode;
+	if (sizes_of($mode, 'W1')) {
+		write_series("$plotdir/w1-p50-$mode.dat", $mode, 'W1', 'rtt_p50_ns', 1e-3);
+		write_series("$plotdir/w1-p99-$mode.dat", $mode, 'W1', 'rtt_p99_ns', 1e-3);
+		gnuplot('plot-latency.gp', p50 => "$plotdir/w1-p50-$mode.dat",
+			p99 => "$plotdir/w1-p99-$mode.dat", mode => $title,
+			out => "$out/rtt-$mode.png");
+	}
+	if (sizes_of($mode, 'W2') || sizes_of($mode, 'W3')) {
+		write_series("$plotdir/w2-$mode.dat", $mode, 'W2', 'MiB_s', 1);
+		write_series("$plotdir/w3-$mode.dat", $mode, 'W3', 'msgs_s', 1);
+		gnuplot('plot-throughput.gp', w2 => "$plotdir/w2-$mode.dat",
+			w3 => "$plotdir/w3-$mode.dat", mode => $title,
+			out => "$out/throughput-$mode.png");
+	}
+	# Heat map: speed relative to AF_UNIX of the same type.
+	my @cols;
+	for my $w (@WORKLOADS) {
+		for my $s (sizes_of($mode, $w)) {
+			my $label = $w eq 'W5-pairs' ? "W5 $s pairs" :
+				$w eq 'W5-idle' ? 'W5 idle' : "$w " . fmt_size($s);
+			push @cols, [$w, $s, $label];
+		}
+	}
+	next unless @cols;
+	my @ts = grep { my $t = $_; grep { get($mode, $_->[0], $_->[1], $t, $PRIMARY{$_->[0]}) } @cols } @TRANSPORTS;
+	open(my $fh, '>', "$plotdir/heat-$mode.dat") or die;
+	print $fh join("\t", 'x', map { $_->[2] } @cols), "\n";
+	for my $t (reverse @ts) {
+		my @r = ($t);
+		for my $c (@cols) {
+			my $cell = get($mode, $c->[0], $c->[1], $t, $PRIMARY{$c->[0]});
+			my $sp = $cell ? speed($PRIMARY{$c->[0]}, $cell->{ru}) : undef;
+			push @r, defined $sp ? sprintf('%.3f', $sp) : 'NaN';
+		}
+		print $fh join("\t", @r), "\n";
+	}
+	close $fh;
+	gnuplot('plot-heatmap.gp', data => "$plotdir/heat-$mode.dat", mode => $title,
+		ncols => scalar(@cols), nrows => scalar(@ts),
+		out => "$out/heatmap-$mode.png");
+}
+
+# --- the page -----------------------------------------------------------------------
+
+if (($ENV{AFX_BENCH_PAGE} // '1') ne '0' && @modes) {
+	write_page();
+	print "report.pl: wrote Documentation/performance.rst\n";
+}
+
+print "report.pl: $out/summary.csv, $out/raw.csv, $out/validation.txt",
+	(@pngs ? ', ' . join(', ', @pngs) : ''), "\n";
+exit(@problems ? 1 : 0);
+
+# Ahead/behind sentences for one AF_X transport against its reference.
+sub verdicts {
+	my ($mode, $t, $ref) = @_;
+	my (@ahead, @behind, @level);
+	for my $w (@WORKLOADS) {
+		my @metrics = ($PRIMARY{$w});
+		push @metrics, 'rtt_p99_ns' if $w eq 'W1' || $w eq 'W5-idle';
+		for my $m (@metrics) {
+			my (@a, @b, @l);
+			for my $s (sizes_of($mode, $w)) {
+				my $sp = speed_vs($mode, $w, $s, $t, $ref, $m);
+				next unless defined $sp;
+				my $lab = $w eq 'W5-pairs' ? "$s pairs" : fmt_size($s);
+				my $e = [$lab, $sp];
+				if ($sp >= 1.05) { push @a, $e; }
+				elsif ($sp <= 1 / 1.05) { push @b, $e; }
+				else { push @l, $e; }
+			}
+			my $what = "$w " . ($m eq $PRIMARY{$w} ? $m : $m);
+			push @ahead, [$what, @a] if @a;
+			push @behind, [$what, @b] if @b;
+			push @level, [$what, @l] if @l;
+		}
+	}
+	return (\@ahead, \@behind, \@level);
+}
+
+sub verdict_text {
+	my ($list) = @_;
+	my $s = '';
+	for my $v (@$list) {
+		my ($what, @cells) = @$v;
+		$s .= "- $what: " . join(', ', map { sprintf('%s %.2fx', $_->[0], $_->[1]) } @cells) . "\n";
+	}
+	return $s || "- nowhere\n";
+}
+
+sub write_page {
+	my $p = 'Documentation/performance.rst';
+	my $imgdir = 'Documentation/performance';
+	make_path($imgdir);
+	my @imgs;
+	for my $png (@pngs) {
+		(my $base = $png) =~ s{.*/}{};
+		copy($png, "$imgdir/$base") or die "copy $png: $!";
+		push @imgs, $base;
+	}
+	my $first = $modes[0];
+	my $inf = $info{'icount'} // $info{(sort keys %info)[0]} // {};
+	my $winf = $info{'wall'} // {};
+	my $date = strftime('%Y-%m-%d', gmtime);
+	my $commit = `git rev-parse --short HEAD 2>/dev/null` // '';
+	chomp $commit;
+	my $dirty = `git status --porcelain -- module uapi Kbuild 2>/dev/null` ne '' ? ' (with uncommitted module changes)' : '';
+	my $host_cpu = `sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1`;
+	chomp $host_cpu;
+	my $host_ncpu = `nproc`;
+	chomp $host_ncpu;
+	my $qemu = $ENV{AFX_QEMU_VERSION} // `qemu-system-x86_64 --version | head -n 1`;
+	chomp $qemu;
+	my $secs = $ENV{AFX_BENCH_SECONDS};
+	my %reps;
+	for my $mode (@modes) {
+		for my $w (keys %{ $S{$mode} }) {
+			for my $s (keys %{ $S{$mode}{$w} }) {
+				for my $t (keys %{ $S{$mode}{$w}{$s} }) {
+					for my $c (values %{ $S{$mode}{$w}{$s}{$t} }) {
+						$reps{$mode} = $c->{n} if !$reps{$mode} || $c->{n} > $reps{$mode};
+					}
+				}
+			}
+		}
+	}
+
+	open(my $fh, '>', $p) or die "$p: $!";
+	my $title = 'AF_X performance';
+	print $fh <<"EOT";
+.. SPDX-License-Identifier: GPL-2.0
+
+.. This page is generated by ``make bench`` (bench/report.pl); edit the
+   generator, not this file.
+
+$title
+${\('=' x length $title)}
+
+How fast is AF_X compared with what a program would use instead on the
+same machine: AF_UNIX (stream, datagram, seqpacket), a pipe, TCP and UDP
+over loopback, and vsock over ``vsock_loopback``? This page holds the
+results of one ``make bench`` run: every transport ran the same program
+(``bench/afx-bench.c``), in the same guest boot, interleaved, and the
+ratios below compare numbers taken side by side.
+
+Run of $date, tree at commit ``$commit``$dirty.
+${\(defined $secs ? sprintf('``make bench`` took %d min %02d s on this host.', $secs / 60, $secs % 60) : '')}
+
+Where AF_X stands
+-----------------
+
+Speed of AF_X relative to each alternative: geometric mean over the
+sizes of each workload, **> 1.00 means AF_X is faster, < 1.00 slower**
+(for round trips the ratio is inverted, so that it always reads as
+speed). Mode ``$first``${\($MODE_TEXT{$first} ? ": $MODE_TEXT{$first}" : '')}.
+
+EOT
+	print $fh rst_table(headline_rows($first)), "\n";
+
+	for my $pair (['afx-stream', 'unix-stream'], ['afx-dgram', 'unix-dgram']) {
+		my ($a, $b, $l) = verdicts($first, @$pair);
+		my $h = "$pair->[0] against $pair->[1] ($first)";
+		print $fh "$h\n", '~' x length($h), "\n\n";
+		print $fh "Cells where the two are within 5 % of each other count as level.\n\n";
+		print $fh "**Ahead** (AF_X at least 5 % faster):\n\n", verdict_text($a), "\n";
+		print $fh "**Behind** (AF_X at least 5 % slower):\n\n", verdict_text($b), "\n";
+		print $fh "**Level** (within 5 %):\n\n", verdict_text($l), "\n";
+	}
+
+	my @other = grep { $_ ne $first } @modes;
+	if (@other) {
+		print $fh "Wall-clock modes\n~~~~~~~~~~~~~~~~\n\n";
+		print $fh "The same table from the wall-clock guest (noisier: the emulator shares\n"
+			. "the host with everything else that runs there; see the spread column\n"
+			. "of ``summary.csv``).\n\n";
+		for my $mode (@other) {
+			print $fh "``$mode``: $MODE_TEXT{$mode}\n\n" if $MODE_TEXT{$mode};
+			print $fh rst_table(headline_rows($mode)), "\n";
+		}
+	}
+	if (@problems) {
+		print $fh "Problems in this run\n~~~~~~~~~~~~~~~~~~~~\n\n";
+		print $fh map { "- $_\n" } @problems;
+		print $fh "\n";
+	}
+
+	print $fh <<"EOT";
+Setup
+-----
+
+${\(join('', map { ":$_->[0]: $_->[1]\n" } (
+	['QEMU', $qemu],
+	['host CPU', "$host_cpu, $host_ncpu CPUs"],
+	['guest kernel', ($inf->{kernel} // '?') . ' (the stock Debian kernel)'],
+	['guest CPU, memory', ($inf->{cpu_model} // '?') . ', ' . int(($inf->{mem_kb} // 0) / 1024) . ' MiB'],
+	['clocksource', ($inf->{clocksource} // '?') . ' (tsc=reliable on the kernel command line)'],
+	['afx.ko srcversion', $inf->{afx_srcversion} // '?'],
+	['repetitions', join(', ', map { "$_: $reps{$_}" } @modes)],
+)))}
+Modes, one guest boot each (``scripts/vm.sh`` with ``-accel tcg``):
+
+- ``icount``: ``-icount shift=0,sleep=off -smp 1``. The guest clock
+  advances by 1 ns per executed instruction and never sleeps, so a
+  measurement is a count of instructions and repeats from run to run
+  (the spread over repetitions is in the ``spread_pct`` column). It is
+  the mode the verdicts above use. It counts instructions, not cycles:
+  cache misses, lock contention between CPUs and memory bandwidth do not
+  show, and a copy costs what its instructions cost.
+- ``wall``: ``-smp 2``, multi-threaded TCG, wall clock. The endpoints run
+  on one vCPU (``wall-same``) and on different vCPUs (``wall-split``),
+  pinned with ``sched_setaffinity``. Emulated, so absolute numbers are far
+  below real hardware and depend on the host's load; the ratios are what
+  to read.
+
+Method
+------
+
+``afx-bench`` takes a table of transports (domain, type, address builder)
+and runs each workload with the same code for all of them. Each
+measurement (a cell: workload, size, transport, repetition) runs in a
+fresh server and client process; a coordinator only forks and waits.
+
+- **W1** ping-pong: the client sends one message of the given size, the
+  server reads it whole and sends it back; one message in flight. Round
+  trip percentiles p50, p90, p99, p99.9 and the maximum (``rtt_*_ns``).
+- **W2** one-way stream (byte streams only: AF_X and AF_UNIX stream, pipe,
+  TCP, vsock): the client writes chunks of the given size, the server
+  reads with a buffer of max(size, 64 KiB) until EOF. MiB/s and writes/s
+  over the interval after a warm-up, timed by the receiver.
+- **W3** one-way datagrams (AF_X and AF_UNIX datagram, AF_UNIX seqpacket,
+  UDP): every message is received with a buffer one byte larger than sent
+  and its size checked. Messages/s at the receiver; UDP may drop
+  (``lost_pct``), and only delivered messages count. UDP cannot carry
+  64 KiB (its limit is 65507 bytes), so that cell is empty.
+- **W4** connection churn (connection-oriented sockets): connect, 1-byte
+  request, 1-byte reply, the server closes, the client reads EOF and
+  closes. Connections/s.
+- **W5** scaling: N pairs (1, 2, 4, 8) running W1 with 64-byte messages at
+  once, aggregate round trips/s (the ``size`` column of the CSV is N);
+  and W1 (64 B) while 4096 idle connections of the same transport are open
+  (datagram: 4096 bound sockets; pipe: 4096 pipes).
+
+Ratios: ``ratio_unix`` is value / value of AF_UNIX of the same socket type
+in the same mode and cell (datagram transports and every W3 cell against
+``unix-dgram``, everything else against ``unix-stream``); ``ratio_pipe``
+is value / value of the pipe. For ``rtt_*`` lower is faster, for rates
+higher is faster.
+
+Interleaving: for each workload and size, repetition 1 runs every
+transport (and every placement) in table order, repetition 2 in reverse
+order, and so on (A B C, C B A, ...); the summary is the median over
+repetitions, ``spread_pct`` is (max - min) / median.
+
+Validation: before the timed matrix each guest runs ``afx-bench
+--validate`` over the whole matrix (short intervals): every byte received
+is compared with the pattern that was sent and an FNV-1a checksum of all
+bytes is compared between sender and receiver; reliable transports must
+deliver every message. The timed runs always check byte and message
+counts and every datagram's size. A transport that loses or corrupts data
+fails the run; it cannot win by it.
+
+EOT
+
+	print $fh "Results\n-------\n\n";
+	print $fh "Each cell: the median, and in parentheses the ratio to AF_UNIX of the\n"
+		. "same type. Every metric of every cell, with its spread, is in\n"
+		. "``bench-results/summary.csv``; every repetition in ``raw.csv``.\n\n";
+	for my $mode (@modes) {
+		my $h = "Mode $mode";
+		print $fh "$h\n", '~' x length($h), "\n\n";
+		print $fh "$MODE_TEXT{$mode}.\n\n" if $MODE_TEXT{$mode};
+		for my $w (@WORKLOADS) {
+			my @metrics = ($PRIMARY{$w});
+			push @metrics, 'rtt_p99_ns', 'rtt_p999_ns' if $w eq 'W1' || $w eq 'W5-idle';
+			push @metrics, 'msgs_s' if $w eq 'W2';
+			push @metrics, 'lost_pct' if $w eq 'W3';
+			for my $m (@metrics) {
+				next unless sizes_of($mode, $w);
+				printf $fh "%s, ``%s`` (%s, %s):\n\n", $WL_TITLE{$w}, $m, $UNIT{$m},
+					$LOWER_BETTER{$m} ? 'lower is better' : 'higher is better';
+				print $fh rst_table(pivot_rows($mode, $w, $m)), "\n";
+			}
+		}
+	}
+
+	if (@imgs) {
+		print $fh "Plots\n-----\n\n";
+		print $fh "Round trip against message size (W1, log axes), throughput against\n"
+			. "size (W2, W3, log axes), and a heat map of every cell's speed\n"
+			. "relative to AF_UNIX of the same type (blue: faster, red: slower).\n\n";
+		for my $img (@imgs) {
+			print $fh ".. image:: performance/$img\n   :alt: $img\n\n";
+		}
+	}
+
+	print $fh <<'EOT';
+Reproducing
+-----------
+
+On Debian 12 (amd64), as root or with sudo::
+
+    make bench
+
+installs what is missing (``scripts/deps.sh``: QEMU, the kernel image and
+headers, gnuplot-nox, ...), builds ``afx.ko`` and ``build/afx-bench``,
+packs an initramfs with the guest kernel's vsock modules, boots the two
+guests and regenerates ``bench-results/`` and this page. Knobs
+(environment): ``AFX_BENCH_MODES`` (``"icount wall"``), ``AFX_BENCH_REPS``,
+``AFX_BENCH_SCALE`` (multiplies every measured interval),
+``AFX_BENCH_EXTRA`` (more ``afx-bench`` options, e.g.
+``--transports=afx-stream,unix-stream``), ``AFX_BENCH_PAGE=0`` (leave this
+page alone).
+
+By hand, in a guest (``make shell``)::
+
+    afx-bench --help
+    afx-bench --workloads=W1 --transports=afx-stream,unix-stream,tcp
+    afx-bench --quick --validate      # what make check runs
+
+``make check`` runs ``afx-bench --quick --validate`` as one test
+(``selftests/bench_quick.sh``): it fails only when a transport fails or
+loses data, never because of a ratio.
+
+Caveats
+-------
+
+- Everything runs under TCG emulation. The instruction-counting mode
+  measures how much work each transport makes the CPU do, which is what
+  the kernel code decides; it does not see caches, and real hardware
+  will not scale the same way for large copies.
+- AF_X and AF_UNIX both copy the data once per direction; TCP and vsock
+  add protocol work (and vsock a work queue hop), which is what most of
+  their distance is.
+- vsock runs only as a stream socket here.
+EOT
+	close $fh;
+}
+
