@@ -13,8 +13,9 @@
 # Exit status 0 only when nothing failed and the guest finished.
 #
 # Environment: ONLY=word[,word]  run only guest tests whose name contains
-# a word; AFX_TEST_TIMEOUT (per test program, default 600 s),
-# AFX_VM_TIMEOUT (whole guest run, default 1800 s), AFX_SKIP_STATIC=1.
+# a word; AFX_TEST_TIMEOUT (per test program, default 300 s),
+# AFX_VM_TIMEOUT (whole guest run, default 1800 s), AFX_SKIP_STATIC=1,
+# AFX_KERNEL_ARGS (appended to the guest kernel command line).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -88,8 +89,10 @@ if ((module_ok)); then
 	guest_ok=1
 	vm_rc=0
 	scripts/mkinitramfs.sh || { guest_ok=0; vm_rc=initramfs; }
-	args=("afx_test_timeout=${AFX_TEST_TIMEOUT:-600}")
+	args=("afx_test_timeout=${AFX_TEST_TIMEOUT:-300}")
 	[[ -n "${ONLY:-}" ]] && args+=("afx_only=$ONLY")
+	# shellcheck disable=SC2206 # word splitting wanted
+	args+=(${AFX_KERNEL_ARGS:-})
 	if ((guest_ok)); then
 		AFX_VM_LOG=build/guest.log scripts/vm.sh check "${args[@]}" || vm_rc=$?
 		((vm_rc == 0)) || guest_ok=0

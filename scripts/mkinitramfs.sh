@@ -6,22 +6,32 @@
 # Layout inside the guest (merged /usr like Debian):
 #   /init                     scripts/guest/init
 #   /usr/bin/busybox          + a symlink for every applet
-#   /usr/bin/{bash,perl,socat,strace} + their shared libraries (via ldd),
+#   /usr/bin/{bash,perl,socat,strace,kmod} + their shared libraries (ldd),
+#                             /bin/sh is bash, insmod/rmmod/... are kmod,
 #                             perl-base's module tree (Socket, IO::Handle...)
 #   /afx/*.ko                 every module built at the repo root
 #   /afx/build/               every executable in build/ (demos, selftests)
 #   /afx/selftests/           copy of selftests/ (scripts, helpers)
 #   /afx/userspace-demo/      copy of userspace-demo/
 #   /afx/scripts/guest/       the guest-side scripts
+#   /afx/stage/               `make install DESTDIR=` of the project, for
+#                             selftests/install.sh (log: /afx/stage.log)
+#   /lib/modules/<kver>/      extra/*.ko (the same modules) and depmod's index
 #   /afx/module-deps          insmod order of modules afx needs (usually empty)
 #
 # Run after `make module userspace`. Usage: scripts/mkinitramfs.sh [OUT]
+#
+# Environment (the debug lane, scripts/debug-lane.sh, sets both):
+#   AFX_KO_DIR      where the *.ko come from (default: the repo root)
+#   AFX_GUEST_KVER  the guest kernel's release, for /lib/modules/<kver>
+#                   (default: scripts/kver.sh)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 out=${1:-build/initramfs.cpio.gz}
-root=build/initramfs.d
-kver=$(scripts/kver.sh)
+root=${out%.cpio.gz}.d
+kver=${AFX_GUEST_KVER:-$(scripts/kver.sh)}
+kodir=${AFX_KO_DIR:-.}
 
 rm -rf "$root"
 mkdir -p "$root"/usr/{bin,sbin,lib,lib64} "$root"/{proc,sys,dev,tmp,run,root,etc}
@@ -53,8 +63,18 @@ copy_with_libs() {
 		cp -L "$lib" "$root$lib"
 	done
 }
-for tool in bash perl socat strace; do
+for tool in bash perl socat strace kmod; do
 	copy_with_libs "$(readlink -f "$(command -v "$tool")")"
+done
+# /bin/sh is bash, not busybox: busybox's sh runs its own applets before
+# searching PATH, which would hide kmod's tools below from every script.
+ln -sf bash "$root/usr/bin/sh"
+# kmod's module tools replace busybox's: its rmmod prints what kmod users
+# expect ("Module afx is in use") and its modprobe serves the kernel's
+# autoloading (request_module) from the modules.dep built below.
+for t in insmod rmmod lsmod modprobe modinfo depmod; do
+	ln -sf /usr/bin/kmod "$root/usr/sbin/$t"
+	rm -f "$root/usr/bin/$t"
 done
 # The XS modules (Socket.so, ...) of perl-base only need libc.
 perl_base=/usr/lib/x86_64-linux-gnu/perl-base
@@ -83,9 +103,9 @@ fi
 # --- the project ---------------------------------------------------------------
 mkdir -p "$root/afx/build" "$root/afx/scripts"
 shopt -s nullglob
-kos=(*.ko)
+kos=("$kodir"/*.ko)
 if ((${#kos[@]} == 0)); then
-	echo "mkinitramfs.sh: no *.ko at the repo root (run make module)" >&2
+	echo "mkinitramfs.sh: no *.ko in $kodir (run make module)" >&2
 	exit 1
 fi
 cp "${kos[@]}" "$root/afx/"
@@ -97,18 +117,64 @@ cp -a scripts/guest "$root/afx/scripts/"
 cp scripts/guest/init "$root/init"
 chmod 755 "$root/init"
 
-# Modules our modules depend on (modinfo depends=), in insmod order.
+# The modules are also installed as /lib/modules/<kver>/extra/*.ko with a
+# depmod index, so `modprobe afx` and the kernel's autoloading of e.g.
+# afx_diag work. Kernel modules they depend on (modinfo depends=), and any
+# named in AFX_GUEST_MODULES (e.g. "veth vsock_loopback"), are copied from
+# the host's /lib/modules/<kver> with their dependencies;
+# /afx/module-deps lists afx.ko's in insmod order (usually empty).
+moddir=$root/lib/modules/$kver
+mkdir -p "$moddir/extra"
+cp "${kos[@]}" "$moddir/extra/"
+for f in modules.order modules.builtin modules.builtin.modinfo; do
+	[[ -f "/lib/modules/$kver/$f" ]] && cp "/lib/modules/$kver/$f" "$moddir/"
+done
+own=" $(for ko in "${kos[@]}"; do basename "$ko" .ko; done | tr '\n-' ' _') "
+
+# kernel_deps NAME...: insmod paths of NAME and what it needs, in order.
+kernel_deps() {
+	local m
+	for m in "$@"; do
+		# "insmod /lib/modules/<kver>/kernel/.../x.ko" lines; "builtin x" skipped.
+		modprobe -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+	done
+}
+copy_kernel_modules() {
+	local ko
+	while read -r ko; do
+		mkdir -p "$root$(dirname "$ko")"
+		cp "$ko" "$root$ko"
+		echo "$ko"
+	done
+}
+
 : >"$root/afx/module-deps"
 for ko in "${kos[@]}"; do
 	for dep in $(modinfo -F depends "$ko" | tr ',' ' '); do
-		# "insmod /lib/modules/<kver>/kernel/.../x.ko" lines; "builtin x" skipped.
-		modprobe -S "$kver" --show-depends "$dep" | awk '$1 == "insmod" { print $2 }'
+		case "$own" in *" ${dep//-/_} "*) continue ;; esac
+		if [[ "$(basename "$ko")" == afx.ko ]]; then
+			kernel_deps "$dep" | copy_kernel_modules >>"$root/afx/module-deps"
+		else
+			kernel_deps "$dep" | copy_kernel_modules >/dev/null
+		fi
 	done
-done | awk '!seen[$0]++' | while read -r dep_ko; do
-	mkdir -p "$root$(dirname "$dep_ko")"
-	cp "$dep_ko" "$root$dep_ko"
-	echo "$dep_ko" >>"$root/afx/module-deps"
 done
+# shellcheck disable=SC2086 # a list of names
+[[ -n "${AFX_GUEST_MODULES:-}" ]] && kernel_deps $AFX_GUEST_MODULES | copy_kernel_modules >/dev/null
+awk '!seen[$0]++' "$root/afx/module-deps" >"$root/afx/module-deps.tmp"
+mv "$root/afx/module-deps.tmp" "$root/afx/module-deps"
+depmod -b "$(cd "$root" && pwd)" "$kver"
+
+# --- a staged `make install` --------------------------------------------------
+# selftests/install.sh checks the layout of `make install` and, with the
+# staged /lib/modules/<kver> mounted over the guest's, that the kernel loads
+# afx and afx_diag by itself. A failure is left for that test to report.
+stage_abs=$(cd "$root" && pwd)/afx/stage
+if ! make -s --no-print-directory install DESTDIR="$stage_abs" KVER="$kver" \
+	KODIR="$(cd "${kodir:-.}" && pwd)" >"$root/afx/stage.log" 2>&1; then
+	echo "mkinitramfs.sh: warning: make install DESTDIR=$stage_abs failed:" >&2
+	cat "$root/afx/stage.log" >&2
+fi
 
 # --- sanity: the tools the tests rely on run from the initramfs --------------
 if ((EUID == 0)); then

@@ -36,7 +36,13 @@ sparse)
 	dir=build/sparse
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	cp -a Kbuild module uapi "$dir/"
+	# Sources only: stale objects must not spare anything a rebuild.
+	mkdir -p "$dir/module"
+	cp -a Kbuild uapi "$dir/"
+	cp -a module/*.[ch] "$dir/module/"
+	# Kbuild may call helpers such as scripts/version.sh.
+	mkdir -p "$dir/scripts"
+	find scripts -maxdepth 1 -type f -exec cp -a {} "$dir/scripts/" \;
 	log=build/sparse.log
 	set +e
 	make -C "$kdir" M="$(pwd)/$dir" C=2 W=1 modules 2>&1 | tee "$log"

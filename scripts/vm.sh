@@ -37,7 +37,10 @@ kernel=${AFX_KERNEL:-$(scripts/kver.sh --image)}
 [[ -r "$kernel" ]] || { echo "vm.sh: kernel image $kernel not readable" >&2; exit 1; }
 
 # panic=-1: reboot at once on panic, which -no-reboot turns into a qemu exit.
-append="console=ttyS0 quiet panic=-1 afx_run=$mode $*"
+# oops=panic: an oops in afx usually leaves a lock held and the guest wedged
+# until the host timeout; stop at once instead, with the oops on the
+# console. Append panic_on_oops=0 to carry on after an oops.
+append="console=ttyS0 quiet panic=-1 oops=panic afx_run=$mode $*"
 
 qemu=(
 	qemu-system-x86_64

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# `make check`, inside the VM (busybox sh, run by /init from /afx).
+# `make check`, inside the VM (/bin/sh, run by /init from /afx).
 #
 # 1. rig sanity (perl Socket/IO::Handle, socat, bash run)   1 test
 # 2. insmod afx.ko                                          1 test
@@ -20,7 +20,7 @@
 
 . /afx/scripts/guest/lib.sh
 
-test_timeout=${afx_test_timeout:-600}
+test_timeout=${afx_test_timeout:-300}
 only=$(echo "${afx_only:-}" | tr ',' ' ')
 results=/tmp/afx-results
 : >"$results"
@@ -104,12 +104,23 @@ run_test() {
 	out=/tmp/afx-test.out
 	echo
 	echo "=== $label"
+	# If the program outlives its limit by 30 s it is stuck in the kernel
+	# where SIGKILL cannot reach it: show where (the host timeout ends it).
+	(
+		sleep $((test_timeout + 30))
+		echo "AFX-WATCHDOG: $label unkillable ${test_timeout}s + 30s; blocked tasks:"
+		echo w >/proc/sysrq-trigger
+		sleep 2
+		dmesg | tail -n 150
+	) &
+	watchdog=$!
 	(
 		setsid sh -c 'echo $$ >/tmp/afx-test.pgid; exec "$@"' sh \
 			timeout -s KILL "$test_timeout" "$@" </dev/null
 		echo $? >/tmp/afx-test.rc
 		kill -KILL -- "-$(cat /tmp/afx-test.pgid)" 2>/dev/null
 	) 2>&1 | tee "$out"
+	kill "$watchdog" 2>/dev/null
 	rc=$(cat /tmp/afx-test.rc)
 	parse_tap "$label" "$out" "$rc"
 	# A test may unload afx to test rmmod; the next one needs it back.
@@ -173,9 +184,15 @@ for p in /proc/[0-9]*; do
 		kill -KILL "$pid" 2>/dev/null
 done
 if [ "$loaded" = 1 ]; then
+	# Our other modules (afx_diag, ...) hold a reference on afx: unload
+	# them first.
+	for ko in /afx/*.ko; do
+		m=$(basename "$ko" .ko | tr - _)
+		[ "$m" != afx ] && [ -d "/sys/module/$m" ] && rmmod "$m"
+	done
 	# Sockets of killed processes are released asynchronously; retry.
 	ok=0
-	for i in 1 2 3 4 5 6 7 8 9 10; do
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		if rmmod afx 2>/tmp/afx-rmmod.err && [ ! -d /sys/module/afx ]; then
 			ok=1
 			break
@@ -187,6 +204,7 @@ if [ "$loaded" = 1 ]; then
 	else
 		cat /tmp/afx-rmmod.err
 		echo "refcnt: $(cat /sys/module/afx/refcnt 2>/dev/null)"
+		echo "holders: $(ls /sys/module/afx/holders 2>/dev/null)"
 		record FAIL "rmmod afx (/sys/module/afx gone)"
 	fi
 else

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Helpers shared by the guest scripts (sourced by busybox sh).
+# Helpers shared by the guest scripts (sourced by /bin/sh).
 
 AFX_ROOT=${AFX_ROOT:-/afx}
 AFX_KO=${AFX_KO:-$AFX_ROOT/afx.ko}
