@@ -14,11 +14,17 @@
 #   make checkpatch      checkpatch.pl --strict over module/ and uapi/
 #   make sparse          C=2 build (add W=1 for extra gcc warnings)
 #   make deps            install missing Debian packages
+#   make install         afx.ko, afx_diag.ko to /lib/modules/$(KVER)/extra
+#                        (then depmod), afx-ss, the uapi headers and the
+#                        man pages under $(PREFIX); DESTDIR= stages it
+#   make uninstall       remove what make install put there
+#   make dkms-install    register, build and install the modules with DKMS
+#   make dkms-uninstall  remove them from DKMS again
 #   make clean
 #
 # Variables: KDIR (kbuild dir, default: headers of the newest installed
 # kernel image), KVER, W, C, AFX_CACHE (default /var/cache/afx, where the
-# linux-source tarball is extracted).
+# linux-source tarball is extracted), PREFIX (default /usr/local), DESTDIR.
 
 # Remember a $(shell ...) result after its first (lazy) use, so that e.g.
 # `make clean` works before the kernel headers are installed.
@@ -38,6 +44,8 @@ UCFLAGS := -static -O2 -Wall -Wextra -pthread -I uapi
 
 DEMO_SRCS := $(wildcard userspace-demo/*.c)
 TEST_SRCS := $(wildcard selftests/*.c)
+TOOL_SRCS := $(wildcard tools/*.c)
+TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 DEMO_BINS := $(patsubst userspace-demo/%.c,$(BUILD)/%,$(DEMO_SRCS))
 TEST_BINS := $(patsubst selftests/%.c,$(BUILD)/%,$(TEST_SRCS))
@@ -54,7 +62,7 @@ all: module
 module modules:
 	$(MAKE) $(KBUILD_ARGS) modules
 
-userspace: $(DEMO_BINS) $(TEST_BINS) $(BENCH_BINS)
+userspace: $(TOOL_BINS) $(DEMO_BINS) $(TEST_BINS) $(BENCH_BINS)
 
 $(BUILD):
 	mkdir -p $@
@@ -71,6 +79,16 @@ $(BUILD)/%: selftests/%.c $(UAPI_HDRS) $(wildcard selftests/*.h) | $(BUILD) $(KS
 
 $(BUILD)/%: bench/%.c $(UAPI_HDRS) | $(BUILD)
 	$(CC) $(UCFLAGS) -o $@ $<
+
+# Installed tools (afx-ss) know their version: afx-ss -V. The stamp
+# changes with the version, so that they are rebuilt with the modules.
+$(BUILD)/%: tools/%.c $(UAPI_HDRS) $(BUILD)/.version | $(BUILD)
+	$(CC) $(UCFLAGS) -DAFX_VERSION='"$(AFX_VERSION)"' -o $@ $<
+
+$(BUILD)/.version: FORCE | $(BUILD)
+	@v='$(AFX_VERSION)'; [ "$$(cat $@ 2>/dev/null)" = "$$v" ] || echo "$$v" >$@
+
+FORCE:
 
 # Extracts the harness from the linux-source package into the cache.
 $(KSFT)/kselftest_harness.h:
@@ -101,5 +119,70 @@ clean:
 	if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	rm -rf $(BUILD)
 
+# ---- installation ------------------------------------------------------------
+# MODULE_VERSION, afx-ss -V and the DKMS version: git describe, see
+# scripts/version.sh.
+AFX_VERSION = $(call lazy,AFX_VERSION,$(CURDIR)/scripts/version.sh)
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+DEPMOD  ?= depmod
+KMODS   := afx.ko afx_diag.ko
+# Where the modules come from; another directory (modules built for
+# another kernel, KVER set to match) skips building them here.
+KODIR   ?= .
+MODDIR   = $(DESTDIR)/lib/modules/$(KVER)/extra
+BINDIR   = $(DESTDIR)$(PREFIX)/bin
+INCDIR   = $(DESTDIR)$(PREFIX)/include/linux
+MANDIR   = $(DESTDIR)$(PREFIX)/share/man
+MANPAGES := man/afx.7 man/afx-ss.8
+INSTALLED = $(addprefix $(MODDIR)/,$(KMODS)) $(BINDIR)/afx-ss \
+	$(INCDIR)/afx.h $(INCDIR)/afx_diag.h \
+	$(MANDIR)/man7/afx.7 $(MANDIR)/man8/afx-ss.8
+# depmod for the installed kernel, or for the tree under DESTDIR.
+DEPMOD_CMD = $(DEPMOD) $(if $(DESTDIR),-b $(abspath $(DESTDIR))) $(KVER)
+
+install: $(if $(filter .,$(KODIR)),module) $(BUILD)/afx-ss
+	install -d $(MODDIR) $(BINDIR) $(INCDIR) $(MANDIR)/man7 $(MANDIR)/man8
+	install -m 644 $(addprefix $(KODIR)/,$(KMODS)) $(MODDIR)/
+	install -m 755 $(BUILD)/afx-ss $(BINDIR)/afx-ss
+	install -m 644 uapi/linux/afx.h uapi/linux/afx_diag.h $(INCDIR)/
+	install -m 644 man/afx.7 $(MANDIR)/man7/afx.7
+	install -m 644 man/afx-ss.8 $(MANDIR)/man8/afx-ss.8
+	$(DEPMOD_CMD)
+
+uninstall:
+	rm -f $(INSTALLED)
+	-rmdir $(MODDIR) 2>/dev/null
+	if [ -d $(DESTDIR)/lib/modules/$(KVER) ]; then $(DEPMOD_CMD); fi
+
+# DKMS builds from a copy of the module sources in $(DKMS_SRCTREE)/afx-<version>
+# that carries its version in a VERSION file (it has no git history).
+DKMS         ?= dkms
+DKMS_SRCTREE ?= /usr/src
+DKMS_SRC      = $(DKMS_SRCTREE)/afx-$(AFX_VERSION)
+DKMS_ID       = -m afx -v $(AFX_VERSION)
+
+dkms-src:
+	rm -rf $(DKMS_SRC)
+	install -d $(DKMS_SRC)/module $(DKMS_SRC)/uapi/linux $(DKMS_SRC)/scripts
+	install -m 644 Kbuild $(DKMS_SRC)/
+	install -m 644 module/*.c module/*.h $(DKMS_SRC)/module/
+	install -m 644 uapi/linux/*.h $(DKMS_SRC)/uapi/linux/
+	install -m 755 scripts/version.sh $(DKMS_SRC)/scripts/
+	echo '$(AFX_VERSION)' >$(DKMS_SRC)/VERSION
+	sed 's/@VERSION@/$(AFX_VERSION)/' dkms.conf >$(DKMS_SRC)/dkms.conf
+
+dkms-install: dkms-src
+	$(DKMS) add $(DKMS_ID)
+	$(DKMS) build $(DKMS_ID) -k $(KVER)
+	$(DKMS) install $(DKMS_ID) -k $(KVER)
+
+dkms-uninstall:
+	$(DKMS) remove $(DKMS_ID) --all
+	rm -rf $(DKMS_SRC)
+
+.PHONY: install uninstall dkms-src dkms-install dkms-uninstall
+
 help:
-	@sed -n '3,21s/^# \{0,1\}//p' Makefile
+	@sed -n '3,/^$$/s/^# \{0,1\}//p' Makefile

@@ -6,6 +6,8 @@
 #   1. install missing packages (scripts/deps.sh)
 #   2. build afx.ko and the userspace binaries        2 tests
 #   3. checkpatch --strict, sparse C=2 W=1            2 tests
+#      packaging: man pages, modinfo, make install,   1 test per TAP result
+#      DKMS (scripts/package-check.sh)
 #   4. initramfs, boot QEMU, scripts/guest/check.sh   1 test per TAP result
 #      (see that script for how guest results are counted)
 #   5. list the failures, end with `N passed, N failed`
@@ -80,6 +82,21 @@ if [[ "${AFX_SKIP_STATIC:-0}" != 1 ]]; then
 		scripts/static-check.sh checkpatch || true
 	step "static: sparse C=2 W=1" build/logs/sparse.log \
 		scripts/static-check.sh sparse || true
+fi
+
+# Packaging on the host (man pages, modinfo, make install/uninstall, DKMS):
+# scripts/package-check.sh prints TAP, one test per result.
+if ((module_ok)); then
+	echo
+	echo "===== packaging"
+	while IFS= read -r line; do
+		echo "$line"
+		case $line in
+		"ok "*"# SKIP"*) record SKIP "package: ${line#ok * - }" ;;
+		"ok "*) record PASS "package: ${line#ok * - }" ;;
+		"not ok "*) record FAIL "package: ${line#not ok * - } (log: build/logs/package.log)" ;;
+		esac
+	done < <(scripts/package-check.sh 2>&1 | tee build/logs/package.log)
 fi
 
 if ((module_ok)); then

@@ -262,6 +262,23 @@ static int count_queue_capacity(uint32_t port, int *fds, int n)
 	return n;
 }
 
+/*
+ * accept() that does not wait, whatever the listener's mode (accept4's
+ * SOCK_NONBLOCK only applies to the new file, not to the call).
+ */
+static int accept_nonblocking(int l)
+{
+	int fl = fcntl(l, F_GETFL), r, err;
+
+	if (fl < 0 || fcntl(l, F_SETFL, fl | O_NONBLOCK))
+		return -2;
+	r = accept(l, NULL, NULL);
+	err = errno;
+	fcntl(l, F_SETFL, fl);
+	errno = err;
+	return r;
+}
+
 static void close_all(int *fds, int n)
 {
 	int i;
@@ -764,7 +781,7 @@ TEST_F(fullq, blocking_connect_sndtimeo_etimedout_and_cancelled)
 	a = accept(self->l, NULL, NULL);
 	ASSERT_LE(0, a);
 	close(a);
-	EXPECT_EQ(-1, accept4(self->l, NULL, NULL, SOCK_NONBLOCK));
+	EXPECT_EQ(-1, accept_nonblocking(self->l));
 	EXPECT_EQ(EAGAIN, errno);
 	EXPECT_EQ(0, afx_poll(self->l, POLLIN, 50));
 	/* ... and the socket can connect again */
@@ -797,7 +814,7 @@ TEST_F(fullq, blocking_connect_signal_eintr_and_cancelled)
 	a = accept(self->l, NULL, NULL);
 	ASSERT_LE(0, a);
 	close(a);
-	EXPECT_EQ(-1, accept4(self->l, NULL, NULL, SOCK_NONBLOCK));
+	EXPECT_EQ(-1, accept_nonblocking(self->l));
 	EXPECT_EQ(EAGAIN, errno);
 }
 

@@ -37,7 +37,9 @@
  *   long afx_drain(fd)                     recv MSG_DONTWAIT until EAGAIN/EOF
  *   int  afx_send_all(fd, buf, len) / afx_recv_all(fd, buf, len)
  *   void afx_watchdog(sec)                 SIGALRM after sec kills with a
- *                                          message (0 disables)
+ *                                          message (0 disables) and a dump
+ *                                          of every thread's kernel stack
+ *   void afx_dump_threads(void)            that dump, to stderr
  *   int  afx_wait_blocked(tid, nr, ms)     wait until thread tid sleeps in
  *                                          syscall nr (-1: any) ; 0 ok
  *   pid_t afx_gettid(void)
@@ -418,6 +420,64 @@ static inline int afx_recv_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
+/* write(2) a whole file (async-signal-safe), prefixed, for diagnostics. */
+static inline void afx__dump_file(const char *path, const char *prefix)
+{
+	char buf[2048];
+	ssize_t n, r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	r = write(2, prefix, strlen(prefix));
+	r = write(2, buf, n);
+	if (buf[n - 1] != '\n')
+		r = write(2, "\n", 1);
+	(void)r;
+}
+
+/*
+ * Print, for every thread of this process, its /proc syscall line and
+ * kernel stack: shows where a hung test is stuck. Uses only raw system
+ * calls (getdents64, open, read, write), as it runs in a signal handler.
+ */
+static inline void afx_dump_threads(void)
+{
+	char dents[4096], path[96], prefix[48];
+	long n, off;
+	int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dir < 0)
+		return;
+	while ((n = syscall(SYS_getdents64, dir, dents, sizeof(dents))) > 0) {
+		for (off = 0; off < n;) {
+			/* struct linux_dirent64: ino, off, reclen, type, name */
+			unsigned short reclen;
+			const char *name = dents + off + 19;
+
+			memcpy(&reclen, dents + off + 16, sizeof(reclen));
+			off += reclen;
+			if (name[0] < '0' || name[0] > '9')
+				continue;
+			snprintf(prefix, sizeof(prefix), "#   tid %s syscall: ",
+				 name);
+			snprintf(path, sizeof(path), "/proc/self/task/%s/syscall",
+				 name);
+			afx__dump_file(path, prefix);
+			snprintf(prefix, sizeof(prefix), "#   tid %s stack:\n",
+				 name);
+			snprintf(path, sizeof(path), "/proc/self/task/%s/stack",
+				 name);
+			afx__dump_file(path, prefix);
+		}
+	}
+	close(dir);
+}
+
 static inline void afx__watchdog_handler(int sig)
 {
 	static const char msg[] = "# afx watchdog: test hung, giving up\n";
@@ -426,6 +486,7 @@ static inline void afx__watchdog_handler(int sig)
 	(void)sig;
 	r = write(2, msg, sizeof(msg) - 1);
 	(void)r;
+	afx_dump_threads();
 	_exit(1);
 }
 
