@@ -624,6 +624,63 @@ TEST_F(common, bind_privileged_port)
 	close(fd);
 }
 
+/*
+ * The capability counts in the user namespace that owns the netns: a
+ * child in a new user namespace has every capability there, but not in the
+ * initial one, which owns the initial netns; with a netns of its own
+ * (owned by its new user namespace) it may bind privileged ports again.
+ * Exit code: 0 ok, 100 unshare failed, else the failing step.
+ */
+static int userns_child(int type, int with_netns)
+{
+	int fd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	alarm(20);
+	if (unshare(CLONE_NEWUSER | (with_netns ? CLONE_NEWNET : 0)))
+		return 100;
+	if (!have_bind_cap())
+		return 2;	/* full capabilities in the new userns */
+	fd = afx_socket(type);
+	if (fd < 0)
+		return 3;
+	errno = 0;
+	if (with_netns) {
+		if (afx_bind(fd, AFX_ADDR_ANY, PORT_LOW))
+			return 4;
+	} else {
+		if (afx_bind(fd, AFX_ADDR_ANY, PORT_LOW) == 0)
+			return 5;
+		if (errno != EACCES)
+			return 6;
+		if (afx_bind(fd, AFX_ADDR_ANY, 1024))
+			return 7;
+	}
+	close(fd);
+	return 0;
+}
+
+TEST_F(common, bind_privileged_port_userns)
+{
+	int with_netns, rc;
+	pid_t pid;
+
+	for (with_netns = 0; with_netns < 2; with_netns++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0)
+			_exit(userns_child(self->type, with_netns));
+		rc = wait_child(pid);
+		if (rc == 100)
+			SKIP(return, "unshare(CLONE_NEWUSER%s) failed",
+			     with_netns ? "|CLONE_NEWNET" : "");
+		EXPECT_EQ(0, rc) TH_LOG("%s: child failed at step %d",
+					with_netns ? "new userns+netns" :
+						     "new userns, initial netns",
+					rc);
+	}
+}
+
 TEST_F(common, bind_ephemeral)
 {
 	struct sockaddr_x sx;

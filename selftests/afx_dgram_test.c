@@ -288,7 +288,7 @@ FIXTURE_TEARDOWN(dg)
 {
 	if (self->s > 0)
 		close(self->s);
-	if (self->r > 0)
+	if (self->r >= 0)
 		close(self->r);
 	afx_watchdog(0);
 }
@@ -808,12 +808,12 @@ TEST_F(dg, full_nonblocking_variants)
 }
 
 /*
- * Fill r (from s, to P1) and fork a child that does one more blocking
- * send of datagram seq from s. Returns the child's pid, *rfd the read end
+ * With r (bound to P1) full, fork a child that does one more blocking
+ * send of datagram seq from s to P1 (and closes its copy of r). Returns the child's pid, *rfd the read end
  * of its result pipe. The child arms alarm() and, if usr1, a SIGUSR1
  * handler without SA_RESTART.
  */
-static pid_t blocked_sender(int s, size_t len, uint32_t seq, int usr1,
+static pid_t blocked_sender(int s, int r, size_t len, uint32_t seq, int usr1,
 			    int *rfd)
 {
 	int p[2];
@@ -826,9 +826,10 @@ static pid_t blocked_sender(int s, size_t len, uint32_t seq, int usr1,
 		return -1;
 	if (pid == 0) {
 		struct sigaction sa;
-		ssize_t r;
+		ssize_t ret;
 
 		close(p[0]);
+		close(r);	/* the receiver's life is the parent's */
 		child_init(CHILD_ALARM);
 		if (usr1) {
 			memset(&sa, 0, sizeof(sa));
@@ -837,8 +838,8 @@ static pid_t blocked_sender(int s, size_t len, uint32_t seq, int usr1,
 			sigaction(SIGUSR1, &sa, NULL);
 		}
 		make_dgram(sbuf, seq, len);
-		r = send_to(s, sbuf, len, AFX_ADDR_LOCAL, P1, 0);
-		put_result(p[1], r, r < 0 ? errno : 0, 0);
+		ret = send_to(s, sbuf, len, AFX_ADDR_LOCAL, P1, 0);
+		put_result(p[1], ret, ret < 0 ? errno : 0, 0);
 		_exit(0);
 	}
 	close(p[1]);
@@ -858,7 +859,7 @@ TEST_F(dg, blocking_send_waits_for_reader)
 	n = fill(self->s, P1, 1000, &seq, 100000);
 	ASSERT_LT(0, n);
 
-	pid = blocked_sender(self->s, 1000, seq, 0, &pfd);
+	pid = blocked_sender(self->s, self->r, 1000, seq, 0, &pfd);
 	ASSERT_LT(0, pid);
 	/* it sleeps in sendto() and has not returned */
 	ASSERT_EQ(0, afx_wait_blocked(pid, SYS_sendto, 5000))
@@ -924,7 +925,7 @@ TEST_F(dg, blocking_send_eintr)
 	n = fill(self->s, P1, 1000, &seq, 100000);
 	ASSERT_LT(0, n);
 
-	pid = blocked_sender(self->s, 1000, seq, 1, &pfd);
+	pid = blocked_sender(self->s, self->r, 1000, seq, 1, &pfd);
 	ASSERT_LT(0, pid);
 	for (tries = 0; tries < 50; tries++) {
 		ASSERT_EQ(0, afx_wait_blocked(pid, SYS_sendto, 5000))
@@ -940,6 +941,59 @@ TEST_F(dg, blocking_send_eintr)
 	/* the interrupted datagram was not queued */
 	EXPECT_EQ(n, drain_check(self->r, &rseq, NULL, 1000));
 	close(pfd);
+}
+
+/* A sender blocked on a full receiver fails once that receiver is closed. */
+TEST_F(dg, blocked_send_receiver_closes)
+{
+	uint32_t seq = 0;
+	struct result res;
+	int pfd;
+	pid_t pid;
+	long n;
+
+	ASSERT_EQ(0, afx_set_int(self->r, SOL_SOCKET, SO_RCVBUF, SMALL_RCVBUF));
+	n = fill(self->s, P1, 1000, &seq, 100000);
+	ASSERT_LT(0, n);
+	pid = blocked_sender(self->s, self->r, 1000, seq, 0, &pfd);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, afx_wait_blocked(pid, SYS_sendto, 5000))
+		TH_LOG("the sender never blocked");
+	EXPECT_EQ(0, pipe_readable(pfd, 0));
+	close(self->r);
+	self->r = -1;
+	ASSERT_NE(0, pipe_readable(pfd, 10000))
+		TH_LOG("sender still blocked after the receiver closed");
+	ASSERT_EQ(0, get_result(pfd, &res));
+	EXPECT_EQ(-1, res.ret);
+	EXPECT_EQ(ECONNREFUSED, res.err) TH_LOG("send: %s", strerror(res.err));
+	EXPECT_EQ(0, wait_child(pid));
+	close(pfd);
+}
+
+/* A blocking recv() sleeps until a datagram arrives. */
+TEST_F(dg, blocking_recv_wakes_up)
+{
+	struct sockaddr_x from;
+	socklen_t len = sizeof(from);
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		child_init(CHILD_ALARM);
+		/* wait until the parent sleeps in recvfrom() */
+		if (afx_wait_blocked(getppid(), SYS_recvfrom, 10000))
+			_exit(1);
+		if (send_to(self->s, "wake", 4, AFX_ADDR_LOCAL, P1, 0) != 4)
+			_exit(2);
+		_exit(0);
+	}
+	EXPECT_EQ(4, recvfrom(self->r, rbuf, sizeof(rbuf), 0, AFX_SA(&from),
+			      &len));
+	EXPECT_EQ(0, memcmp(rbuf, "wake", 4));
+	EXPECT_EQ(P2, from.sx_port);
+	EXPECT_EQ(0, wait_child(pid));
 }
 
 /*
