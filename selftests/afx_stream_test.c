@@ -1072,6 +1072,29 @@ TEST_F(nbconnect, each_accept_lets_oldest_waiting_connector_in)
 	close(d);
 }
 
+TEST_F(nbconnect, epollet_epollout_edge_when_pending_connect_completes)
+{
+	struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN | EPOLLET };
+	struct epoll_event out[2];
+	int ep, a;
+
+	ASSERT_EQ(-1, afx_connect_port(self->c, self->port));
+	ASSERT_EQ(EINPROGRESS, errno);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->c, &ev));
+	/* connecting: nothing to report */
+	EXPECT_EQ(0, epoll_wait(ep, out, 2, 0));
+	a = accept(self->l, NULL, NULL);
+	ASSERT_LE(0, a);
+	ASSERT_EQ(1, epoll_wait(ep, out, 2, DONE_WAIT_MS))
+		TH_LOG("no EPOLLOUT edge when the connect completed");
+	EXPECT_EQ((uint32_t)EPOLLOUT, out[0].events);
+	EXPECT_EQ(0, afx_so_error(self->c));
+	close(a);
+	close(ep);
+}
+
 TEST_F(nbconnect, listen_on_connecting_socket_einval)
 {
 	ASSERT_EQ(-1, afx_connect_port(self->c, self->port));
@@ -1359,15 +1382,14 @@ FIXTURE_TEARDOWN(pair)
 
 #define BIG_TRANSFER	(8u << 20)
 
-/* Child: send BIG_TRANSFER pattern bytes in irregular chunks, exit 0. */
-static int child_send_pattern(int fd)
+/* Send BIG_TRANSFER pattern bytes in irregular chunks; 0 if all went. */
+static int send_pattern(int fd)
 {
 	static unsigned char buf[70000];
 	uint64_t off = 0;
 	unsigned int seed = 12345;
 	size_t n;
 
-	alarm(25);	/* default action kills the child if it hangs */
 	while (off < BIG_TRANSFER) {
 		seed = seed * 1103515245u + 12345u;
 		n = 1 + (seed >> 8) % sizeof(buf);
@@ -1381,7 +1403,10 @@ static int child_send_pattern(int fd)
 	return 0;
 }
 
-/* Receive and verify BIG_TRANSFER pattern bytes then EOF; 0 if ok. */
+/*
+ * Receive and verify BIG_TRANSFER pattern bytes (irregular read sizes)
+ * then EOF; 0 if ok, 1 corrupt, 2 wrong length, -errno on error.
+ */
 static int recv_check_pattern(int fd, uint64_t *got, uint64_t *bad)
 {
 	static unsigned char buf[70000];
@@ -1411,25 +1436,65 @@ static int recv_check_pattern(int fd, uint64_t *got, uint64_t *bad)
 	return *got == BIG_TRANSFER ? 0 : 2;
 }
 
-TEST_F_TIMEOUT(pair, large_transfer_8mib_in_order_from_child, 60)
+/*
+ * 8 MiB through a connected pair, one end in a forked child. The small
+ * buffer variant makes the sender block and be woken thousands of times.
+ */
+FIXTURE(transfer) {
+	int c, a;	/* connected (client) and accepted ends */
+};
+
+FIXTURE_VARIANT(transfer) {
+	int bufsize;	/* SO_SNDBUF and SO_RCVBUF on both ends, 0: default */
+};
+
+FIXTURE_VARIANT_ADD(transfer, default_buffers) { .bufsize = 0 };
+FIXTURE_VARIANT_ADD(transfer, small_buffers) { .bufsize = 4096 };
+
+FIXTURE_SETUP(transfer)
 {
+	int i, fd;
+
+	afx_watchdog(50);
+	ASSERT_EQ(0, afx_stream_pair_ex(0, NULL, &self->c, &self->a));
+	for (i = 0; i < 2 && variant->bufsize; i++) {
+		fd = i ? self->a : self->c;
+		ASSERT_EQ(0, afx_set_int(fd, SOL_SOCKET, SO_SNDBUF,
+					 variant->bufsize));
+		ASSERT_EQ(0, afx_set_int(fd, SOL_SOCKET, SO_RCVBUF,
+					 variant->bufsize));
+	}
+}
+
+FIXTURE_TEARDOWN(transfer)
+{
+	if (self->c >= 0)
+		close(self->c);
+	if (self->a >= 0)
+		close(self->a);
+}
+
+/* child writes on the accepted end, we read on the connecting end */
+TEST_F_TIMEOUT(transfer, pattern_8mib_in_order_from_child, 60)
+{
+	struct timespec ts;
 	uint64_t got, bad;
 	int status, r;
 	pid_t pid;
 
-	alarm(50);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		close(self->a);
-		close(self->l);
-		r = child_send_pattern(self->c);
+		alarm(45);	/* default action: killed, parent sees it */
+		signal(SIGALRM, SIG_DFL);
 		close(self->c);
+		r = send_pattern(self->a);
 		_exit(r);
 	}
-	close(self->c);
-	self->c = -1;
-	r = recv_check_pattern(self->a, &got, &bad);
+	close(self->a);
+	self->a = -1;
+	r = recv_check_pattern(self->c, &got, &bad);
 	EXPECT_EQ(0, r) TH_LOG("received %llu bytes, first bad byte at %llu",
 			       (unsigned long long)got,
 			       (unsigned long long)bad);
@@ -1437,32 +1502,36 @@ TEST_F_TIMEOUT(pair, large_transfer_8mib_in_order_from_child, 60)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+	TH_LOG("%u bytes in %ld ms", BIG_TRANSFER, elapsed_ms(&ts));
 }
 
-TEST_F_TIMEOUT(pair, large_transfer_8mib_in_order_to_child, 60)
+/* we write on the connecting end, the child reads on the accepted end */
+TEST_F_TIMEOUT(transfer, pattern_8mib_in_order_to_child, 60)
 {
+	struct timespec ts;
 	uint64_t got, bad;
 	int status, r;
 	pid_t pid;
 
-	alarm(50);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
+		alarm(45);
+		signal(SIGALRM, SIG_DFL);
 		close(self->c);
-		close(self->l);
-		alarm(25);
 		r = recv_check_pattern(self->a, &got, &bad);
-		_exit(r == 0 ? 0 : 10 + (r > 0 ? r : 5));
+		_exit(r == 0 ? 0 : r > 0 ? 10 + r : 20);
 	}
 	close(self->a);
 	self->a = -1;
-	EXPECT_EQ(0, child_send_pattern(self->c));
-	alarm(50);
-	shutdown(self->c, SHUT_WR);
+	EXPECT_EQ(0, send_pattern(self->c));
+	ASSERT_EQ(0, shutdown(self->c, SHUT_WR));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("child: 11 corrupt, 12 wrong length, 20 recv error");
+	TH_LOG("%u bytes in %ld ms", BIG_TRANSFER, elapsed_ms(&ts));
 }
 
 TEST_F(pair, byte_stream_without_message_boundaries)
@@ -2296,6 +2365,41 @@ TEST(poll_listener_waiter_woken_by_connect)
 	EXPECT_EQ(1, op.ret);
 	EXPECT_EQ(POLLIN, op.revents);
 	close(c);
+	close(l);
+}
+
+/* EPOLLET on a listener: an edge for every connection queued later. */
+TEST(epollet_listener_gets_edge_for_every_connect)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
+	struct epoll_event out[2];
+	int l, ep, i, a, c[10];
+	uint32_t port;
+
+	afx_watchdog(WATCHDOG_SEC);
+	l = afx_listener(SOCK_STREAM | SOCK_NONBLOCK, 16, &port);
+	ASSERT_LE(0, l);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev));
+	EXPECT_EQ(0, epoll_wait(ep, out, 2, 0));
+	for (i = 0; i < 10; i++) {
+		c[i] = afx_socket(SOCK_STREAM);
+		ASSERT_LE(0, c[i]);
+		ASSERT_EQ(0, afx_connect_port(c[i], port));
+		ASSERT_EQ(1, epoll_wait(ep, out, 2, DONE_WAIT_MS))
+			TH_LOG("no EPOLLIN edge for connection %d", i);
+		EXPECT_EQ((uint32_t)EPOLLIN, out[0].events);
+		/* drain to EAGAIN, as an edge-triggered server does */
+		a = accept(l, NULL, NULL);
+		ASSERT_LE(0, a);
+		close(a);
+		EXPECT_EQ(-1, accept(l, NULL, NULL));
+		EXPECT_EQ(EAGAIN, errno);
+	}
+	for (i = 0; i < 10; i++)
+		close(c[i]);
+	close(ep);
 	close(l);
 }
 
