@@ -114,6 +114,53 @@ for my $log (@logs) {
 
 # --- CSV ------------------------------------------------------------------------
 
+# The host while each guest ran (scripts/bench.sh): seconds, CPUs, mean
+# load average.
+my %HOST;
+if (open(my $fh, '<', "$out/host.txt")) {
+	while (<$fh>) {
+		my %kv = /(\w+)=(\S+)/g;
+		$HOST{$kv{mode}} = \%kv if $kv{mode};
+	}
+	close $fh;
+}
+
+sub host_text {
+	my $m = shift;
+	my $h = $HOST{$m} or return '';
+	return sprintf('the %s guest ran %d min %02d s; mean host load average %s on %s CPUs',
+		       $m, $h->{seconds} / 60, $h->{seconds} % 60, $h->{load} // '?',
+		       $h->{host_cpus} // '?');
+}
+
+# Median spread of the reference transports' primary metric in a mode.
+sub mode_noise {
+	my $mode = shift;
+	my @sp;
+	for my $w (@WORKLOADS) {
+		for my $s (sizes_of($mode, $w)) {
+			for my $t (qw(unix-stream unix-dgram pipe tcp)) {
+				my $c = get($mode, $w, $s, $t, $PRIMARY{$w});
+				push @sp, $c->{sp} if $c && $c->{n} > 1;
+			}
+		}
+	}
+	return median(@sp);
+}
+
+# The previous run's summary (scripts/bench.sh keeps it), to show how
+# well the numbers repeat from one make bench to the next.
+my %PREV;
+if (open(my $fh, '<', "$out/previous-summary.csv")) {
+	while (<$fh>) {
+		chomp;
+		my ($mode, $w, $size, $t, $m, $v) = split /,/;
+		next unless defined $v && $v =~ /^[-\d.e+]+$/;
+		$PREV{$mode}{$w}{$size}{$t}{$m} = $v;
+	}
+	close $fh;
+}
+
 my $CSV_RE = qr/^[\w-]+,W[\w-]+,\d+,[\w-]+,\w+,[-\d.e+naif]+,[-\d.e+naif]*,[-\d.e+naif]*,[\d.]+,\d+$/;
 my $RAW_RE = qr/^[\w-]+,W[\w-]+,\d+,[\w-]+,\d+,\w+,[-\d.e+naif]+$/;
 my (%S, @modes);
@@ -282,6 +329,47 @@ sub pivot_rows {
 	return @rows;
 }
 
+# Repeatability of the reference transports: spread over repetitions
+# within this run, and change against the previous run, over every
+# cell's primary metric (and all W1 percentiles up to p99).
+sub repeat_rows {
+	my @rows = (['mode', 'transport', 'cells', 'spread in run: median', 'max',
+		     'vs previous run: median', 'max']);
+	my $have_prev = 0;
+	for my $mode (@modes) {
+		for my $t (qw(unix-stream unix-dgram pipe tcp afx-stream afx-dgram)) {
+			my (@sp, @d);
+			for my $w (@WORKLOADS) {
+				my @ms = ($PRIMARY{$w});
+				push @ms, 'rtt_p90_ns', 'rtt_p99_ns' if $w eq 'W1';
+				for my $m (@ms) {
+					for my $s (sizes_of($mode, $w)) {
+						my $c = get($mode, $w, $s, $t, $m) or next;
+						push @sp, $c->{sp};
+						my $p = $PREV{$mode}{$w}{$s}{$t}{$m};
+						push @d, 100 * abs($c->{v} / $p - 1) if $p && $p > 0;
+					}
+				}
+			}
+			next unless @sp;
+			$have_prev ||= @d;
+			push @rows, [$mode, $t, scalar(@sp), pct_txt(median(@sp)), pct_txt(max(@sp)),
+				     @d ? (pct_txt(median(@d)), pct_txt(max(@d))) : ('-', '-')];
+		}
+	}
+	return ($have_prev, @rows);
+}
+
+sub median {
+	my @v = sort { $a <=> $b } @_;
+	return undef unless @v;
+	return @v % 2 ? $v[$#v / 2] : ($v[@v / 2 - 1] + $v[@v / 2]) / 2;
+}
+
+sub max { my $m; for (@_) { $m = $_ if !defined $m || $_ > $m; } return $m; }
+
+sub pct_txt { my $v = shift; return defined $v ? sprintf('%.1f %%', $v) : '-'; }
+
 # --- human table on stdout -----------------------------------------------------
 
 sub headline_rows {
@@ -324,6 +412,13 @@ for my $mode (@modes) {
 			$LOWER_BETTER{$m} ? 'lower is faster' : 'higher is faster';
 		print text_table(pivot_rows($mode, $w, $m));
 	}
+}
+{
+	my ($have_prev, @rows) = repeat_rows();
+	print "\nRepeatability (primary metrics; spread = (max - min) / median over "
+		. "repetitions; change against the previous make bench run"
+		. ($have_prev ? '' : ': none found') . ")\n\n";
+	print text_table(@rows);
 }
 print "\n";
 if (@problems) {
@@ -558,9 +653,22 @@ EOT
 	my @other = grep { $_ ne $first } @modes;
 	if (@other) {
 		print $fh "Wall-clock modes\n~~~~~~~~~~~~~~~~\n\n";
-		print $fh "The same table from the wall-clock guest (noisier: the emulator shares\n"
-			. "the host with everything else that runs there; see the spread column\n"
-			. "of ``summary.csv``).\n\n";
+		print $fh "The same table from the wall-clock guest. Read it with care: the\n"
+			. "emulated vCPUs are host threads sharing the host with everything else\n"
+			. "that runs there, and a cross-vCPU wakeup waits for the host to run\n"
+			. "the other vCPU's thread.";
+		my $ht = host_text('wall');
+		print $fh " In this run $ht." if $ht;
+		print $fh "\n\n";
+		for my $mode (@other) {
+			my $n = mode_noise($mode);
+			next unless defined $n && $n > 10;
+			printf $fh "**%s is noisy in this run**: the median spread over "
+				. "repetitions of AF_UNIX, pipe and TCP cells is %.0f %%, against "
+				. "%.1f %% in ``%s``. Its ratios are not a measurement of the "
+				. "transports; the instruction-counting mode is.\n\n",
+				$mode, $n, mode_noise($first) // 0, $first;
+		}
 		for my $mode (@other) {
 			print $fh "``$mode``: $MODE_TEXT{$mode}\n\n" if $MODE_TEXT{$mode};
 			print $fh rst_table(headline_rows($mode)), "\n";
@@ -570,6 +678,17 @@ EOT
 		print $fh "Problems in this run\n~~~~~~~~~~~~~~~~~~~~\n\n";
 		print $fh map { "- $_\n" } @problems;
 		print $fh "\n";
+	}
+
+	{
+		my ($have_prev, @rows) = repeat_rows();
+		print $fh "Repeatability\n~~~~~~~~~~~~~\n\n";
+		print $fh "How much the numbers move: the spread over repetitions within this\n"
+			. "run, (max - min) / median per cell, and the change of each median\n"
+			. "against the previous ``make bench`` run on this machine"
+			. ($have_prev ? '' : ' (there was none)') . ". Over every\n"
+			. "cell's primary metric (for W1 also p90 and p99).\n\n";
+		print $fh rst_table(@rows), "\n";
 	}
 
 	print $fh <<"EOT";

@@ -18,8 +18,9 @@
 #
 # Environment:
 #   AFX_BENCH_MODES   modes to run (default "icount wall")
-#   AFX_BENCH_REPS    repetitions per cell (default 5 icount, 5 wall)
-#   AFX_BENCH_SCALE   multiply every measured interval (default 1)
+#   AFX_BENCH_REPS    repetitions per cell (default 3 icount, 5 wall)
+#   AFX_BENCH_SCALE   afx-bench --time-scale (default 0.25 icount, 0.5
+#                     wall: 50 and 100 ms per W1 cell)
 #   AFX_BENCH_EXTRA   more afx-bench options, e.g. "--transports=tcp,pipe"
 #   AFX_BENCH_PAGE=0  do not rewrite Documentation/performance.rst
 #   AFX_VM_TIMEOUT    limit per guest boot (default 2400 s)
@@ -33,7 +34,7 @@ root=$(pwd)
 out=bench-results
 work=build/bench
 modes=${AFX_BENCH_MODES:-icount wall}
-scale=${AFX_BENCH_SCALE:-1}
+scale=${AFX_BENCH_SCALE:-}
 extra=$(echo "${AFX_BENCH_EXTRA:-}" | tr ' ' '+')
 t_start=$(date +%s)
 
@@ -85,14 +86,22 @@ fi
 
 # run_mode MODE: boot one guest, its serial log in $out/guest-MODE.log.
 run_mode() {
-	local mode=$1 smp placement reps qemu_args=""
+	local mode=$1 smp placement reps mscale qemu_args="" kargs=""
 	case $mode in
 	icount)
-		smp=1 placement=none reps=${AFX_BENCH_REPS:-5}
+		# Guest time is instructions here: 0.05 s per W1 cell is
+		# 50 million of them, a few thousand round trips.
+		smp=1 placement=none reps=${AFX_BENCH_REPS:-3} mscale=0.25
 		qemu_args="-icount shift=0,sleep=off"
 		;;
 	wall)
-		smp=2 placement=same,split reps=${AFX_BENCH_REPS:-5}
+		smp=2 placement=same,split reps=${AFX_BENCH_REPS:-5} mscale=0.5
+		# idle=poll: an idle vCPU spins instead of halting. A halted
+		# vCPU is a sleeping host thread, and waking it for a
+		# cross-vCPU wakeup costs a host scheduling latency
+		# (milliseconds on a busy host) that would swamp what the
+		# transports cost.
+		kargs="idle=poll"
 		;;
 	*)
 		echo "bench.sh: unknown mode $mode" >&2
@@ -101,7 +110,12 @@ run_mode() {
 	esac
 	echo
 	echo "===== guest: $mode (-smp $smp${qemu_args:+ $qemu_args})"
-	local log=$out/guest-$mode.log rc=0
+	local log=$out/guest-$mode.log rc=0 t0 sampler
+	# The host's load while the guest runs goes into the report: wall
+	# clock numbers from a busy host are noise.
+	t0=$(date +%s)
+	(while :; do cut -d' ' -f1 /proc/loadavg; sleep 15; done) >"$work/load-$mode" &
+	sampler=$!
 	# tsc=reliable: keep the TSC (and the vDSO clock) as clocksource; the
 	# watchdog would otherwise drop it under TCG and every clock read
 	# would become an emulated HPET access.
@@ -110,12 +124,23 @@ run_mode() {
 		AFX_VM_TIMEOUT=${AFX_VM_TIMEOUT:-2400} \
 		scripts/vm.sh bench afx_bench_mode="$mode" \
 		afx_bench_placement="$placement" afx_bench_reps="$reps" \
-		afx_bench_scale="$scale" ${extra:+afx_bench_extra="$extra"} \
-		tsc=reliable |
+		afx_bench_scale="${scale:-$mscale}" ${extra:+afx_bench_extra="$extra"} \
+		tsc=reliable $kargs |
 		perl bench/progress.pl "$mode" || rc=$?
+	kill "$sampler" 2>/dev/null || true
+	wait "$sampler" 2>/dev/null || true
+	echo "mode=$mode seconds=$(($(date +%s) - t0)) host_cpus=$(nproc)" \
+		"load=$(awk '{ s += $1; n++ } END { if (n) printf "%.2f", s / n }' "$work/load-$mode")" \
+		>>"$out/host.txt"
 	return "$rc"
 }
 
+# The previous summary stays for the report's run-to-run comparison.
+if [[ -f "$out/summary.csv" ]]; then
+	mv "$out/summary.csv" "$out/previous-summary.csv"
+fi
+
+: >"$out/host.txt"
 failed=0
 logs=()
 for mode in $modes; do
