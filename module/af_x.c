@@ -59,6 +59,7 @@
 #include <linux/sched/signal.h>
 #include <linux/socket.h>
 #include <net/sock.h>
+#include <kunit/visibility.h>
 
 #include "afx.h"
 #include "compat.h"
@@ -69,7 +70,9 @@ MODULE_PARM_DESC(family, "address family number to register (default 18, AF_X)")
 
 /* The family number in force; fixed once the module is loaded. */
 int afx_family __read_mostly = AF_X;
+EXPORT_SYMBOL_IF_KUNIT(afx_family);
 unsigned int afx_net_id __read_mostly;
+EXPORT_SYMBOL_IF_KUNIT(afx_net_id);
 
 struct proto afx_proto = {
 	.name		= "AF_X",
@@ -438,6 +441,9 @@ static int __init afx_init(void)
 	}
 	afx_family = family;
 	afx_family_ops.family = family;
+	err = afx_dgram_init();
+	if (err)
+		return err;
 
 	err = proto_register(&afx_proto, 1);
 	if (err)

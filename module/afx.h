@@ -233,6 +233,9 @@ void afx_sklist_del(struct sock *sk);
 struct sock *afx_sklist_next(struct net *net, struct sock *prev);
 void afx_sock_info(struct sock *sk, struct afx_sock_info *info);
 
+/* dgram.c */
+int afx_dgram_init(void);
+
 /* proc.c */
 int afx_proc_init_net(struct net *net);
 void afx_proc_exit_net(struct net *net);
@@ -246,5 +249,23 @@ static inline struct hlist_head *afx_bucket(struct afx_net *an,
 {
 	return &an->bind[space][hash_32(port, AFX_BIND_HASH_BITS)];
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * Internal units that module/afx_kunit.c tests; static unless the kernel
+ * has KUnit (VISIBLE_IF_KUNIT), exported only to the KUnit namespace.
+ */
+bool afx_port_taken(struct afx_net *an, enum afx_space space, u32 port,
+		    const struct sock *sk);
+u32 afx_pick_port(struct afx_net *an, enum afx_space space);
+unsigned int afx_sbuf_limit(const struct sock *sk, const struct sock *peer);
+bool afx_sbuf_room(const struct sock *sk, const struct sock *peer);
+bool afx_acceptq_full(const struct sock *listener);
+bool afx_stream_can_write(struct sock *sk);
+bool afx_stream_can_read(struct sock *sk);
+bool afx_dgram_accepts(const struct afx_sock *ax, u32 from);
+bool afx_dgram_room(const struct sock *rcv, unsigned int truesize);
+int afx_dgram_queue(struct sock *rcv, struct sk_buff *skb);
+#endif
 
 #endif /* _AFX_H */

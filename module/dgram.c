@@ -18,6 +18,7 @@
 #include <linux/sockios.h>
 #include <asm/ioctls.h>
 #include <net/sock.h>
+#include <kunit/visibility.h>
 
 #include "afx.h"
 #include "compat.h"
@@ -33,19 +34,41 @@ struct afx_dgram_cb {
 #define AFX_DGRAM_CB(skb)	((struct afx_dgram_cb *)(skb)->cb)
 
 /* Does @ax take datagrams from port @from? Connected sockets filter. */
-static bool afx_dgram_accepts(const struct afx_sock *ax, u32 from)
+VISIBLE_IF_KUNIT bool afx_dgram_accepts(const struct afx_sock *ax, u32 from)
 {
 	return !READ_ONCE(ax->peer_addr.sx_family) ||
 	       READ_ONCE(ax->peer_addr.sx_port) == from;
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_dgram_accepts);
+
+/* Memory an empty datagram costs: POLLOUT means at least that much room. */
+static unsigned int afx_dgram_min_truesize __read_mostly;
+
+/**
+ * afx_dgram_init() - measure what the smallest datagram costs
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int afx_dgram_init(void)
+{
+	struct sk_buff *skb = alloc_skb(0, GFP_KERNEL);
+
+	if (!skb)
+		return -ENOMEM;
+	afx_dgram_min_truesize = skb->truesize;
+	kfree_skb(skb);
+	return 0;
+}
 
 /* May @truesize more bytes be queued at @rcv? An empty queue takes any. */
-static bool afx_dgram_room(const struct sock *rcv, unsigned int truesize)
+VISIBLE_IF_KUNIT bool afx_dgram_room(const struct sock *rcv,
+				     unsigned int truesize)
 {
 	unsigned int used = atomic_read(&rcv->sk_rmem_alloc);
 
 	return !used || used + truesize <= READ_ONCE(rcv->sk_rcvbuf);
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_dgram_room);
 
 /*
  * The socket on @port that takes datagrams from @from, with a reference,
@@ -78,7 +101,7 @@ static struct sock *afx_dgram_lookup(struct net *net, u32 port, u32 from,
 }
 
 /* Queue @skb at @rcv if it has room: 0, -EAGAIN (full) or -ECONNREFUSED. */
-static int afx_dgram_queue(struct sock *rcv, struct sk_buff *skb)
+VISIBLE_IF_KUNIT int afx_dgram_queue(struct sock *rcv, struct sk_buff *skb)
 {
 	struct afx_sock *rax = afx_sk(rcv);
 	int err = 0;
@@ -98,6 +121,7 @@ static int afx_dgram_queue(struct sock *rcv, struct sk_buff *skb)
 		rcv->sk_data_ready(rcv);
 	return err;
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_dgram_queue);
 
 static int afx_dgram_unicast(struct sock *sk, u32 port, struct sk_buff *skb,
 			     long *timeo)
@@ -391,11 +415,11 @@ static bool afx_dgram_writable(struct sock *sk)
 		if (rax->local.sx_port != port ||
 		    !afx_dgram_accepts(rax, afx_port(sk)))
 			continue;
-		if (afx_dgram_room(&rax->sk, 0))
+		if (afx_dgram_room(&rax->sk, afx_dgram_min_truesize))
 			break;
 		afx_dgram_peer_wake_arm(sk, &rax->sk);
 		/* Room may have appeared before the entry was parked. */
-		room = afx_dgram_room(&rax->sk, 0);
+		room = afx_dgram_room(&rax->sk, afx_dgram_min_truesize);
 		break;
 	}
 	rcu_read_unlock();
