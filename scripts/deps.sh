@@ -18,6 +18,7 @@ packages=(
 	cpio kmod xz-utils		# initramfs, modinfo, linux-source tarball
 	sparse				# static analysis (C=2)
 	linux-source-6.1		# checkpatch.pl and kselftest_harness.h
+	bc flex bison libelf-dev libssl-dev python3	# the debug kernel, kunit.py
 	dkms				# make dkms-install; checked by package-check.sh
 	gnuplot-nox			# make bench: the plots
 )
