@@ -6,6 +6,7 @@
 #include <linux/capability.h>
 #include <linux/string.h>
 #include <net/sock.h>
+#include <kunit/visibility.h>
 
 #include "afx.h"
 
@@ -29,6 +30,7 @@ int afx_check_addr(const struct sockaddr *uaddr, int len)
 		return -EINVAL;
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_check_addr);
 
 /**
  * afx_check_dest() - may @sk send to or connect to this address?
@@ -55,6 +57,7 @@ int afx_check_dest(struct sock *sk, const struct sockaddr_x *sx)
 		return -ENETUNREACH;
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_check_dest);
 
 static enum afx_space afx_space_of(const struct sock *sk)
 {
@@ -62,8 +65,8 @@ static enum afx_space afx_space_of(const struct sock *sk)
 }
 
 /* Is @port taken for @sk (NULL: for anyone, as for an ephemeral port)? */
-static bool afx_port_taken(struct afx_net *an, enum afx_space space, u32 port,
-			   const struct sock *sk)
+VISIBLE_IF_KUNIT bool afx_port_taken(struct afx_net *an, enum afx_space space,
+				     u32 port, const struct sock *sk)
 {
 	struct afx_sock *ax;
 
@@ -78,9 +81,10 @@ static bool afx_port_taken(struct afx_net *an, enum afx_space space, u32 port,
 	}
 	return false;
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_port_taken);
 
 /* Find a free ephemeral port, or 0 when the range is exhausted. */
-static u32 afx_pick_port(struct afx_net *an, enum afx_space space)
+VISIBLE_IF_KUNIT u32 afx_pick_port(struct afx_net *an, enum afx_space space)
 {
 	u32 lo = an->port_lo, hi = an->port_hi;
 	u32 span = hi - lo + 1, start, i, port;
@@ -98,6 +102,7 @@ static u32 afx_pick_port(struct afx_net *an, enum afx_space space)
 	}
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_pick_port);
 
 static int __afx_bind(struct sock *sk, u32 addr, u32 port)
 {
@@ -212,3 +217,4 @@ struct sock *afx_stream_lookup(struct net *net, u32 port)
 	rcu_read_unlock();
 	return found;
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_stream_lookup);

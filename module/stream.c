@@ -13,6 +13,7 @@
 #include <linux/sockios.h>
 #include <asm/ioctls.h>
 #include <net/sock.h>
+#include <kunit/visibility.h>
 
 #include "afx.h"
 #include "compat.h"
@@ -32,16 +33,20 @@ struct afx_sbuf_cb {
 
 /* ---- data path ---------------------------------------------------------- */
 
-static unsigned int afx_sbuf_limit(const struct sock *sk, const struct sock *peer)
+VISIBLE_IF_KUNIT unsigned int afx_sbuf_limit(const struct sock *sk,
+					     const struct sock *peer)
 {
 	return min(READ_ONCE(sk->sk_sndbuf), READ_ONCE(peer->sk_rcvbuf));
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_limit);
 
 /* Room for @sk to write into its peer's receive queue? */
-static bool afx_sbuf_room(const struct sock *sk, const struct sock *peer)
+VISIBLE_IF_KUNIT bool afx_sbuf_room(const struct sock *sk,
+				    const struct sock *peer)
 {
 	return atomic_read(&peer->sk_rmem_alloc) < afx_sbuf_limit(sk, peer);
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_room);
 
 /* Queue up to @len bytes from @msg at @peer: bytes queued, 0 if full, or errno. */
 static int afx_sbuf_push(struct sock *sk, struct sock *peer,
@@ -175,11 +180,12 @@ static void afx_copy_peercred(struct sock *sk, struct sock *from)
 		put_cred(cred);
 }
 
-static bool afx_acceptq_full(const struct sock *listener)
+VISIBLE_IF_KUNIT bool afx_acceptq_full(const struct sock *listener)
 {
 	return listener->sk_ack_backlog >=
 	       max_t(u32, READ_ONCE(listener->sk_max_ack_backlog), 1);
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_acceptq_full);
 
 /* Put @child on the accept queue and connect both ends. */
 static void afx_stream_establish(struct sock *listener, struct sock *child)
@@ -600,7 +606,7 @@ out:
 	return err;
 }
 
-static bool afx_stream_can_write(struct sock *sk)
+VISIBLE_IF_KUNIT bool afx_stream_can_write(struct sock *sk)
 {
 	struct sock *peer = afx_sk(sk)->peer;
 
@@ -608,6 +614,7 @@ static bool afx_stream_can_write(struct sock *sk)
 	       READ_ONCE(sk->sk_state) != TCP_ESTABLISHED ||
 	       afx_sbuf_room(sk, peer);
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_stream_can_write);
 
 static int afx_stream_sendmsg(struct socket *sock, struct msghdr *msg,
 			      size_t len)
@@ -671,12 +678,13 @@ out_err:
 	return err;
 }
 
-static bool afx_stream_can_read(struct sock *sk)
+VISIBLE_IF_KUNIT bool afx_stream_can_read(struct sock *sk)
 {
 	return READ_ONCE(afx_sk(sk)->rx_bytes) || READ_ONCE(sk->sk_err) ||
 	       (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) ||
 	       READ_ONCE(sk->sk_state) != TCP_ESTABLISHED;
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_stream_can_read);
 
 static int afx_stream_recvmsg(struct socket *sock, struct msghdr *msg,
 			      size_t len, int flags)
