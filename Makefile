@@ -139,8 +139,14 @@ MANPAGES := man/afx.7 man/afx-ss.8
 INSTALLED = $(addprefix $(MODDIR)/,$(KMODS)) $(BINDIR)/afx-ss \
 	$(INCDIR)/afx.h $(INCDIR)/afx_diag.h \
 	$(MANDIR)/man7/afx.7 $(MANDIR)/man8/afx-ss.8
-# depmod for the installed kernel, or for the tree under DESTDIR.
+# depmod for the installed kernel, or for the tree under DESTDIR, which
+# gets the kernel's lists of its modules (if this host has that kernel) so
+# that the index is complete.
 DEPMOD_CMD = $(DEPMOD) $(if $(DESTDIR),-b $(abspath $(DESTDIR))) $(KVER)
+DESTDIR_INDEX = for f in modules.order modules.builtin modules.builtin.modinfo; do \
+		[ -e $(MODDIR)/../$$f ] || [ ! -e /lib/modules/$(KVER)/$$f ] || \
+		cp /lib/modules/$(KVER)/$$f $(MODDIR)/../; \
+	done
 
 install: $(if $(filter .,$(KODIR)),module) $(BUILD)/afx-ss
 	install -d $(MODDIR) $(BINDIR) $(INCDIR) $(MANDIR)/man7 $(MANDIR)/man8
@@ -149,11 +155,12 @@ install: $(if $(filter .,$(KODIR)),module) $(BUILD)/afx-ss
 	install -m 644 uapi/linux/afx.h uapi/linux/afx_diag.h $(INCDIR)/
 	install -m 644 man/afx.7 $(MANDIR)/man7/afx.7
 	install -m 644 man/afx-ss.8 $(MANDIR)/man8/afx-ss.8
+	$(if $(DESTDIR),$(DESTDIR_INDEX))
 	$(DEPMOD_CMD)
 
 uninstall:
 	rm -f $(INSTALLED)
-	-rmdir $(MODDIR) 2>/dev/null
+	[ ! -d $(MODDIR) ] || rmdir --ignore-fail-on-non-empty $(MODDIR)
 	if [ -d $(DESTDIR)/lib/modules/$(KVER) ]; then $(DEPMOD_CMD); fi
 
 # DKMS builds from a copy of the module sources in $(DKMS_SRCTREE)/afx-<version>
