@@ -6,7 +6,11 @@
 #
 #   make / make module   build afx.ko (and any other module Kbuild lists)
 #   make userspace       static demo and selftest binaries in build/
-#   make check           deps, build, static analysis, all tests in QEMU
+#   make check           deps, build, static analysis, all tests in QEMU,
+#                        on the Debian kernel and on the debug kernel
+#   make kunit           the KUnit suites (afx_kunit.ko) on the debug kernel
+#   make debug-kernel    build (or find cached) the KASAN/lockdep/kmemleak
+#                        kernel of the debug lane, print its tree
 #   make run             build, boot QEMU, load the module, run the demos
 #   make bench           benchmark against AF_UNIX, pipes, TCP/UDP, vsock:
 #                        bench-results/ and Documentation/performance.rst
@@ -55,7 +59,7 @@ UAPI_HDRS := $(wildcard uapi/linux/*.h)
 KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) $(if $(W),W=$(W)) $(if $(C),C=$(C))
 
 .PHONY: all module modules userspace check run shell checkpatch sparse deps \
-	clean help bench
+	clean help bench kunit debug-kernel
 
 all: module
 
@@ -96,6 +100,12 @@ $(KSFT)/kselftest_harness.h:
 
 check:
 	scripts/check.sh
+
+kunit:
+	scripts/debug-lane.sh kunit
+
+debug-kernel:
+	scripts/debug-kernel.sh
 
 run:
 	scripts/run.sh demos
