@@ -31,7 +31,8 @@
 # Environment: AFX_RESULTS; ONLY (check mode: guest selftests to run, as
 # for check.sh); AFX_DEBUG_TEST_TIMEOUT (per selftest program, default
 # 600 s); AFX_DEBUG_VM_TIMEOUT (whole guest run, default 2400 s);
-# AFX_DEBUG_VM_MEM (default 2G); AFX_CACHE.
+# AFX_DEBUG_VM_MEM (default 2G); AFX_DEBUG_DIR (default build/debug, where
+# everything of the lane goes); AFX_CACHE.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -42,7 +43,7 @@ check)	prefix="debug: " ;;
 *)	echo "usage: $0 kunit|check" >&2; exit 2 ;;
 esac
 
-dir=build/debug
+dir=${AFX_DEBUG_DIR:-build/debug}
 mkdir -p "$dir/logs"
 results=${AFX_RESULTS:-$dir/results.txt}
 [[ -n "${AFX_RESULTS:-}" ]] || : >"$results"
@@ -88,7 +89,7 @@ build_modules() {
 	# Kbuild's MODULE_VERSION helper, if there is one (git describe).
 	[[ ! -f scripts/version.sh ]] || cp scripts/version.sh "$mod/scripts/"
 	set +e
-	make -C "$kdir" M="$(pwd)/$mod" W=1 modules 2>&1 | tee "$log"
+	make -C "$kdir" M="$(cd "$mod" && pwd)" W=1 modules 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	set -e
 	n=$(grep -cE '(warning|error):' "$log" || true)
@@ -100,7 +101,7 @@ initramfs() {
 	local kdir
 	kdir=$(scripts/debug-kernel.sh)
 	AFX_KO_DIR=$dir/mod AFX_GUEST_KVER=$(cat "$kdir/include/config/kernel.release") \
-		scripts/mkinitramfs.sh "$dir/initramfs.cpio.gz"
+	AFX_GUEST_KMODDIR=$kdir scripts/mkinitramfs.sh "$dir/initramfs.cpio.gz"
 }
 
 lane_start=$SECONDS

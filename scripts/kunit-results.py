@@ -33,7 +33,6 @@ import sys
 TS = re.compile(r'^\[\s*\d+\.\d+\]\s?')
 SUITE_SUBTEST = re.compile(r'^ {4}# Subtest: (\S+)$')
 CASE_SUBTEST = re.compile(r'^ {8}# Subtest: (\S+)$')
-CASE_RESULT = re.compile(r'^ {4}(not )?ok \d+ (\S+)')
 TOP_RESULT = re.compile(r'^(not )?ok \d+ (.*)$')
 
 
@@ -46,56 +45,13 @@ def prefixed(lines, tag):
     return out
 
 
-def param_blocks(klog):
-    """(suite, case) -> the case's complete subtest block in the kernel log."""
-    blocks = {}
-    suite = None
-    i = 0
-    while i < len(klog):
-        m = SUITE_SUBTEST.match(klog[i])
-        if m:
-            suite = m.group(1)
-        m = CASE_SUBTEST.match(klog[i])
-        if m and suite:
-            case = m.group(1)
-            start = i - 1 if i > 0 and klog[i - 1].strip() == 'KTAP version 1' else i
-            j = i + 1
-            # Up to the case's own lines (4 spaces): stats or result.
-            while j < len(klog) and (klog[j].startswith(' ' * 8) or not klog[j].strip()):
-                j += 1
-            blocks[(suite, case)] = klog[start:j]
-            i = j
-            continue
-        i += 1
-    return blocks
-
-
-def repair(doc, blocks):
-    """One suite's debugfs document with complete parameterised cases."""
-    suite = None
-    out, chunk = [], []
-    for line in doc:
-        m = SUITE_SUBTEST.match(line)
-        if m:
-            suite = m.group(1)
-        m = CASE_RESULT.match(line)
-        if not m:
-            chunk.append(line)
-            continue
-        block = blocks.get((suite, m.group(2)))
-        if block and not any(CASE_SUBTEST.match(c) for c in chunk):
-            # The block goes where the case's own lines (the parameters
-            # left in debugfs, then its stats line) begin.
-            stats = '    # ' + m.group(2) + ':'
-            at = next((k for k, c in enumerate(chunk)
-                       if c.startswith(' ' * 8) or c.startswith(stats)), len(chunk))
-            chunk = chunk[:at] + block + [c for c in chunk[at:] if not c.startswith(' ' * 8)]
-        out += chunk + [line]
-        chunk = []
-    return out + chunk
+def case_result(name):
+    """The result line of case @name, whole: no truncated line matches."""
+    return re.compile(r'^ {4}(not )?ok \d+ ' + re.escape(name) + r'( # .*)?$')
 
 
 def split_docs(lines):
+    """KTAP documents, one per debugfs results file."""
     docs = []
     for line in lines:
         if line == 'KTAP version 1':
@@ -103,6 +59,72 @@ def split_docs(lines):
         if docs:
             docs[-1].append(line)
     return docs
+
+
+def klog_suites(klog):
+    """suite -> (case names in order, case -> its lines, trailer lines)."""
+    suites = {}
+    suite = None
+    for line in klog:
+        m = SUITE_SUBTEST.match(line)
+        if m:
+            suite = m.group(1)
+            suites[suite] = ([], {}, [])
+            chunk = []
+            continue
+        if suite is None:
+            continue
+        if TOP_RESULT.match(line):
+            suites[suite][2].extend(chunk)
+            suite = None
+            continue
+        chunk.append(line)
+        m = re.match(r'^ {4}(?:not )?ok \d+ (\S+)', line)
+        if m and case_result(m.group(1)).match(line):
+            suites[suite][0].append(m.group(1))
+            suites[suite][1][m.group(1)] = chunk
+            chunk = []
+    return suites
+
+
+def repair(doc, ksuites):
+    """One suite's debugfs document, whole again.
+
+    On 6.1 the debugfs log of a case is a 512-byte buffer, and that of a
+    parameterised case is emptied before each parameter: a case whose
+    result line is missing or cut, or whose parameters are gone, takes
+    its lines from the kernel log instead.
+    """
+    suite = next((m.group(1) for m in map(SUITE_SUBTEST.match, doc) if m), None)
+    if suite not in ksuites:
+        return doc
+    names, kchunks, _ = ksuites[suite]
+    head = []
+    i = 0
+    while i < len(doc):
+        head.append(doc[i])
+        i += 1
+        if doc[i - 1].startswith('    1..'):
+            break
+    out = list(head)
+    rest = doc[i:]
+    for name in names:
+        pat = case_result(name)
+        at = next((k for k, line in enumerate(rest) if pat.match(line)), None)
+        kchunk = kchunks[name]
+        param = any(CASE_SUBTEST.match(line) for line in kchunk)
+        if at is None or (param and not any(CASE_SUBTEST.match(line) for line in rest[:at + 1])):
+            print(f'kunit-results: {suite}.{name}: debugfs log incomplete, '
+                  'lines from the kernel log', file=sys.stderr)
+            out += kchunk
+            if at is not None:
+                rest = rest[at + 1:]
+            continue
+        out += rest[:at + 1]
+        rest = rest[at + 1:]
+    # The suite's own lines: after the last intact case line of debugfs.
+    tail = [line for line in rest if line.startswith('#') or TOP_RESULT.match(line)]
+    return out + tail
 
 
 def merge(docs):
@@ -135,8 +157,8 @@ def main():
     if not docs:
         print('kunit-results: no KUnit results in the guest log', file=sys.stderr)
         return 1
-    blocks = param_blocks(klog)
-    ktap = merge([repair(doc, blocks) for doc in docs])
+    ksuites = klog_suites(klog)
+    ktap = merge([repair(doc, ksuites) for doc in docs])
     with open(prefix + '.ktap', 'w') as f:
         f.write('\n'.join(ktap) + '\n')
 

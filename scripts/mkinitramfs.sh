@@ -21,10 +21,13 @@
 #
 # Run after `make module userspace`. Usage: scripts/mkinitramfs.sh [OUT]
 #
-# Environment (the debug lane, scripts/debug-lane.sh, sets both):
+# Environment (the debug lane, scripts/debug-lane.sh, sets them):
 #   AFX_KO_DIR      where the *.ko come from (default: the repo root)
 #   AFX_GUEST_KVER  the guest kernel's release, for /lib/modules/<kver>
 #                   (default: scripts/kver.sh)
+#   AFX_GUEST_KMODDIR  where that kernel's modules.order, modules.builtin
+#                   and modules.builtin.modinfo are (default:
+#                   /lib/modules/<kver>; the debug lane: its build tree)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -126,8 +129,9 @@ chmod 755 "$root/init"
 moddir=$root/lib/modules/$kver
 mkdir -p "$moddir/extra"
 cp "${kos[@]}" "$moddir/extra/"
+kmoddir=${AFX_GUEST_KMODDIR:-/lib/modules/$kver}
 for f in modules.order modules.builtin modules.builtin.modinfo; do
-	[[ -f "/lib/modules/$kver/$f" ]] && cp "/lib/modules/$kver/$f" "$moddir/"
+	[[ -f "$kmoddir/$f" ]] && cp "$kmoddir/$f" "$moddir/"
 done
 own=" $(for ko in "${kos[@]}"; do basename "$ko" .ko; done | tr '\n-' ' _') "
 
