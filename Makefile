@@ -190,14 +190,21 @@ dkms-src:
 	echo '$(AFX_VERSION)' >$(DKMS_SRC)/VERSION
 	sed 's/@VERSION@/$(AFX_VERSION)/' dkms.conf >$(DKMS_SRC)/dkms.conf
 
-dkms-install: dkms-src
+# Every afx version DKMS knows, removed with its sources: an install
+# replaces older ones, an uninstall removes whichever are there.
+DKMS_REMOVE_ALL = for v in $$($(DKMS) status -m afx | sed -n 's|^afx/\([^,:]*\).*|\1|p' | sort -u); do \
+		$(DKMS) remove -m afx -v "$$v" --all && rm -rf $(DKMS_SRCTREE)/afx-"$$v" || exit 1; \
+	done
+
+dkms-install:
+	$(DKMS_REMOVE_ALL)
+	$(MAKE) --no-print-directory dkms-src
 	$(DKMS) add $(DKMS_ID)
 	$(DKMS) build $(DKMS_ID) -k $(KVER)
 	$(DKMS) install $(DKMS_ID) -k $(KVER)
 
 dkms-uninstall:
-	$(DKMS) remove $(DKMS_ID) --all
-	rm -rf $(DKMS_SRC)
+	$(DKMS_REMOVE_ALL)
 
 .PHONY: install uninstall dkms-src dkms-install dkms-uninstall
 
