@@ -17,7 +17,7 @@
 # loads a module on the host. Usage: scripts/package-check.sh
 set -uo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 kver=$(scripts/kver.sh)
 version=$(scripts/version.sh)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/afx-package.XXXXXX")
@@ -203,7 +203,7 @@ if out=$("${dkms[@]}" build "${id[@]}" -k "$kver" 2>&1) &&
 	result OK "dkms build against the headers of $kver"
 else
 	result FAIL "dkms build against the headers of $kver" "$out" \
-		"$(cat "$tree/afx/$version/build/make.log" 2>/dev/null | tail -n 30)"
+		"$(tail -n 30 "$tree/afx/$version/build/make.log" 2>/dev/null)"
 fi
 built=$tree/afx/$version/$kver/$(uname -m)/module
 bad=()
