@@ -1450,25 +1450,42 @@ static void run_cell(struct cell *c, struct outcome *o)
 		setup_ok = false;
 	}
 
-	/* Wait; on timeout or a failed setup, kill everyone. */
-	for (int i = 0; i < npids; i++) {
-		pid_t r;
+	/*
+	 * Wait for every child. A timeout, a failed setup or one child
+	 * failing ends the cell: the others are killed at once (a datagram
+	 * peer would otherwise wait for a message that never comes).
+	 */
+	{
+		int left = npids;
+		bool killed = false;
 
-		if (!setup_ok || g_alarm) {
-			for (int j = 0; j < npids; j++)
-				if (pids[j] > 0)
-					kill(pids[j], SIGKILL);
-		}
-		r = waitpid(pids[i], &status, 0);
-		if (r < 0 && errno == EINTR) {
-			if (g_alarm)
-				outcome_fail(o, "timed out after %.0f s",
-					     cell_timeout(c));
-			i--;
-			continue;
-		}
-		if (r == pids[i] && !(WIFEXITED(status) && WEXITSTATUS(status) == 0) &&
-		    setup_ok && !g_alarm) {
+		while (left > 0) {
+			pid_t r;
+			int i;
+
+			if (!killed && (!setup_ok || g_alarm || !o->ok)) {
+				for (int j = 0; j < npids; j++)
+					if (pids[j] > 0)
+						kill(pids[j], SIGKILL);
+				killed = true;
+			}
+			r = waitpid(-1, &status, 0);
+			if (r < 0) {
+				if (errno != EINTR)
+					break;
+				if (g_alarm && !killed)
+					outcome_fail(o, "timed out after %.0f s",
+						     cell_timeout(c));
+				continue;
+			}
+			for (i = 0; i < npids && pids[i] != r; i++)
+				;
+			if (i == npids)
+				continue;
+			pids[i] = -1;
+			left--;
+			if (killed || (WIFEXITED(status) && WEXITSTATUS(status) == 0))
+				continue;
 			if (WIFSIGNALED(status))
 				outcome_fail(o, "child killed by signal %d",
 					     WTERMSIG(status));
@@ -1476,7 +1493,6 @@ static void run_cell(struct cell *c, struct outcome *o)
 				outcome_fail(o, "child exited with %d",
 					     WEXITSTATUS(status));
 		}
-		pids[i] = -1;
 	}
 	alarm(0);
 	close(c->go[1]);
