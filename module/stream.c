@@ -201,6 +201,36 @@ static void afx_stream_establish(struct sock *listener, struct sock *child)
 	afx_stat_inc(listener, AFX_STAT_CONNECTS);
 }
 
+/*
+ * Let the oldest waiting connector into room on the accept queue.
+ * Return: its client with a reference, for afx_stream_admitted(), or NULL.
+ */
+static struct sock *afx_stream_admit(struct sock *listener)
+{
+	struct afx_sock *pend;
+	struct sock *client;
+
+	lockdep_assert_held(&afx_net(sock_net(listener))->lock);
+	if (afx_acceptq_full(listener))
+		return NULL;
+	pend = list_first_entry_or_null(&afx_sk(listener)->pendq,
+					struct afx_sock, conn_node);
+	if (!pend)
+		return NULL;
+	list_del_init(&pend->conn_node);
+	afx_stream_establish(listener, &pend->sk);
+	client = pend->peer;
+	sock_hold(client);
+	return client;
+}
+
+/* Tell a client afx_stream_admit() let in that it is connected. */
+static void afx_stream_admitted(struct sock *client)
+{
+	client->sk_state_change(client);
+	sock_put(client);
+}
+
 /* Drop a child that never got a connection: it and the link to its client. */
 static void afx_stream_drop_child(struct sock *child)
 {
@@ -222,6 +252,7 @@ static void afx_stream_forget_attempt(struct sock *sk)
 		sock_put(ax->peer);
 		ax->peer = NULL;
 		memset(&ax->peer_addr, 0, sizeof(ax->peer_addr));
+		afx_set_peercred(sk, NULL, NULL);
 	}
 }
 
@@ -358,7 +389,9 @@ static int afx_stream_listen(struct socket *sock, int backlog)
 {
 	struct sock *sk = sock->sk;
 	struct afx_net *an = afx_net(sock_net(sk));
+	bool admitted = false;
 	unsigned int somaxconn;
+	struct sock *client;
 	int err;
 
 	lock_sock(sk);
@@ -382,6 +415,19 @@ static int afx_stream_listen(struct socket *sock, int backlog)
 	sk->sk_shutdown = 0;
 	WRITE_ONCE(sk->sk_state, TCP_LISTEN);
 	spin_unlock(&an->lock);
+
+	/* A larger backlog lets waiting connectors in, oldest first. */
+	for (;;) {
+		spin_lock(&an->lock);
+		client = afx_stream_admit(sk);
+		spin_unlock(&an->lock);
+		if (!client)
+			break;
+		afx_stream_admitted(client);
+		admitted = true;
+	}
+	if (admitted)
+		sk->sk_data_ready(sk);
 out:
 	release_sock(sk);
 	return err;
@@ -451,6 +497,8 @@ static int afx_stream_connect(struct socket *sock, struct sockaddr *uaddr,
 	if (err)
 		goto out;
 	afx_stream_forget_attempt(sk);
+	/* A new attempt: an unread error of the last one is history. */
+	WRITE_ONCE(sk->sk_err, 0);
 	err = afx_autobind(sk);
 	if (err)
 		goto out;
@@ -555,7 +603,7 @@ static int afx_stream_accept(AFX_ACCEPT_ARGS)
 {
 	struct sock *sk = sock->sk, *child = NULL, *promoted = NULL;
 	struct afx_net *an = afx_net(sock_net(sk));
-	struct afx_sock *ax = afx_sk(sk), *pend;
+	struct afx_sock *ax = afx_sk(sk);
 	long timeo;
 	int err = 0;
 
@@ -573,15 +621,7 @@ static int afx_stream_accept(AFX_ACCEPT_ARGS)
 			list_del_init(&afx_sk(child)->conn_node);
 			sk_acceptq_removed(sk);
 			/* The room just made goes to the oldest waiter. */
-			pend = list_first_entry_or_null(&ax->pendq,
-							struct afx_sock,
-							conn_node);
-			if (pend) {
-				list_del_init(&pend->conn_node);
-				afx_stream_establish(sk, &pend->sk);
-				promoted = pend->peer;
-				sock_hold(promoted);
-			}
+			promoted = afx_stream_admit(sk);
 		}
 		spin_unlock(&an->lock);
 		if (child)
@@ -592,8 +632,7 @@ static int afx_stream_accept(AFX_ACCEPT_ARGS)
 	}
 
 	if (promoted) {
-		promoted->sk_state_change(promoted);
-		sock_put(promoted);
+		afx_stream_admitted(promoted);
 		sk->sk_data_ready(sk);
 	}
 

@@ -879,6 +879,84 @@ TEST_F(fullq, refuse_when_full_nonblocking_connect_econnrefused)
 	close(nb);
 }
 
+/* A refused attempt leaves no credentials of the listener behind. */
+TEST_F(fullq, refused_connect_leaves_no_peercred)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	ASSERT_EQ(0, afx_set_int(self->l, SOL_X, X_REFUSE_WHEN_FULL, 1));
+	EXPECT_EQ(-1, afx_connect_port(self->c, self->port));
+	EXPECT_EQ(ECONNREFUSED, errno);
+	ASSERT_EQ(0, getsockopt(self->c, SOL_SOCKET, SO_PEERCRED, &cred, &len));
+	EXPECT_EQ(0, cred.pid);
+	EXPECT_EQ((uid_t)-1, cred.uid);
+	EXPECT_EQ((gid_t)-1, cred.gid);
+}
+
+/* A larger backlog lets the waiting connectors in, oldest first. */
+TEST_F(fullq, raising_backlog_admits_waiting_connectors)
+{
+	struct sockaddr_x sx;
+	int nb1, nb2, a;
+	long p1;
+
+	nb1 = afx_socket(SOCK_STREAM | SOCK_NONBLOCK);
+	nb2 = afx_socket(SOCK_STREAM | SOCK_NONBLOCK);
+	ASSERT_LE(0, nb1);
+	ASSERT_LE(0, nb2);
+	EXPECT_EQ(-1, afx_connect_port(nb1, self->port));
+	EXPECT_EQ(EINPROGRESS, errno);
+	EXPECT_EQ(-1, afx_connect_port(nb2, self->port));
+	EXPECT_EQ(EINPROGRESS, errno);
+	EXPECT_EQ(0, afx_poll(nb1, POLLOUT, 0));
+
+	/* room for one more: only the oldest waiter gets in */
+	ASSERT_EQ(0, listen(self->l, 2));
+	EXPECT_EQ(POLLOUT, afx_poll(nb1, POLLOUT, DONE_WAIT_MS) & POLLOUT);
+	EXPECT_EQ(0, afx_so_error(nb1));
+	EXPECT_EQ(0, afx_poll(nb2, POLLOUT, 0));
+	p1 = afx_local_port(nb1);
+
+	/* the queue now holds first and nb1, in that order */
+	a = accept(self->l, NULL, NULL);
+	ASSERT_LE(0, a);
+	close(a);
+	/* that accept made room for nb2 */
+	EXPECT_EQ(POLLOUT, afx_poll(nb2, POLLOUT, DONE_WAIT_MS) & POLLOUT);
+	a = accept(self->l, NULL, NULL);
+	ASSERT_LE(0, a);
+	ASSERT_EQ(0, afx_getpeername(a, &sx));
+	EXPECT_EQ(p1, sx.sx_port);
+	close(a);
+	close(nb1);
+	close(nb2);
+}
+
+/* An unread error of a failed nonblocking attempt does not haunt the next. */
+TEST_F(fullq, new_connect_clears_unread_error)
+{
+	char ch;
+	int nb;
+
+	nb = afx_socket(SOCK_STREAM | SOCK_NONBLOCK);
+	ASSERT_LE(0, nb);
+	EXPECT_EQ(-1, afx_connect_port(nb, self->port));
+	EXPECT_EQ(EINPROGRESS, errno);
+	close(self->l);
+	self->l = -1;
+	EXPECT_EQ(POLLERR, afx_poll(nb, POLLOUT, DONE_WAIT_MS) & POLLERR);
+
+	/* SO_ERROR never read; connect to a new listener */
+	self->l = afx_listener(SOCK_STREAM, 4, &self->port);
+	ASSERT_LE(0, self->l);
+	ASSERT_EQ(0, afx_connect_port(nb, self->port));
+	EXPECT_EQ(0, afx_so_error(nb));
+	EXPECT_EQ(-1, recv(nb, &ch, 1, 0));
+	EXPECT_EQ(EAGAIN, errno);
+	close(nb);
+}
+
 /* ------------------------------------------------------------------ */
 /* connect with a full accept queue: nonblocking                      */
 
