@@ -599,9 +599,17 @@ sub write_page {
 	my $inf = $info{'icount'} // $info{(sort keys %info)[0]} // {};
 	my $winf = $info{'wall'} // {};
 	my $date = strftime('%Y-%m-%d', gmtime);
-	my $commit = `git rev-parse --short HEAD 2>/dev/null` // '';
+	# The tree as it was built (scripts/bench.sh), else as it is now.
+	my %build;
+	if (open(my $bf, '<', "$out/build.txt")) {
+		%build = map { chomp; split /=/, $_, 2 } grep { /=/ } <$bf>;
+		close $bf;
+	}
+	my $commit = $build{commit} // `git rev-parse --short HEAD 2>/dev/null` // '';
 	chomp $commit;
-	my $dirty = `git status --porcelain -- module uapi Kbuild 2>/dev/null` ne '' ? ' (with uncommitted module changes)' : '';
+	my $changes = $build{module_changes} //
+		scalar(() = `git status --porcelain --untracked-files=no -- module uapi Kbuild 2>/dev/null`);
+	my $dirty = $changes ? ' (with uncommitted module changes)' : '';
 	my $host_cpu = `sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1`;
 	chomp $host_cpu;
 	my $host_ncpu = `nproc`;

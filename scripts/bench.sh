@@ -46,6 +46,13 @@ echo "===== build"
 make module
 make userspace
 
+# What was measured: the commit, and whether the module had changes on top.
+{
+	echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	echo "module_changes=$(git status --porcelain --untracked-files=no -- module uapi Kbuild 2>/dev/null | wc -l)"
+	echo "srcversion=$(modinfo -F srcversion afx.ko 2>/dev/null)"
+} >"$work-build.txt"
+
 echo "===== initramfs"
 # A snapshot, so that builds by others during the run change nothing and
 # the staging directory of scripts/mkinitramfs.sh is our own.
@@ -110,6 +117,10 @@ run_mode() {
 	esac
 	echo
 	echo "===== guest: $mode (-smp $smp${qemu_args:+ $qemu_args})"
+	if [[ $mode == wall ]] && awk -v n="$(nproc)" '{ exit !($1 > n / 2) }' /proc/loadavg; then
+		echo "bench.sh: host load average $(cut -d' ' -f1 /proc/loadavg) on $(nproc) CPUs:" \
+			"the wall-clock numbers will be noise (the report says so)" >&2
+	fi
 	local log=$out/guest-$mode.log rc=0 t0 sampler
 	# The host's load while the guest runs goes into the report: wall
 	# clock numbers from a busy host are noise.
@@ -134,6 +145,8 @@ run_mode() {
 		>>"$out/host.txt"
 	return "$rc"
 }
+
+mv "$work-build.txt" "$out/build.txt"
 
 # The previous summary stays for the report's run-to-run comparison.
 if [[ -f "$out/summary.csv" ]]; then
