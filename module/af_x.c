@@ -45,8 +45,10 @@
  *
  * Lock order: lock_sock(sk) -> afx_net.lock
  *             lock_sock(sk) -> afx_sock.lock (own or peer's, one at a time)
- * afx_net.lock and afx_sock.lock are never held together, and no lock is
- * held across a user copy or an allocation other than GFP_ATOMIC.
+ * afx_net.lock and afx_sock.lock are never held together, and no spinlock
+ * is held across a user copy or an allocation other than GFP_ATOMIC. The
+ * socket lock is (a writer copies under it), so nothing but the socket's
+ * own calls may wait for it: introspection reads without it.
  *
  * Lifetimes. struct socket owns one reference on its sock; a stream peer
  * link owns one on each end; a child on a listener queue is owned by the
@@ -414,6 +416,8 @@ static void __net_exit afx_net_exit(struct net *net)
 
 	afx_proc_exit_net(net);
 	afx_sysctl_exit_net(net);
+	/* Destructors of socks freed by RCU still reach this afx_net. */
+	rcu_barrier();
 	for (s = 0; s < AFX_SPACES; s++)
 		for (i = 0; i < ARRAY_SIZE(an->bind[s]); i++)
 			WARN_ON_ONCE(!hlist_empty(&an->bind[s][i]));

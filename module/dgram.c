@@ -123,6 +123,17 @@ VISIBLE_IF_KUNIT int afx_dgram_queue(struct sock *rcv, struct sk_buff *skb)
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_dgram_queue);
 
+static void afx_dgram_peer_wake_arm(struct sock *sk, struct sock *rcv);
+
+/* Is @port where @sk is connected to? */
+static bool afx_dgram_is_peer(const struct sock *sk, u32 port)
+{
+	const struct afx_sock *ax = afx_sk(sk);
+
+	return READ_ONCE(ax->peer_addr.sx_family) &&
+	       READ_ONCE(ax->peer_addr.sx_port) == port;
+}
+
 static int afx_dgram_unicast(struct sock *sk, u32 port, struct sk_buff *skb,
 			     long *timeo)
 {
@@ -141,6 +152,14 @@ static int afx_dgram_unicast(struct sock *sk, u32 port, struct sk_buff *skb,
 			return -ECONNREFUSED;
 		}
 		err = afx_dgram_queue(rcv, skb);
+		if (err == -EAGAIN && !*timeo && afx_dgram_is_peer(sk, port)) {
+			/*
+			 * A nonblocking sender to its connected peer waits
+			 * for POLLOUT next: make sure room will report it.
+			 */
+			afx_dgram_peer_wake_arm(sk, rcv);
+			err = afx_dgram_queue(rcv, skb);
+		}
 		if (err != -EAGAIN || !*timeo) {
 			sock_put(rcv);
 			return err;
@@ -387,12 +406,16 @@ static void afx_dgram_peer_wake_arm(struct sock *sk, struct sock *rcv)
 	afx_dgram_peer_wake_detach(sk);
 
 	spin_lock_irq(&rax->peer_wait.lock);
-	if (!ax->peer_wake_target &&
-	    !(READ_ONCE(rcv->sk_shutdown) & RCV_SHUTDOWN)) {
+	/*
+	 * Two pollers may arm at once on different targets, each under its
+	 * own target's lock: the cmpxchg lets only one put the entry on a
+	 * list.
+	 */
+	if (!(READ_ONCE(rcv->sk_shutdown) & RCV_SHUTDOWN) &&
+	    !cmpxchg(&ax->peer_wake_target, NULL, rcv)) {
 		init_waitqueue_func_entry(&ax->peer_wake,
 					  afx_dgram_peer_wake_relay);
 		__add_wait_queue(&rax->peer_wait, &ax->peer_wake);
-		WRITE_ONCE(ax->peer_wake_target, rcv);
 	}
 	spin_unlock_irq(&rax->peer_wait.lock);
 }
@@ -419,6 +442,7 @@ static bool afx_dgram_writable(struct sock *sk)
 			break;
 		afx_dgram_peer_wake_arm(sk, &rax->sk);
 		/* Room may have appeared before the entry was parked. */
+		smp_mb();
 		room = afx_dgram_room(&rax->sk, afx_dgram_min_truesize);
 		break;
 	}

@@ -7,8 +7,10 @@
  * until its destructor runs, including stream children that no one has
  * accepted yet. /proc/net/afx (proc.c) and the afx_diag module walk the
  * list with afx_sklist_next(), which hands out one referenced socket at a
- * time and holds no lock in between, so that the caller may sleep:
- * afx_sock_info() takes the socket lock.
+ * time and holds no lock in between, so that the caller may sleep.
+ * afx_sock_info() takes no socket lock: a reader of /proc/net/afx must
+ * never wait for a socket whose owner is stuck in a user copy. It reads
+ * each field once and reaches a stream peer under RCU.
  *
  * The destructor runs from an RCU callback (afx socks are SOCK_RCU_FREE),
  * so afx_net.all_lock is taken with BHs off and nothing else is ever
@@ -130,7 +132,6 @@ void afx_sock_info(struct sock *sk, struct afx_sock_info *info)
 	struct sock *peer;
 
 	memset(info, 0, sizeof(*info));
-	lock_sock(sk);
 	info->type = sk->sk_type;
 	info->state = READ_ONCE(sk->sk_state);
 	info->shutdown = READ_ONCE(sk->sk_shutdown);
@@ -152,12 +153,14 @@ void afx_sock_info(struct sock *sk, struct afx_sock_info *info)
 		if (info->state == TCP_CLOSE)
 			memset(&info->peer, 0, sizeof(info->peer));
 		info->rqueue = READ_ONCE(ax->rx_bytes);
-		peer = ax->peer;
+		/* A peer outlives, by RCU, the pointer that names it. */
+		rcu_read_lock();
+		peer = READ_ONCE(ax->peer);
 		if (peer && sk->sk_socket && info->state == TCP_ESTABLISHED) {
 			info->wqueue = READ_ONCE(afx_sk(peer)->rx_bytes);
 			info->peer_ino = sock_i_ino(peer);
 		}
+		rcu_read_unlock();
 	}
-	release_sock(sk);
 }
 EXPORT_SYMBOL_GPL(afx_sock_info);

@@ -246,11 +246,13 @@ static void afx_stream_drop_child(struct sock *child)
 static void afx_stream_forget_attempt(struct sock *sk)
 {
 	struct afx_sock *ax = afx_sk(sk);
+	struct sock *peer;
 
 	sock_owned_by_me(sk);
 	if (sk->sk_state == TCP_CLOSE && ax->peer) {
-		sock_put(ax->peer);
-		ax->peer = NULL;
+		peer = ax->peer;
+		WRITE_ONCE(ax->peer, NULL);
+		sock_put(peer);
 		memset(&ax->peer_addr, 0, sizeof(ax->peer_addr));
 		afx_set_peercred(sk, NULL, NULL);
 	}
@@ -287,7 +289,7 @@ static void afx_stream_disconnect(struct sock *sk)
 		sk_error_report(peer);
 	sk_wake_async(peer, SOCK_WAKE_WAITD, POLL_HUP);
 
-	ax->peer = NULL;
+	WRITE_ONCE(ax->peer, NULL);
 	sock_put(peer);
 }
 
@@ -570,6 +572,8 @@ wait:
 		if (child) {
 			afx_stream_drop_child(child);
 			afx_stream_forget_attempt(sk);
+			/* Others waiting for the outcome of the attempt. */
+			sk->sk_state_change(sk);
 			sock->state = SS_UNCONNECTED;
 			if (err == -EAGAIN)
 				err = -ETIMEDOUT;
@@ -837,6 +841,7 @@ static __poll_t afx_stream_poll(struct file *file, struct socket *sock,
 {
 	struct sock *sk = sock->sk;
 	struct afx_sock *ax = afx_sk(sk);
+	struct sock *peer;
 	u8 shutdown;
 	__poll_t mask = 0;
 	int state;
@@ -861,7 +866,8 @@ static __poll_t afx_stream_poll(struct file *file, struct socket *sock,
 		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
 	if (READ_ONCE(ax->rx_bytes) >= max_t(int, READ_ONCE(sk->sk_rcvlowat), 1))
 		mask |= EPOLLIN | EPOLLRDNORM;
-	if (shutdown & SEND_SHUTDOWN || afx_sbuf_room(sk, ax->peer))
+	peer = READ_ONCE(ax->peer);
+	if (shutdown & SEND_SHUTDOWN || (peer && afx_sbuf_room(sk, peer)))
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	return mask;
 }

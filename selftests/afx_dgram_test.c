@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -1144,6 +1145,32 @@ TEST_F(dg, pollout_wakeup_on_read)
 	EXPECT_EQ(0, wait_child(pid));
 	EXPECT_LT(0, afx_drain(self->r));
 	close(p[0]);
+}
+
+/*
+ * EPOLLET: a connected sender that filled its peer with nonblocking sends,
+ * never polling in between, gets an EPOLLOUT edge when the peer reads.
+ */
+TEST_F(dg, epollet_pollout_edge_after_eagain)
+{
+	struct epoll_event ev = { .events = EPOLLOUT | EPOLLET };
+	struct epoll_event out[2];
+	int ep;
+
+	ASSERT_EQ(0, afx_set_int(self->r, SOL_SOCKET, SO_RCVBUF, SMALL_RCVBUF));
+	ASSERT_EQ(0, afx_connect(self->s, AFX_ADDR_LOCAL, P1));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->s, &ev));
+	/* the first edge: there is room */
+	ASSERT_EQ(1, epoll_wait(ep, out, 2, 1000));
+	ASSERT_LT(0, fill_full(self->s, 0));
+	EXPECT_EQ(0, epoll_wait(ep, out, 2, 0));
+	ASSERT_EQ(1000, recv(self->r, rbuf, sizeof(rbuf), 0));
+	ASSERT_EQ(1, epoll_wait(ep, out, 2, 5000)) TH_LOG("no EPOLLOUT edge");
+	EXPECT_EQ(EPOLLOUT, out[0].events & EPOLLOUT);
+	close(ep);
+	EXPECT_LT(0, afx_drain(self->r));
 }
 
 /*

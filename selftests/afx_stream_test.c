@@ -879,6 +879,33 @@ TEST_F(fullq, refuse_when_full_nonblocking_connect_econnrefused)
 	close(nb);
 }
 
+/* A withdrawn attempt wakes the other threads waiting for its outcome. */
+TEST_F(fullq, withdrawn_connect_wakes_other_waiters)
+{
+	char buf[8];
+	struct async_op cn = { .kind = OP_CONNECT, .fd = self->c,
+			       .port = self->port };
+	struct async_op rd = { .kind = OP_RECV, .fd = self->c, .buf = buf,
+			       .len = sizeof(buf) };
+
+	ASSERT_EQ(0, catch_signal(SIGUSR1, 0));
+	ASSERT_EQ(0, async_start(&cn));
+	ASSERT_EQ(0, async_blocked(&cn));
+	/* a second thread waits in recv() for the attempt to finish */
+	ASSERT_EQ(0, async_start(&rd));
+	ASSERT_EQ(0, async_blocked(&rd));
+	ASSERT_EQ(0, async_signal(&cn, SIGUSR1));
+	ASSERT_TRUE(async_done(&cn, DONE_WAIT_MS));
+	EXPECT_TRUE(async_done(&rd, DONE_WAIT_MS))
+		TH_LOG("recv() still waits for a withdrawn attempt");
+	async_signal(&rd, SIGUSR1);
+	async_join(&cn);
+	async_join(&rd);
+	EXPECT_EQ(EINTR, cn.err);
+	EXPECT_EQ(-1, rd.ret);
+	EXPECT_EQ(ENOTCONN, rd.err);
+}
+
 /* A refused attempt leaves no credentials of the listener behind. */
 TEST_F(fullq, refused_connect_leaves_no_peercred)
 {
