@@ -568,7 +568,8 @@ sub comparison_text {
 		next unless $n;
 		my $range = sub {
 			my @v = sort { $a <=> $b } map { $_->[1] } @_;
-			return @v == 1 ? sprintf('%.2fx', $v[0]) : sprintf('%.2fx to %.2fx', $v[0], $v[-1]);
+			my ($lo, $hi) = (sprintf('%.2fx', $v[0]), sprintf('%.2fx', $v[-1]));
+			return $lo eq $hi ? $lo : "$lo to $hi";
 		};
 		$text .= "- **$t against $ref**: ";
 		$text .= @a ? sprintf('ahead in %d of %d cells (%s)', scalar @a, $n, $range->(@a))
