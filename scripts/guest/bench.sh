@@ -17,6 +17,7 @@
 #   afx_bench_validate=0|1    run the validation pass first (default 1)
 #   afx_bench_extra=OPTS      more afx-bench options, '+' between words
 
+# shellcheck source=scripts/guest/lib.sh
 . /afx/scripts/guest/lib.sh
 
 mode=${afx_bench_mode:-local}
