@@ -596,6 +596,11 @@ sub write_page {
 		copy($png, "$imgdir/$base") or die "copy $png: $!";
 		push @imgs, $base;
 	}
+	# Plots of modes this run did not have would describe another run.
+	for my $old (glob("$imgdir/*.png")) {
+		(my $base = $old) =~ s{.*/}{};
+		unlink $old unless grep { $_ eq $base } @imgs;
+	}
 	my $first = $modes[0];
 	my $inf = $info{'icount'} // $info{(sort keys %info)[0]} // {};
 	my $winf = $info{'wall'} // {};
