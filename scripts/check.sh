@@ -10,14 +10,19 @@
 #      DKMS (scripts/package-check.sh)
 #   4. initramfs, boot QEMU, scripts/guest/check.sh   1 test per TAP result
 #      (see that script for how guest results are counted)
-#   5. list the failures, end with `N passed, N failed`
+#   5. the debug lane (scripts/debug-lane.sh check): the same modules and
+#      selftests on a KASAN/lockdep/kmemleak/UBSAN kernel, plus the KUnit
+#      suites, a kmemleak scan and the kernel log; every result is named
+#      "debug: ..."
+#   6. list the failures, end with `N passed, N failed` (both lanes)
 #
-# Exit status 0 only when nothing failed and the guest finished.
+# Exit status 0 only when nothing failed and the guests finished.
 #
 # Environment: ONLY=word[,word]  run only guest tests whose name contains
 # a word; AFX_TEST_TIMEOUT (per test program, default 300 s),
 # AFX_VM_TIMEOUT (whole guest run, default 1800 s), AFX_SKIP_STATIC=1,
-# AFX_KERNEL_ARGS (appended to the guest kernel command line).
+# AFX_KERNEL_ARGS (appended to the guest kernel command line),
+# AFX_SKIP_DEBUG=1 (no debug lane; see scripts/debug-lane.sh for its knobs).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -135,6 +140,11 @@ if ((module_ok)); then
 	fi
 else
 	record FAIL "guest: not run (module did not build)"
+fi
+
+if [[ "${AFX_SKIP_DEBUG:-0}" != 1 ]]; then
+	# It records into $results itself; its exit status adds nothing.
+	AFX_RESULTS=$results scripts/debug-lane.sh check || true
 fi
 
 summary
