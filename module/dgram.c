@@ -157,6 +157,7 @@ static int afx_dgram_unicast(struct sock *sk, u32 port, struct sk_buff *skb,
 			 * A nonblocking sender to its connected peer waits
 			 * for POLLOUT next: make sure room will report it.
 			 */
+			sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
 			afx_dgram_peer_wake_arm(sk, rcv);
 			err = afx_dgram_queue(rcv, skb);
 		}
@@ -440,6 +441,7 @@ static bool afx_dgram_writable(struct sock *sk)
 			continue;
 		if (afx_dgram_room(&rax->sk, afx_dgram_min_truesize))
 			break;
+		sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
 		afx_dgram_peer_wake_arm(sk, &rax->sk);
 		/* Room may have appeared before the entry was parked. */
 		smp_mb();

@@ -702,6 +702,8 @@ static int afx_stream_sendmsg(struct socket *sock, struct msghdr *msg,
 		sent += n;
 		if (n)
 			continue;
+		/* O_ASYNC writers get SIGIO when the peer makes room. */
+		sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
 		err = afx_sock_wait(sk, &timeo, EPOLLOUT, afx_stream_can_write);
 		if (err)
 			goto out_err;
@@ -869,6 +871,8 @@ static __poll_t afx_stream_poll(struct file *file, struct socket *sock,
 	peer = READ_ONCE(ax->peer);
 	if (shutdown & SEND_SHUTDOWN || (peer && afx_sbuf_room(sk, peer)))
 		mask |= EPOLLOUT | EPOLLWRNORM;
+	else
+		sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
 	return mask;
 }
 

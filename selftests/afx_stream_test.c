@@ -1639,6 +1639,19 @@ TEST_F_TIMEOUT(transfer, pattern_8mib_in_order_to_child, 60)
 	TH_LOG("%u bytes in %ld ms", BIG_TRANSFER, elapsed_ms(&ts));
 }
 
+/* O_ASYNC: a writer that filled its peer gets SIGIO when the peer reads. */
+TEST_F(pair, o_async_writer_gets_sigio_when_peer_makes_room)
+{
+	ASSERT_EQ(0, catch_signal(SIGIO, SA_RESTART));
+	ASSERT_EQ(0, fcntl(self->c, F_SETOWN, getpid()));
+	ASSERT_EQ(0, fcntl(self->c, F_SETFL, fcntl(self->c, F_GETFL) | O_ASYNC));
+	ASSERT_LT(0, afx_fill(self->c, 65536));
+	sig_hits[SIGIO] = 0;
+	/* the kernel queues the signal before recv() returns */
+	ASSERT_LT(0, afx_drain(self->a));
+	EXPECT_LT(0, sig_hits[SIGIO]) TH_LOG("no SIGIO for the writer");
+}
+
 TEST_F(pair, byte_stream_without_message_boundaries)
 {
 	char buf[64];
