@@ -424,31 +424,28 @@ static void afx_dgram_peer_wake_arm(struct sock *sk, struct sock *rcv)
 /* Would a send to the connected peer find room now? */
 static bool afx_dgram_writable(struct sock *sk)
 {
-	struct afx_sock *ax = afx_sk(sk), *rax;
-	u32 port = READ_ONCE(ax->peer_addr.sx_port);
-	struct afx_net *an = afx_net(sock_net(sk));
-	bool room = true;
+	struct afx_sock *ax = afx_sk(sk);
+	struct sock *rcv;
+	bool filtered, room;
 
 	if (!READ_ONCE(ax->peer_addr.sx_family) ||
 	    READ_ONCE(ax->peer_addr.sx_addr) == AFX_ADDR_BROADCAST)
 		return true;
 
-	rcu_read_lock();
-	hlist_for_each_entry_rcu(rax, afx_bucket(an, AFX_SPACE_DGRAM, port),
-				 bind_node) {
-		if (rax->local.sx_port != port ||
-		    !afx_dgram_accepts(rax, afx_port(sk)))
-			continue;
-		if (afx_dgram_room(&rax->sk, afx_dgram_min_truesize))
-			break;
+	/* Nobody to take it: the send fails at once, so it does not block. */
+	rcv = afx_dgram_lookup(sock_net(sk), READ_ONCE(ax->peer_addr.sx_port),
+			       afx_port(sk), &filtered);
+	if (!rcv)
+		return true;
+	room = afx_dgram_room(rcv, afx_dgram_min_truesize);
+	if (!room) {
 		sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
-		afx_dgram_peer_wake_arm(sk, &rax->sk);
+		afx_dgram_peer_wake_arm(sk, rcv);
 		/* Room may have appeared before the entry was parked. */
 		smp_mb();
-		room = afx_dgram_room(&rax->sk, afx_dgram_min_truesize);
-		break;
+		room = afx_dgram_room(rcv, afx_dgram_min_truesize);
 	}
-	rcu_read_unlock();
+	sock_put(rcv);
 	return room;
 }
 
