@@ -44,7 +44,7 @@ KSFT := $(KSRC)/tools/testing/selftests
 BUILD := build
 
 CC      ?= gcc
-UCFLAGS := -static -O2 -Wall -Wextra -pthread -I uapi
+UCFLAGS := -static -O2 -Wall -Wextra -pthread -I uapi -I include
 
 DEMO_SRCS := $(wildcard userspace-demo/*.c)
 TEST_SRCS := $(wildcard selftests/*.c)
