@@ -421,7 +421,17 @@ static void afx_dgram_peer_wake_arm(struct sock *sk, struct sock *rcv)
 	spin_unlock_irq(&rax->peer_wait.lock);
 }
 
-/* Would a send to the connected peer find room now? */
+/*
+ * Would a send to @rcv return at once? It does when there is room, and when
+ * @rcv has shut down reading (ECONNREFUSED): both are POLLOUT.
+ */
+static bool afx_dgram_send_returns(const struct sock *rcv)
+{
+	return afx_dgram_room(rcv, afx_dgram_min_truesize) ||
+	       (READ_ONCE(rcv->sk_shutdown) & RCV_SHUTDOWN);
+}
+
+/* Would a send to the connected peer return at once? */
 static bool afx_dgram_writable(struct sock *sk)
 {
 	struct afx_sock *ax = afx_sk(sk);
@@ -437,13 +447,17 @@ static bool afx_dgram_writable(struct sock *sk)
 			       afx_port(sk), &filtered);
 	if (!rcv)
 		return true;
-	room = afx_dgram_room(rcv, afx_dgram_min_truesize);
+	room = afx_dgram_send_returns(rcv);
 	if (!room) {
 		sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
 		afx_dgram_peer_wake_arm(sk, rcv);
-		/* Room may have appeared before the entry was parked. */
+		/*
+		 * Room may have appeared, or the peer shut down reading, before
+		 * the entry was parked (a peer that has shut down reading
+		 * refuses to park it).
+		 */
 		smp_mb();
-		room = afx_dgram_room(rcv, afx_dgram_min_truesize);
+		room = afx_dgram_send_returns(rcv);
 	}
 	sock_put(rcv);
 	return room;

@@ -689,11 +689,14 @@ static int afx_stream_sendmsg(struct socket *sock, struct msghdr *msg,
 	}
 	peer = afx_sk(sk)->peer;
 
-	while (sent < len) {
+	/* Checked before the first byte too: a zero-length send gets EPIPE. */
+	for (;;) {
 		if (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) {
 			err = -EPIPE;
 			goto out_err;
 		}
+		if (sent >= len)
+			break;
 		n = afx_sbuf_push(sk, peer, msg, len - sent);
 		if (n < 0) {
 			err = n;
@@ -735,8 +738,11 @@ static int afx_stream_recvmsg(struct socket *sock, struct msghdr *msg,
 			      size_t len, int flags)
 {
 	struct sock *sk = sock->sk;
+	struct afx_sock *ax = afx_sk(sk);
 	bool peek = flags & MSG_PEEK;
+	bool empty, eof;
 	int copied = 0, target, n;
+	int reset;
 	long timeo;
 	int err = 0;
 
@@ -769,12 +775,26 @@ static int afx_stream_recvmsg(struct socket *sock, struct msghdr *msg,
 		copied += n;
 		if (copied >= target || (peek && copied))
 			break;
-		if (READ_ONCE(sk->sk_err)) {
+		/*
+		 * EOF and errors come only after the data queued before them.
+		 * A sender queues, and a peer shuts down or resets, under our
+		 * afx_sock.lock, so look at them with the queue seen empty
+		 * under that lock: data that raced in since the pull is read
+		 * first.
+		 */
+		spin_lock(&ax->lock);
+		empty = skb_queue_empty(&sk->sk_receive_queue);
+		reset = sk->sk_err;
+		eof = sk->sk_shutdown & RCV_SHUTDOWN;
+		spin_unlock(&ax->lock);
+		if (!empty)
+			continue;
+		if (reset) {
 			if (!copied)
 				err = sock_error(sk);
 			break;
 		}
-		if (sk->sk_shutdown & RCV_SHUTDOWN)
+		if (eof)
 			break;
 		if (!timeo) {
 			if (!copied)
@@ -838,6 +858,21 @@ out:
 	return err;
 }
 
+/*
+ * Enough queued for POLLIN: SO_RCVLOWAT bytes, or whatever is queued once
+ * the writer can add no more (small writes fill SO_RCVBUF long before the
+ * low-water mark), so that a poller never waits for data that cannot come.
+ */
+static bool afx_stream_readable(struct sock *sk, struct sock *peer)
+{
+	u32 queued = READ_ONCE(afx_sk(sk)->rx_bytes);
+
+	if (!queued)
+		return false;
+	return queued >= (u32)max(READ_ONCE(sk->sk_rcvlowat), 1) ||
+	       (peer && !afx_sbuf_room(peer, sk));
+}
+
 static __poll_t afx_stream_poll(struct file *file, struct socket *sock,
 				poll_table *wait)
 {
@@ -866,9 +901,9 @@ static __poll_t afx_stream_poll(struct file *file, struct socket *sock,
 		mask |= EPOLLHUP;
 	if (shutdown & RCV_SHUTDOWN)
 		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
-	if (READ_ONCE(ax->rx_bytes) >= max_t(int, READ_ONCE(sk->sk_rcvlowat), 1))
-		mask |= EPOLLIN | EPOLLRDNORM;
 	peer = READ_ONCE(ax->peer);
+	if (afx_stream_readable(sk, peer))
+		mask |= EPOLLIN | EPOLLRDNORM;
 	if (shutdown & SEND_SHUTDOWN || (peer && afx_sbuf_room(sk, peer)))
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	else
