@@ -180,13 +180,11 @@ DKMS_SRCTREE ?= /usr/src
 DKMS_SRC      = $(DKMS_SRCTREE)/afx-$(AFX_VERSION)
 DKMS_ID       = -m afx -v $(AFX_VERSION)
 
+# The copy is stage_sources of scripts/lib.sh, as the debug lane and the
+# sparse check make theirs.
 dkms-src:
 	rm -rf $(DKMS_SRC)
-	install -d $(DKMS_SRC)/module $(DKMS_SRC)/uapi/linux $(DKMS_SRC)/scripts
-	install -m 644 Kbuild $(DKMS_SRC)/
-	install -m 644 module/*.c module/*.h $(DKMS_SRC)/module/
-	install -m 644 uapi/linux/*.h $(DKMS_SRC)/uapi/linux/
-	install -m 755 scripts/version.sh $(DKMS_SRC)/scripts/
+	bash -c '. scripts/lib.sh && stage_sources "$$1"' stage-sources $(DKMS_SRC)
 	echo '$(AFX_VERSION)' >$(DKMS_SRC)/VERSION
 	sed 's/@VERSION@/$(AFX_VERSION)/' dkms.conf >$(DKMS_SRC)/dkms.conf
 
