@@ -21,12 +21,17 @@
 #      scripts/kunit-results.py parses them with linux-source's
 #      tools/testing/kunit/kunit.py parse; every case (every parameter of a
 #      parameterised case) is one result
+#   6. the expected-case check: the cases module/tests/*.c declare (and the
+#      rows of every parameter table) against those that reported
+#      (scripts/kunit-results.py --expect); a suite or case that did not
+#      report fails it
 #
 # Results are "STATUS<TAB>NAME" lines appended to $AFX_RESULTS (default
 # build/debug/results.txt), each also printed as `RESULT: STATUS NAME`. In
-# check mode every name starts with "debug: ". In kunit mode the build and
-# guest steps are only listed when they fail, so the counts are the KUnit
-# cases'. Recording and the summary are scripts/lib.sh's.
+# check mode every name starts with "debug: ". In kunit mode the build,
+# guest and expected-case steps are only listed when they fail, so the
+# counts are the KUnit cases'. Recording and the summary are
+# scripts/lib.sh's.
 #
 # Environment: AFX_RESULTS; ONLY (check mode: guest selftests to run, as
 # for check.sh); AFX_DEBUG_TEST_TIMEOUT (per selftest program, default
@@ -119,6 +124,12 @@ if ((ok)); then
 	while IFS=$'\t' read -r st name; do
 		record "$st" "kunit: $name"
 	done <"$dir/kunit.results"
+
+	# Every case the sources declare reported, each parameter of a
+	# parameterised one: a suite that did not run fails here.
+	step "kunit: every declared case reported" "$dir/logs/kunit-expect.log" \
+		python3 scripts/kunit-results.py --expect "$dir/mod/module/tests" \
+		"$dir/kunit.results" || true
 
 	# The guest's own checks (and, in check mode, check.sh's selftests).
 	while IFS=$'\t' read -r st name; do
