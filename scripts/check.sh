@@ -81,6 +81,9 @@ if ((module_ok)); then
 	# console (CRLF line ends there); keep them even if the guest died.
 	if [[ -f build/guest.log ]]; then
 		guest_results build/guest.log >>"$results"
+		# A result lost between guest and host must not go unnoticed.
+		mismatch=$(guest_counts build/guest.log AFX-SUMMARY)
+		[[ -z "$mismatch" ]] || record FAIL "$mismatch"
 		tr -d '\r' <build/guest.log | grep -q '^AFX-SUMMARY:' || guest_ok=0
 	fi
 	((guest_ok)) || record FAIL "$(guest_failure "$vm_rc" build/guest.log)"

@@ -141,6 +141,9 @@ if ((ok)); then
 
 	if ! grep -q '^AFX-DEBUG-SUMMARY:' "$clean"; then
 		record FAIL "$(guest_failure "$vm_rc" "$clean" "$log")"
+	elif [[ "$mode" == check ]]; then
+		mismatch=$(guest_counts "$clean" AFX-DEBUG-SUMMARY)
+		[[ -z "$mismatch" ]] || record FAIL "$mismatch"
 	fi
 fi
 echo "(debug lane: $((SECONDS - lane_start))s)"

@@ -13,6 +13,9 @@
 #                                 to results named PREFIXname, echoed
 #   guest_results LOG             the guest's "AFX-RESULT: STATUS name"
 #                                 lines of a serial log as STATUS<TAB>name
+#   guest_counts LOG TAG          "" if the guest's AFX-RESULT lines add up
+#                                 to its "TAG: pass=N fail=N skip=N" line,
+#                                 else says how they differ
 #   guest_failure RC LOG [SHOWN]  name why a guest run ended without its
 #                                 summary (vm.sh exit status RC, or a word)
 #                                 and during which test; prints the name
@@ -99,6 +102,15 @@ guest_results() {
 # ended without its summary: why (vm.sh's exit status RC, or "initramfs")
 # and the test that was running (the guest's last "=== name" line in LOG);
 # it points to SHOWN (default LOG).
+guest_counts() {
+	local log=$1 tag=$2 parsed said
+	parsed=$(guest_results "$log" | awk -F'\t' '{ c[$1]++ }
+		END { printf "pass=%d fail=%d skip=%d", c["PASS"], c["FAIL"], c["SKIP"] }')
+	said=$(tr -d '\r' <"$log" 2>/dev/null | sed -n "s/^$tag: //p" | tail -n 1)
+	[[ -z "$said" || "$said" == "$parsed" ]] ||
+		echo "guest: the host parsed $parsed, the guest's summary says $said"
+}
+
 guest_failure() {
 	local rc=$1 log=$2 shown=${3:-$2} last why
 	last=$(tr -d '\r' <"$log" 2>/dev/null | sed -n 's/^=== //p' | tail -n 1)
