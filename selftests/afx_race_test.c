@@ -699,6 +699,14 @@ TEST_F_TIMEOUT(race, broadcast_against_receivers_closing, RACE_TIMEOUT)
  */
 #define HUGE_LOWAT	(1 << 30)
 
+/* A small receive buffer: full after a few thousand one-byte writes. */
+static int small_rcvbuf(int fd)
+{
+	int size = 4096;
+
+	return setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+}
+
 TEST(rcvlowat_poll_reports_data_a_full_queue_holds)
 {
 	int fds[2], lowat = HUGE_LOWAT;
@@ -706,6 +714,7 @@ TEST(rcvlowat_poll_reports_data_a_full_queue_holds)
 	char b = 'y';
 
 	ASSERT_EQ(0, afx_stream_pair(fds));
+	ASSERT_EQ(0, small_rcvbuf(fds[1]));
 	ASSERT_EQ(0, setsockopt(fds[1], SOL_SOCKET, SO_RCVLOWAT, &lowat,
 				sizeof(lowat)));
 	while (send(fds[0], &b, 1, MSG_DONTWAIT) == 1)
@@ -745,7 +754,7 @@ static void *one_byte_writer(void *p)
 TEST_F_TIMEOUT(race, rcvlowat_poll_loop_receives_every_small_write,
 	       RACE_TIMEOUT)
 {
-	struct writer_arg w = { .count = 400000 };	/* more than fits */
+	struct writer_arg w = { .count = 40000 };	/* several times what fits */
 	int fds[2], lowat = HUGE_LOWAT, rev;
 	long got = 0, i;
 	pthread_t t;
@@ -753,6 +762,7 @@ TEST_F_TIMEOUT(race, rcvlowat_poll_loop_receives_every_small_write,
 	ssize_t n;
 
 	ASSERT_EQ(0, afx_stream_pair(fds));
+	ASSERT_EQ(0, small_rcvbuf(fds[1]));
 	ASSERT_EQ(0, setsockopt(fds[1], SOL_SOCKET, SO_RCVLOWAT, &lowat,
 				sizeof(lowat)));
 	w.fd = fds[0];
