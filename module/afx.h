@@ -101,10 +101,13 @@ struct afx_net {
  * struct afx_sock - an AF_X socket
  * @sk: the generic socket; must be first. Of its fields, sk_receive_queue
  *	and sk_shutdown are written under @lock (afx_shutdown_add()), and so
- *	is sk_err once connected; sk_state under afx_net.lock with the
- *	socket lock held. Lockless readers (poll, wait conditions,
- *	introspection) use READ_ONCE(); a reader that must see the queue,
- *	sk_err and sk_shutdown consistently takes @lock (stream recvmsg).
+ *	is sk_err once connected, except that sock_error() clears it
+ *	locklessly; sk_state is written under afx_net.lock, by the socket's
+ *	own calls (holding its socket lock) or, for a connector waiting on
+ *	the pending queue, by the listener's accept(), listen() or close.
+ *	Lockless readers (poll, wait conditions, introspection) use
+ *	READ_ONCE(); a reader that must see the queue, sk_err and
+ *	sk_shutdown consistently takes @lock (stream recvmsg).
  * @lock: protects sk_receive_queue (used with the __skb_* helpers),
  *	@rx_bytes, sk_shutdown and, once connected, sk_err: the one lock a
  *	sender or a closing peer takes on its receiver
@@ -115,8 +118,10 @@ struct afx_net {
  * @peer_addr: stream or datagram peer address; sx_family is 0 if none.
  *	Written under the socket lock
  * @peer: stream only: the other end of the connection (reference held).
- *	Set at connect() before either end is visible, cleared under the
- *	socket lock; others read it under RCU (the peer is SOCK_RCU_FREE)
+ *	Set at connect() before either end is visible; cleared with
+ *	WRITE_ONCE() under the socket lock, or, for a child that never got a
+ *	struct socket, by whoever drops it from the listener's queues; others
+ *	read it under RCU (the peer is SOCK_RCU_FREE)
  * @bind_node: entry in the namespace bind table; under afx_net.lock, read
  *	under RCU
  * @conn_node: stream: entry in a listener's accept or pending queue;

@@ -104,7 +104,7 @@ EXPORT_SYMBOL_GPL(afx_sklist_next);
 
 /**
  * afx_sock_info() - describe one socket for introspection
- * @sk: the socket, with a reference held; no locks held (this sleeps)
+ * @sk: the socket, with a reference held; no locks held
  * @info: filled in
  *
  * Takes no socket lock (see the top of this file); the socket type's

@@ -83,8 +83,9 @@ static int afx_sbuf_push_small(struct sock *sk, struct sock *peer,
 			       struct msghdr *msg, size_t size)
 {
 	struct afx_sock *pax = afx_sk(peer);
+	u8 buf[AFX_SBUF_SMALL] __uninitialized;
 	struct sk_buff *skb;
-	u8 buf[AFX_SBUF_SMALL];
+	int err;
 
 	if (!copy_from_iter_full(buf, size, &msg->msg_iter))
 		return -EFAULT;
@@ -92,10 +93,12 @@ static int afx_sbuf_push_small(struct sock *sk, struct sock *peer,
 	spin_lock(&pax->lock);
 	if (peer->sk_shutdown & RCV_SHUTDOWN) {
 		spin_unlock(&pax->lock);
-		return -EPIPE;
+		err = -EPIPE;
+		goto out_revert;
 	}
+	/* Stream skbs are never cloned: their head is ours to write. */
 	skb = skb_peek_tail(&peer->sk_receive_queue);
-	if (skb && !skb_is_nonlinear(skb) && skb_tailroom(skb) >= size) {
+	if (skb && !skb_cloned(skb) && skb_tailroom(skb) >= size) {
 		skb_put_data(skb, buf, size);
 		WRITE_ONCE(pax->rx_bytes, pax->rx_bytes + size);
 		spin_unlock(&pax->lock);
@@ -105,10 +108,19 @@ static int afx_sbuf_push_small(struct sock *sk, struct sock *peer,
 	spin_unlock(&pax->lock);
 
 	skb = alloc_skb(AFX_SBUF_SMALL_SKB, sk->sk_allocation);
-	if (!skb)
-		return -ENOBUFS;
+	if (!skb) {
+		err = -ENOBUFS;
+		goto out_revert;
+	}
 	skb_put_data(skb, buf, size);
-	return afx_sbuf_queue(peer, skb, size);
+	err = afx_sbuf_queue(peer, skb, size);
+	if (err > 0)
+		return err;
+
+out_revert:
+	/* Not sent: a caller that retries with @msg must find the bytes. */
+	iov_iter_revert(&msg->msg_iter, size);
+	return err;
 }
 
 /* Queue up to @len bytes from @msg at @peer: bytes queued, 0 if full, or errno. */
@@ -287,7 +299,7 @@ static void afx_stream_drop_child(struct sock *child)
 	struct afx_sock *cax = afx_sk(child);
 
 	sock_put(cax->peer);
-	cax->peer = NULL;
+	WRITE_ONCE(cax->peer, NULL);
 	sock_set_flag(child, SOCK_DEAD);
 	sock_put(child);
 }
@@ -421,7 +433,8 @@ static bool afx_stream_withdraw(struct sock *sk)
 /* afx_release() callback: leave the listener, pending attempt or peer. */
 static void afx_stream_close(struct sock *sk)
 {
-	switch (sk->sk_state) {
+	/* A listener may move us from SYN_SENT to CLOSE or ESTABLISHED. */
+	switch (READ_ONCE(sk->sk_state)) {
 	case TCP_LISTEN:
 		afx_stream_listen_stop(sk);
 		break;
@@ -843,7 +856,7 @@ static int afx_stream_recvmsg(struct socket *sock, struct msghdr *msg,
 		 */
 		spin_lock(&ax->lock);
 		empty = skb_queue_empty(&sk->sk_receive_queue);
-		reset = sk->sk_err;
+		reset = READ_ONCE(sk->sk_err);
 		eof = sk->sk_shutdown & RCV_SHUTDOWN;
 		spin_unlock(&ax->lock);
 		if (!empty)
@@ -914,8 +927,9 @@ out:
 
 /*
  * Enough queued for POLLIN: SO_RCVLOWAT bytes, or whatever is queued once
- * the writer can add no more (small writes fill SO_RCVBUF long before the
- * low-water mark), so that a poller never waits for data that cannot come.
+ * the writer can add no more (SO_RCVBUF counts buffer overhead too, and
+ * may hold less than the low-water mark), so that a poller never waits
+ * for data that cannot come.
  */
 static bool afx_stream_readable(struct sock *sk, struct sock *peer)
 {

@@ -50,7 +50,7 @@ static void stream_accounting(struct kunit *test)
 	/* Nothing is charged to the sender. */
 	KUNIT_EXPECT_EQ(test, atomic_read(&c->sk->sk_rmem_alloc), 0);
 
-	/* A read across the two skbs, then the rest: in order, all gone. */
+	/* A part of the skb both small sends share, then the rest. */
 	KUNIT_ASSERT_EQ(test, kt_recv(s, buf, 15, 0), 15);
 	KUNIT_EXPECT_EQ(test, memcmp(buf, data, 15), 0);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(sax->rx_bytes), 21U);
@@ -384,11 +384,55 @@ static void stream_connect_refused(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, afx_sk(c->sk)->peer);
 }
 
+/*
+ * Small writes share the tail skb: appended to one that is partly read,
+ * and to one a peek has copied whole, every byte comes out once, in order;
+ * a write too big for the room left starts a new skb.
+ */
+static void stream_small_writes_share_tail(struct kunit *test)
+{
+	static char big[1000];
+	struct socket *c, *s;
+	const int size = 1100;
+	char *buf;
+	int i;
+
+	buf = kunit_kzalloc(test, size, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	kt_pair(test, &c, &s);
+	KUNIT_ASSERT_EQ(test, kt_send(c, "abcdef", 6), 6);
+	KUNIT_ASSERT_EQ(test, kt_recv(s, buf, 2, 0), 2);
+	KUNIT_EXPECT_EQ(test, memcmp(buf, "ab", 2), 0);
+	/* Appended to the partly read skb. */
+	KUNIT_ASSERT_EQ(test, kt_send(c, "ghi", 3), 3);
+	KUNIT_EXPECT_EQ(test, skb_queue_len(&s->sk->sk_receive_queue), 1U);
+	/* A peek copies it whole; the tail grows; a peek sees the growth. */
+	KUNIT_EXPECT_EQ(test, kt_recv(s, buf, size, MSG_PEEK), 7);
+	KUNIT_EXPECT_EQ(test, memcmp(buf, "cdefghi", 7), 0);
+	KUNIT_ASSERT_EQ(test, kt_send(c, "jk", 2), 2);
+	KUNIT_EXPECT_EQ(test, kt_recv(s, buf, size, MSG_PEEK), 9);
+	KUNIT_EXPECT_EQ(test, memcmp(buf, "cdefghijk", 9), 0);
+	/* More than one skb holds: a second one, read across both. */
+	for (i = 0; i < (int)sizeof(big); i++)
+		big[i] = 'A' + i % 26;
+	KUNIT_ASSERT_EQ(test, kt_send(c, big, sizeof(big)), (int)sizeof(big));
+	KUNIT_ASSERT_EQ(test, kt_send(c, "!", 1), 1);
+	KUNIT_EXPECT_GE(test, skb_queue_len(&s->sk->sk_receive_queue), 2U);
+	KUNIT_ASSERT_EQ(test, kt_recv(s, buf, size, 0), 1010);
+	KUNIT_EXPECT_EQ(test, memcmp(buf, "cdefghijk", 9), 0);
+	KUNIT_EXPECT_EQ(test, memcmp(buf + 9, big, sizeof(big)), 0);
+	KUNIT_EXPECT_EQ(test, buf[1009], '!');
+	KUNIT_EXPECT_EQ(test, READ_ONCE(afx_sk(s->sk)->rx_bytes), 0U);
+	KUNIT_EXPECT_EQ(test, skb_queue_len(&s->sk->sk_receive_queue), 0U);
+	KUNIT_EXPECT_EQ(test, atomic_read(&s->sk->sk_rmem_alloc), 0);
+}
+
 static struct kunit_case afx_stream_cases[] = {
 	KUNIT_CASE(stream_sbuf_limit),
 	KUNIT_CASE(stream_accounting),
 	KUNIT_CASE(stream_partial_skb_consumed),
 	KUNIT_CASE(stream_peek),
+	KUNIT_CASE(stream_small_writes_share_tail),
 	KUNIT_CASE(stream_full_then_room),
 	KUNIT_CASE(stream_can_read),
 	KUNIT_CASE(stream_can_write),
