@@ -616,6 +616,33 @@ uint32_t afx_free_port(int type)
 	return 0;
 }
 
+int afx_target(int type, uint32_t addr, uint32_t port)
+{
+	int fd = afx_socket(type);
+
+	if (fd < 0)
+		return -1;
+	if (afx_bind(fd, addr, port))
+		goto fail;
+	if (type == SOCK_STREAM && listen(fd, 16))
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+int afx_reach(int fd, int type, uint32_t addr, uint32_t port)
+{
+	struct sockaddr_x sx = afx_sockaddr(addr, port);
+
+	if (type == SOCK_STREAM)
+		return connect(fd, AFX_SA(&sx), AFX_ADDRLEN);
+	if (sendto(fd, "r", 1, 0, AFX_SA(&sx), AFX_ADDRLEN) != 1)
+		return -1;
+	return 0;
+}
+
 int afx_set_timeo(int fd, int opt, long ms)
 {
 	struct timeval tv = { .tv_sec = ms / 1000,

@@ -80,6 +80,14 @@ int afx_stream_pair_ex(int type, int *listener, int *client, int *accepted);
 int afx_stream_pair(int fds[2]);		/* [0] client, [1] accepted */
 int afx_dgram_pair(int fds[2]);			/* bound, connected to each other */
 
+/*
+ * Something reachable at {addr, port}: a listener for SOCK_STREAM, a bound
+ * socket for SOCK_DGRAM; afx_reach() reaches port the way the type does
+ * (stream connect(), datagram sendto() of one byte): 0 or -1 with errno.
+ */
+int afx_target(int type, uint32_t addr, uint32_t port);
+int afx_reach(int fd, int type, uint32_t addr, uint32_t port);
+
 int afx_get_int(int fd, int level, int opt, int *val);
 int afx_set_int(int fd, int level, int opt, int val);
 int afx_so_error(int fd);			/* SO_ERROR (>= 0) or -1 */
