@@ -5,6 +5,7 @@
 #
 #   1. install missing packages (scripts/deps.sh)
 #   2. build afx.ko and the userspace binaries        2 tests
+#      the contract-to-tests map names no missing test 1 test
 #   3. checkpatch --strict, sparse C=2 W=1            2 tests
 #      packaging: man pages, modinfo, make install,   1 test per TAP result
 #      DKMS (scripts/package-check.sh)
@@ -81,6 +82,9 @@ module_ok=1
 step "build: module (make module)" build/logs/module.log make module || module_ok=0
 # -k: one broken program must not keep the others out of the run.
 step "build: userspace (make userspace)" build/logs/userspace.log make -k userspace || true
+# Every test Documentation/afx-tests.rst names must exist in selftests/.
+step "docs: contract-to-tests map names existing tests" build/logs/test-map.log \
+	scripts/test-map.py || true
 
 if [[ "${AFX_SKIP_STATIC:-0}" != 1 ]]; then
 	step "static: checkpatch --strict" build/logs/checkpatch.log \

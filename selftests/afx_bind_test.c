@@ -159,7 +159,7 @@ TEST_F(common, bind_addrinuse)
 	close(b);
 }
 
-/* Datagram SO_REUSEADDR sharing is in afx_dgram_test. */
+/* Datagram SO_REUSEADDR sharing is in afx_broadcast_test. */
 TEST(stream_bind_reuseaddr_no_effect)
 {
 	uint32_t port_a = afx_free_port(0);

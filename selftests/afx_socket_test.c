@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -257,6 +258,25 @@ TEST(dgram_addr_validation_sendto)
 	AFX_SKIP_IF_NO_AFX(fd);
 	close(fd);
 	check_validation(_metadata, SOCK_DGRAM, OP_SENDTO, port_a);
+}
+
+/* "Other calls": no socketpair(), no mmap() of a socket. */
+TEST_F(common, socketpair_and_mmap_unsupported)
+{
+	int sv[2] = { -1, -1 }, fd;
+	void *p;
+
+	errno = 0;
+	EXPECT_EQ(-1, socketpair(afx_family(), self->type, 0, sv));
+	EXPECT_EQ(EOPNOTSUPP, errno) TH_LOG("socketpair: %s", strerror(errno));
+	EXPECT_EQ(-1, sv[0]);
+	fd = afx_socket(self->type);
+	ASSERT_LE(0, fd);
+	errno = 0;
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(ENODEV, errno) TH_LOG("mmap: %s", strerror(errno));
+	close(fd);
 }
 
 AFX_TEST_MAIN

@@ -84,8 +84,8 @@ TEST(afx_ss_lists_sockets)
 	snprintf(want, sizeof(want), "*:%u", port_ss);
 	EXPECT_STREQ(want, s->local);
 	EXPECT_STREQ("*:*", s->peer);
-	snprintf(want, sizeof(want), "(\"afx_introspect_\",pid=%d,fd=%d)",
-		 getpid(), l);
+	snprintf(want, sizeof(want), "(\"%.15s\",pid=%d,fd=%d)",
+		 program_invocation_short_name, getpid(), l);
 	EXPECT_NE(NULL, strstr(s->users, want)) TH_LOG("%s", s->users);
 	EXPECT_TRUE(s->has_uid);
 	EXPECT_EQ(geteuid(), s->uid);
@@ -110,8 +110,8 @@ TEST(afx_ss_lists_sockets)
 	EXPECT_EQ(0, s->wq);
 	snprintf(want, sizeof(want), "local:%u", port_ss);
 	EXPECT_STREQ(want, s->local);
-	snprintf(want, sizeof(want), "(\"afx_introspect_\",pid=%d,fd=%d)",
-		 getpid(), a);
+	snprintf(want, sizeof(want), "(\"%.15s\",pid=%d,fd=%d)",
+		 program_invocation_short_name, getpid(), a);
 	EXPECT_NE(NULL, strstr(s->users, want)) TH_LOG("%s", s->users);
 
 	s = ss_find(ss, n, ino_of(d));
