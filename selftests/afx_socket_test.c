@@ -269,7 +269,6 @@ TEST_F(common, socketpair_and_mmap_unsupported)
 	errno = 0;
 	EXPECT_EQ(-1, socketpair(afx_family(), self->type, 0, sv));
 	EXPECT_EQ(EOPNOTSUPP, errno) TH_LOG("socketpair: %s", strerror(errno));
-	EXPECT_EQ(-1, sv[0]);
 	fd = afx_socket(self->type);
 	ASSERT_LE(0, fd);
 	errno = 0;
