@@ -3,7 +3,7 @@
  * afx_broadcast_test.c - datagram broadcast (SO_BROADCAST, a copy
  * per receiver, full receivers dropping) and SO_REUSEADDR sharing.
  *
- * Documentation/afx.rst, "Datagram sockets". Every test arms
+ * Documentation/afx.rst, "Datagram semantics". Every test arms
  * afx_watchdog(); blocking calls run in a helper thread (struct afx_call)
  * or a child (afx_child_fork()) whose state is read from /proc, never
  * with a fixed sleep.
@@ -171,7 +171,7 @@ TEST_F(dg, broadcast_full_receiver_drops)
 	EXPECT_EQ(1000, afx_send_to(b, sbuf, 1000, AFX_ADDR_BROADCAST, self->p3, 0))
 		TH_LOG("%s", strerror(errno));
 	EXPECT_EQ(1000, afx_send_to(b, sbuf, 1000, AFX_ADDR_BROADCAST, self->p3,
-				MSG_DONTWAIT)) TH_LOG("%s", strerror(errno));
+				    MSG_DONTWAIT)) TH_LOG("%s", strerror(errno));
 	/* r2 has both copies */
 	EXPECT_EQ(1000, recv(r2, rbuf, sizeof(rbuf), MSG_DONTWAIT));
 	EXPECT_TRUE(afx_dg_check(rbuf, 1000, 1000000));

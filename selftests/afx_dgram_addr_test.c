@@ -4,7 +4,7 @@
  * address, EDESTADDRREQ, ECONNREFUSED, sendto() on a connected socket,
  * connect() as a filter and AF_UNSPEC.
  *
- * Documentation/afx.rst, "Datagram sockets". Every test arms
+ * Documentation/afx.rst, "Datagram semantics". Every test arms
  * afx_watchdog(); blocking calls run in a helper thread (struct afx_call)
  * or a child (afx_child_fork()) whose state is read from /proc, never
  * with a fixed sleep.

@@ -3,7 +3,7 @@
  * afx_dgram_poll_test.c - poll() and epoll on datagram sockets:
  * POLLIN/POLLOUT, POLLOUT wakeups and EPOLLET edges, no lost wakeup.
  *
- * Documentation/afx.rst, "Datagram sockets". Every test arms
+ * Documentation/afx.rst, "Datagram semantics". Every test arms
  * afx_watchdog(); blocking calls run in a helper thread (struct afx_call)
  * or a child (afx_child_fork()) whose state is read from /proc, never
  * with a fixed sleep.

@@ -4,7 +4,7 @@
  * byte-accounted receive queues: EAGAIN, blocking senders, SO_SNDTIMEO,
  * EINTR, a receiver closing, no loss across fill/drain cycles.
  *
- * Documentation/afx.rst, "Datagram sockets". Every test arms
+ * Documentation/afx.rst, "Datagram semantics". Every test arms
  * afx_watchdog(); blocking calls run in a helper thread (struct afx_call)
  * or a child (afx_child_fork()) whose state is read from /proc, never
  * with a fixed sleep.
@@ -53,7 +53,7 @@ TEST_F(dg, fill_is_byte_accounted)
 	/* full in bytes: not even one byte fits now */
 	errno = 0;
 	EXPECT_EQ(-1, afx_send_to(self->s, "x", 1, AFX_ADDR_LOCAL, self->p1,
-			      MSG_DONTWAIT));
+				  MSG_DONTWAIT));
 	EXPECT_EQ(EAGAIN, errno);
 	EXPECT_EQ(n1, afx_dg_drain_check(self->r, &rseq, NULL, 1000));
 

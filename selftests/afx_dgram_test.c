@@ -4,7 +4,7 @@
  * (EMSGSIZE, zero-length datagrams, MSG_TRUNC, MSG_PEEK), shutdown(),
  * FIONREAD/SIOCOUTQ, listen()/accept().
  *
- * Documentation/afx.rst, "Datagram sockets". Every test arms
+ * Documentation/afx.rst, "Datagram semantics". Every test arms
  * afx_watchdog(); blocking calls run in a helper thread (struct afx_call)
  * or a child (afx_child_fork()) whose state is read from /proc, never
  * with a fixed sleep.
@@ -44,8 +44,9 @@ TEST_F(dg, boundaries)
 
 	for (i = 0; i < n; i++) {
 		afx_dg_make(sbuf, i, sizes[i]);
-		ASSERT_EQ((ssize_t)sizes[i], afx_send_to(self->s, sbuf, sizes[i],
-						     AFX_ADDR_LOCAL, self->p1, 0))
+		ASSERT_EQ((ssize_t)sizes[i],
+			  afx_send_to(self->s, sbuf, sizes[i], AFX_ADDR_LOCAL,
+				      self->p1, 0))
 			TH_LOG("size %zu: %s", sizes[i], strerror(errno));
 	}
 	for (i = 0; i < n; i++) {
@@ -78,15 +79,16 @@ TEST_F(dg, emsgsize)
 	ASSERT_LE(AFX_MAX_DGRAM, sb) TH_LOG("default SO_SNDBUF %d is small", sb);
 
 	afx_dg_make(sbuf, 1, AFX_MAX_DGRAM);
-	EXPECT_EQ(AFX_MAX_DGRAM, afx_send_to(self->s, sbuf, AFX_MAX_DGRAM, AFX_ADDR_LOCAL,
-				     self->p1, 0)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(AFX_MAX_DGRAM, afx_send_to(self->s, sbuf, AFX_MAX_DGRAM,
+					     AFX_ADDR_LOCAL, self->p1, 0))
+		TH_LOG("%s", strerror(errno));
 	errno = 0;
-	EXPECT_EQ(-1, afx_send_to(self->s, sbuf, AFX_MAX_DGRAM + 1, AFX_ADDR_LOCAL,
-			      self->p1, 0));
+	EXPECT_EQ(-1, afx_send_to(self->s, sbuf, AFX_MAX_DGRAM + 1,
+				  AFX_ADDR_LOCAL, self->p1, 0));
 	EXPECT_EQ(EMSGSIZE, errno);
 	errno = 0;
 	EXPECT_EQ(-1, afx_send_to(self->s, sbuf, sizeof(sbuf), AFX_ADDR_LOCAL,
-			      self->p1, 0));
+				  self->p1, 0));
 	EXPECT_EQ(EMSGSIZE, errno);
 	got = recv(self->r, rbuf, sizeof(rbuf), MSG_DONTWAIT);
 	EXPECT_EQ(AFX_MAX_DGRAM, got);

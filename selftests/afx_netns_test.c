@@ -255,8 +255,9 @@ TEST(netns_isolation)
 	ASSERT_TRUE(WIFEXITED(status));
 	if (WEXITSTATUS(status) == 4)
 		SKIP(return, "unshare(CLONE_NEWNET) failed");
-	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("child status %d (20 + bits: 1 proc count, 2 parent visible, 4 diag, 8 afx-ss)",
-						  WEXITSTATUS(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("child status %d (20 + bits: 1 proc count, 2 parent visible, 4 diag, 8 afx-ss)",
+		       WEXITSTATUS(status));
 	close(l);
 	close(d);
 }

@@ -3,7 +3,7 @@
  * afx_stream_accept_test.c - accept() and accept4(), what an accepted
  * socket inherits, and SO_PEERCRED.
  *
- * Documentation/afx.rst, "Stream sockets". Blocking calls run in a helper
+ * Documentation/afx.rst, "Stream semantics". Blocking calls run in a helper
  * thread (struct afx_call) whose state is checked through /proc, never
  * with sleep(); every test arms afx_watchdog() below the harness timeout.
  */

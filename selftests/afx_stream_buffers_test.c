@@ -4,7 +4,7 @@
  * SO_SNDBUF/SO_RCVBUF bounds, blocked and partial sends, SO_SNDTIMEO,
  * SO_RCVTIMEO, SO_RCVLOWAT, FIONREAD/SIOCINQ/SIOCOUTQ.
  *
- * Documentation/afx.rst, "Stream sockets". Blocking calls run in a helper
+ * Documentation/afx.rst, "Stream semantics". Blocking calls run in a helper
  * thread (struct afx_call) whose state is checked through /proc, never
  * with sleep(); every test arms afx_watchdog() below the harness timeout.
  */

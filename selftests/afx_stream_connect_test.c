@@ -3,7 +3,7 @@
  * afx_stream_connect_test.c - stream socket identity and names,
  * listen() and its backlog, connect() to a listener and its errors.
  *
- * Documentation/afx.rst, "Stream sockets". Blocking calls run in a helper
+ * Documentation/afx.rst, "Stream semantics". Blocking calls run in a helper
  * thread (struct afx_call) whose state is checked through /proc, never
  * with sleep(); every test arms afx_watchdog() below the harness timeout.
  */

@@ -4,7 +4,7 @@
  * queue is full: blocking connectors (timeouts, signals, withdrawal,
  * X_REFUSE_WHEN_FULL) and nonblocking ones (EINPROGRESS, poll, SO_ERROR).
  *
- * Documentation/afx.rst, "Stream sockets". Blocking calls run in a helper
+ * Documentation/afx.rst, "Stream semantics". Blocking calls run in a helper
  * thread (struct afx_call) whose state is checked through /proc, never
  * with sleep(); every test arms afx_watchdog() below the harness timeout.
  */

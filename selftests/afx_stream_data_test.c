@@ -3,7 +3,7 @@
  * afx_stream_data_test.c - the stream data path: ordered bytes
  * without boundaries, big transfers, MSG_PEEK/WAITALL/DONTWAIT/OOB, O_ASYNC.
  *
- * Documentation/afx.rst, "Stream sockets". Blocking calls run in a helper
+ * Documentation/afx.rst, "Stream semantics". Blocking calls run in a helper
  * thread (struct afx_call) whose state is checked through /proc, never
  * with sleep(); every test arms afx_watchdog() below the harness timeout.
  */

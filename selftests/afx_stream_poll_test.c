@@ -3,7 +3,7 @@
  * afx_stream_poll_test.c - poll() and epoll on stream sockets:
  * listeners, connected pairs, wakeups, EPOLLET edges.
  *
- * Documentation/afx.rst, "Stream sockets". Blocking calls run in a helper
+ * Documentation/afx.rst, "Stream semantics". Blocking calls run in a helper
  * thread (struct afx_call) whose state is checked through /proc, never
  * with sleep(); every test arms afx_watchdog() below the harness timeout.
  */

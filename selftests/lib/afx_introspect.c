@@ -263,7 +263,7 @@ void diag_parse(const struct nlmsghdr *h, struct dent *d)
  * the replies: their number, or -errno from an NLMSG_ERROR.
  */
 int diag_query_len(const void *req, size_t reqlen, int dump,
-			  struct dent *out, int max)
+		   struct dent *out, int max)
 {
 	static char buf[65536];
 	struct {
@@ -323,7 +323,7 @@ int diag_query_len(const void *req, size_t reqlen, int dump,
 }
 
 int diag_query(const struct afx_diag_req *req, int dump,
-		      struct dent *out, int max)
+	       struct dent *out, int max)
 {
 	return diag_query_len(req, sizeof(*req), dump, out, max);
 }
@@ -373,7 +373,7 @@ int load_diag_ko(void)
 
 /* Run afx-ss with @args; parse its socket lines. Count, or -1. */
 int afx_ss(const char *args, struct ssline *out, int max, char *raw,
-		  size_t rawsize)
+	   size_t rawsize)
 {
 	char ss[PATH_MAX], cmd[PATH_MAX + 256], line[1024];
 	size_t used = 0;

@@ -86,13 +86,13 @@ int sysctl_range(int *lo, int *hi);
 struct afx_diag_req diag_req(uint32_t show);
 void diag_parse(const struct nlmsghdr *h, struct dent *d);
 int diag_query_len(const void *req, size_t reqlen, int dump,
-	  struct dent *out, int max);
+		   struct dent *out, int max);
 int diag_query(const struct afx_diag_req *req, int dump,
-	      struct dent *out, int max);
+	       struct dent *out, int max);
 struct dent *dent_find(struct dent *d, int n, unsigned long ino);
 int load_diag_ko(void);
 int afx_ss(const char *args, struct ssline *out, int max, char *raw,
-	  size_t rawsize);
+	   size_t rawsize);
 struct ssline *ss_find(struct ssline *s, int n, unsigned long ino);
 
 #endif /* AFX_INTROSPECT_H */

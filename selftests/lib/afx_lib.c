@@ -127,8 +127,7 @@ fail:
  * if listener != NULL (else it is closed). type: extra SOCK_* flags for
  * the client socket (0 for none).
  */
-int afx_stream_pair_ex(int type, int *listener, int *client,
-				     int *accepted)
+int afx_stream_pair_ex(int type, int *listener, int *client, int *accepted)
 {
 	int l = -1, c = -1, a = -1, err;
 	uint32_t port;
@@ -563,8 +562,7 @@ void afx_fill_pattern(void *buf, size_t len, uint64_t off)
 }
 
 /* Returns len if buf matches the pattern at off, else the first bad index. */
-size_t afx_check_pattern(const void *buf, size_t len,
-				       uint64_t off)
+size_t afx_check_pattern(const void *buf, size_t len, uint64_t off)
 {
 	const unsigned char *p = buf;
 	size_t i;
