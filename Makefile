@@ -12,6 +12,8 @@
 #   make debug-kernel    build (or find cached) the KASAN/lockdep/kmemleak
 #                        kernel of the debug lane, print its tree
 #   make run             build, boot QEMU, load the module, run the demos
+#   make soak            only the soak (selftests/soak.sh), SOAK_SECONDS long
+#                        (600), on the Debian and the debug kernel
 #   make bench           benchmark against AF_UNIX, pipes, TCP/UDP, vsock:
 #                        bench-results/ and Documentation/performance.rst
 #   make shell           boot QEMU with the module loaded, interactive shell
@@ -63,7 +65,7 @@ UAPI_HDRS := $(wildcard uapi/linux/*.h)
 KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) $(if $(W),W=$(W)) $(if $(C),C=$(C))
 
 .PHONY: all module modules userspace check run shell checkpatch sparse deps \
-	clean help bench kunit debug-kernel
+	clean help bench kunit debug-kernel soak
 
 all: module
 
@@ -126,6 +128,17 @@ shell:
 
 bench:
 	scripts/bench.sh
+
+SOAK_SECONDS ?= 600
+SOAK_CONNECTIONS ?= 1000
+soak:
+	ONLY=soak AFX_SKIP_STATIC=1 \
+	AFX_KERNEL_ARGS="AFX_SOAK_SECONDS=$(SOAK_SECONDS) AFX_SOAK_CONNECTIONS=$(SOAK_CONNECTIONS) $(AFX_KERNEL_ARGS)" \
+	AFX_TEST_TIMEOUT=$$(($(SOAK_SECONDS) * 4 + 600)) \
+	AFX_DEBUG_TEST_TIMEOUT=$$(($(SOAK_SECONDS) * 4 + 600)) \
+	AFX_VM_TIMEOUT=$$(($(SOAK_SECONDS) * 8 + 1800)) \
+	AFX_DEBUG_VM_TIMEOUT=$$(($(SOAK_SECONDS) * 8 + 2400)) \
+	scripts/check.sh
 
 checkpatch:
 	scripts/static-check.sh checkpatch

@@ -31,7 +31,8 @@
 # Environment: AFX_RESULTS; ONLY (check mode: guest selftests to run, as
 # for check.sh); AFX_DEBUG_TEST_TIMEOUT (per selftest program, default
 # 600 s); AFX_DEBUG_VM_TIMEOUT (whole guest run, default 2400 s);
-# AFX_DEBUG_VM_MEM (default 2G); AFX_DEBUG_DIR (default build/debug, where
+# AFX_DEBUG_VM_MEM (default 2G); AFX_KERNEL_ARGS (appended to the guest
+# kernel command line, as for check.sh); AFX_DEBUG_DIR (default build/debug, where
 # everything of the lane goes); AFX_CACHE.
 set -euo pipefail
 
@@ -120,6 +121,8 @@ if ((ok)); then
 	rm -f "$log"
 	args=("afx_test_timeout=${AFX_DEBUG_TEST_TIMEOUT:-600}")
 	[[ "$mode" == check && -n "${ONLY:-}" ]] && args+=("afx_only=$ONLY")
+	# shellcheck disable=SC2206 # word splitting wanted, as in check.sh
+	args+=(${AFX_KERNEL_ARGS:-})
 	vm_rc=0
 	guest_start=$SECONDS
 	AFX_KERNEL=$(scripts/debug-kernel.sh --image) \

@@ -1,0 +1,873 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * afx_race_test - races between two threads on two CPUs, and the
+ * regressions they found.
+ *
+ * Each race test runs one side in a worker thread pinned to one CPU and
+ * the other side in the test thread pinned to another, starts both sides
+ * of an iteration together, and checks the contract after every
+ * iteration: stream bytes arrive whole, in order and exactly once, and EOF
+ * or an error is seen only after every byte sent before it. A test loops
+ * for AFX_RACE_SECONDS (default 3) and prints its iterations per second
+ * and its violations; one violation fails it. The race tests belong to
+ * the fixture "race", whose time limit leaves room for long runs.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include "kselftest_harness.h"
+#include "afx_test_util.h"
+
+/* ---- a two-thread race rig ------------------------------------------------ */
+
+/**
+ * struct race - one worker thread that runs @work once per iteration
+ * @work: the worker's side of an iteration
+ * @arg: its argument, set by the test before each iteration
+ * @go: iteration number the worker is to run; 0 while idle, -1 to exit
+ * @done: iteration number the worker finished last
+ */
+struct race {
+	pthread_t thread;
+	void (*work)(void *arg);
+	void *arg;
+	atomic_long go;
+	atomic_long done;
+};
+
+static void pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (ncpu < 2)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu % ncpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void *race_worker(void *p)
+{
+	struct race *r = p;
+	long seen = 0, go;
+
+	pin_to_cpu(1);
+	for (;;) {
+		while ((go = atomic_load(&r->go)) == seen)
+			sched_yield();
+		if (go < 0)
+			return NULL;
+		r->work(r->arg);
+		seen = go;
+		atomic_store(&r->done, go);
+	}
+}
+
+static int race_start(struct race *r, void (*work)(void *))
+{
+	memset(r, 0, sizeof(*r));
+	r->work = work;
+	pin_to_cpu(0);
+	return pthread_create(&r->thread, NULL, race_worker, r);
+}
+
+/* Let the worker run iteration @n with @arg; the caller races it. */
+static void race_go(struct race *r, long n, void *arg)
+{
+	r->arg = arg;
+	atomic_store(&r->go, n);
+}
+
+static void race_wait(struct race *r, long n)
+{
+	while (atomic_load(&r->done) != n)
+		sched_yield();
+}
+
+static void race_stop(struct race *r)
+{
+	atomic_store(&r->go, -1);
+	pthread_join(r->thread, NULL);
+}
+
+static double race_seconds(void)
+{
+	const char *s = getenv("AFX_RACE_SECONDS");
+	double v = s ? atof(s) : 3.0;
+
+	return v > 0 ? v : 3.0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- stream: EOF and reset after the queued data -------------------------- */
+
+/* Race tests run for AFX_RACE_SECONDS: the harness's 30 s limit is lifted. */
+#define RACE_TIMEOUT	3600
+
+FIXTURE(race) {
+};
+
+FIXTURE_SETUP(race)
+{
+}
+
+FIXTURE_TEARDOWN(race)
+{
+}
+
+enum ending { END_SHUT_WR, END_CLOSE_UNREAD };
+
+struct ending_arg {
+	int fd;
+	enum ending how;
+};
+
+/* The worker: one byte, then the end of the stream. */
+static void send_then_end(void *p)
+{
+	struct ending_arg *e = p;
+	char b = 'x';
+
+	if (send(e->fd, &b, 1, MSG_NOSIGNAL) != 1)
+		abort();
+	if (e->how == END_SHUT_WR)
+		shutdown(e->fd, SHUT_WR);
+	else
+		close(e->fd);
+}
+
+/*
+ * Read @fd without blocking until the stream ends. Returns 0 if the byte
+ * came before the end, 1 if the end overtook it, -1 on an unexpected
+ * result (errno set).
+ */
+static int read_until_end(int fd, enum ending how)
+{
+	bool got = false;
+	char buf[2];
+	ssize_t n;
+
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 1 && buf[0] == 'x' && !got) {
+			got = true;
+			continue;
+		}
+		if (n == 0 || (n < 0 && errno == ECONNRESET &&
+			       how == END_CLOSE_UNREAD))
+			return got ? 0 : 1;
+		if (n < 0 && errno == EAGAIN)
+			continue;
+		if (n >= 0)
+			errno = EPROTO;
+		return -1;
+	}
+}
+
+static void stream_ending_race(struct __test_metadata *_metadata,
+			       enum ending how)
+{
+	long iters = 0, lost = 0;
+	double end = now_s() + race_seconds(), t0 = now_s();
+	struct ending_arg arg = { .how = how };
+	struct race r;
+	int l, c, a, rc;
+	uint32_t port;
+	char b = 'u';
+
+	l = afx_listener(SOCK_STREAM, 64, &port);
+	ASSERT_LE(0, l);
+	ASSERT_EQ(0, race_start(&r, send_then_end));
+	while (now_s() < end) {
+		c = afx_socket(SOCK_STREAM);
+		ASSERT_LE(0, c);
+		ASSERT_EQ(0, afx_connect_port(c, port));
+		a = accept(l, NULL, NULL);
+		ASSERT_LE(0, a);
+		/* Unread data at the closing end makes its close a reset. */
+		if (how == END_CLOSE_UNREAD)
+			ASSERT_EQ(1, send(a, &b, 1, 0));
+		arg.fd = c;
+		race_go(&r, ++iters, &arg);
+		rc = read_until_end(a, how);
+		race_wait(&r, iters);
+		ASSERT_LE(0, rc) TH_LOG("iteration %ld: %s", iters, strerror(errno));
+		lost += rc;
+		close(a);
+		if (how == END_SHUT_WR)
+			close(c);
+	}
+	race_stop(&r);
+	close(l);
+	TH_LOG("%ld connections, %.0f/s, %ld ends before the queued byte",
+	       iters, iters / (now_s() - t0), lost);
+	ASSERT_LT(0, iters);
+	EXPECT_EQ(0, lost);
+}
+
+/* A reader got EOF with a byte still queued behind it (issue: data loss). */
+TEST_F_TIMEOUT(race, eof_never_overtakes_queued_byte, RACE_TIMEOUT)
+{
+	stream_ending_race(_metadata, END_SHUT_WR);
+}
+
+/* ECONNRESET from a close with unread data came before the queued byte. */
+TEST_F_TIMEOUT(race, reset_never_overtakes_queued_byte, RACE_TIMEOUT)
+{
+	stream_ending_race(_metadata, END_CLOSE_UNREAD);
+}
+
+/* ---- stream: data against shutdown and close, both directions ------------ */
+
+struct stream_arg {
+	int fd;
+	size_t len;	/* bytes to send, in writes of 1 to 4096 bytes */
+	unsigned int seed;
+	bool close_after;
+};
+
+/* The worker: a pattern stream in writes of random size, then the end. */
+static void send_pattern_then_end(void *p)
+{
+	struct stream_arg *a = p;
+	unsigned char buf[4096];
+	size_t off = 0, n;
+	ssize_t w;
+
+	while (off < a->len) {
+		n = 1 + rand_r(&a->seed) % sizeof(buf);
+		if (n > a->len - off)
+			n = a->len - off;
+		afx_fill_pattern(buf, n, off);
+		w = send(a->fd, buf, n, MSG_NOSIGNAL);
+		if (w <= 0)
+			abort();
+		off += w;
+	}
+	if (a->close_after)
+		close(a->fd);
+	else
+		shutdown(a->fd, SHUT_WR);
+}
+
+/*
+ * Bytes arrive whole, in order, exactly once, and EOF only after the last
+ * of them, while the writer on the other CPU ends the stream by shutdown
+ * or close at any point of the reader's loop.
+ */
+TEST_F_TIMEOUT(race, stream_pattern_then_end_exactly_once, RACE_TIMEOUT)
+{
+	double end = now_s() + race_seconds(), t0 = now_s();
+	struct stream_arg arg = { .seed = 1 };
+	long iters = 0, bad = 0;
+	unsigned char buf[8192];
+	uint64_t got, total = 0;
+	struct race r;
+	int fds[2];
+	ssize_t n;
+
+	ASSERT_EQ(0, race_start(&r, send_pattern_then_end));
+	while (now_s() < end) {
+		ASSERT_EQ(0, afx_stream_pair(fds));
+		arg.fd = fds[0];
+		arg.len = 1 + (size_t)(iters * 7919) % (96 * 1024);
+		arg.close_after = iters & 1;
+		race_go(&r, ++iters, &arg);
+		got = 0;
+		for (;;) {
+			n = recv(fds[1], buf, 1 + iters % sizeof(buf), 0);
+			if (n <= 0)
+				break;
+			if (afx_check_pattern(buf, n, got) != (size_t)n)
+				bad++;
+			got += n;
+		}
+		race_wait(&r, iters);
+		ASSERT_EQ(0, n) TH_LOG("iteration %ld: %s", iters, strerror(errno));
+		if (got != arg.len)
+			bad++;
+		total += got;
+		close(fds[1]);
+		if (!arg.close_after)
+			close(fds[0]);
+	}
+	race_stop(&r);
+	TH_LOG("%ld streams, %.0f/s, %llu bytes, %ld broken", iters,
+	       iters / (now_s() - t0), (unsigned long long)total, bad);
+	ASSERT_LT(0, iters);
+	EXPECT_EQ(0, bad);
+}
+
+/* ---- stream: close against blocked calls ---------------------------------- */
+
+enum blocked_call { BLOCKED_SEND, BLOCKED_RECV, BLOCKED_ACCEPT };
+
+struct blocked_arg {
+	int fd;
+	enum blocked_call call;
+	atomic_int tid;
+	ssize_t ret;
+	int err;
+};
+
+static void *blocked_worker(void *p)
+{
+	struct blocked_arg *b = p;
+	static char buf[1 << 20];
+
+	pin_to_cpu(1);
+	atomic_store(&b->tid, afx_gettid());
+	switch (b->call) {
+	case BLOCKED_SEND:
+		b->ret = send(b->fd, buf, sizeof(buf), MSG_NOSIGNAL);
+		break;
+	case BLOCKED_RECV:
+		b->ret = recv(b->fd, buf, sizeof(buf), 0);
+		break;
+	case BLOCKED_ACCEPT:
+		b->ret = accept(b->fd, NULL, NULL);
+		break;
+	}
+	b->err = b->ret < 0 ? errno : 0;
+	return NULL;
+}
+
+/*
+ * A call blocked on one CPU while the other end (send, recv) or the
+ * socket's own listener role (accept: shutdown(SHUT_RD) stops listening)
+ * goes away on the other CPU, at a random moment around the block. Every
+ * blocked call returns, with a documented result.
+ */
+static void blocked_vs_end(struct __test_metadata *_metadata,
+			   enum blocked_call call)
+{
+	double end = now_s() + race_seconds() / 3, t0 = now_s();
+	long iters = 0, odd = 0;
+	struct blocked_arg b;
+	int fds[2], l = -1, fd;
+	pthread_t t;
+	uint32_t port;
+
+	pin_to_cpu(0);
+	while (now_s() < end) {
+		memset(&b, 0, sizeof(b));
+		b.call = call;
+		if (call == BLOCKED_ACCEPT) {
+			l = afx_listener(SOCK_STREAM, 4, &port);
+			ASSERT_LE(0, l);
+			b.fd = l;
+			fd = l;
+		} else {
+			ASSERT_EQ(0, afx_stream_pair(fds));
+			b.fd = fds[1];
+			fd = fds[0];
+		}
+		ASSERT_EQ(0, pthread_create(&t, NULL, blocked_worker, &b));
+		/* Every third time wait until it sleeps; else race it. */
+		if (iters % 3 == 0) {
+			while (!atomic_load(&b.tid))
+				sched_yield();
+			ASSERT_EQ(0, afx_wait_blocked(atomic_load(&b.tid), -1,
+						      5000));
+		}
+		if (call == BLOCKED_ACCEPT)
+			shutdown(fd, SHUT_RD);
+		else
+			close(fd);
+		pthread_join(t, NULL);
+		iters++;
+		switch (call) {
+		case BLOCKED_SEND:
+			/* Part of the megabyte, or EPIPE if none of it. */
+			if (!(b.ret > 0 || (b.ret < 0 && b.err == EPIPE)))
+				odd++;
+			break;
+		case BLOCKED_RECV:
+			if (b.ret != 0)
+				odd++;
+			break;
+		case BLOCKED_ACCEPT:
+			if (!(b.ret < 0 && b.err == EINVAL))
+				odd++;
+			break;
+		}
+		if (b.ret > 0 && call == BLOCKED_ACCEPT)
+			close(b.ret);
+		if (call == BLOCKED_ACCEPT)
+			close(l);
+		else
+			close(fds[1]);
+	}
+	TH_LOG("%ld blocked calls ended, %.0f/s, %ld with an undocumented result",
+	       iters, iters / (now_s() - t0), odd);
+	ASSERT_LT(0, iters);
+	EXPECT_EQ(0, odd);
+}
+
+TEST_F_TIMEOUT(race, close_against_blocked_send, RACE_TIMEOUT)
+{
+	blocked_vs_end(_metadata, BLOCKED_SEND);
+}
+
+TEST_F_TIMEOUT(race, close_against_blocked_recv, RACE_TIMEOUT)
+{
+	blocked_vs_end(_metadata, BLOCKED_RECV);
+}
+
+TEST_F_TIMEOUT(race, listen_stop_against_blocked_accept, RACE_TIMEOUT)
+{
+	blocked_vs_end(_metadata, BLOCKED_ACCEPT);
+}
+
+/* ---- stream: connectors against a listener that closes -------------------- */
+
+struct connector_arg {
+	uint32_t port;
+	int n;
+	int connected, refused, other;
+};
+
+/* The worker: connect n sockets (nonblocking) to the port, close them. */
+static void connect_many(void *p)
+{
+	struct connector_arg *c = p;
+	int i, fd;
+
+	c->connected = c->refused = c->other = 0;
+	for (i = 0; i < c->n; i++) {
+		fd = afx_socket(SOCK_STREAM);
+		if (fd < 0)
+			abort();
+		afx_set_nonblock(fd, 1);
+		if (afx_connect_port(fd, c->port) == 0)
+			c->connected++;
+		else if (errno == ECONNREFUSED)
+			c->refused++;
+		else if (errno == EINPROGRESS)
+			c->connected++;	/* waits for room: fine */
+		else
+			c->other++;
+		close(fd);
+	}
+}
+
+/*
+ * Connectors on one CPU, and on the other a listener with a small backlog
+ * that accepts some and closes with a full accept queue and waiting
+ * connectors. Every connect ends in a documented result and every socket
+ * is freed (the module unloads at the end of the run).
+ */
+TEST_F_TIMEOUT(race, listener_close_against_connectors, RACE_TIMEOUT)
+{
+	double end = now_s() + race_seconds(), t0 = now_s();
+	struct connector_arg c = { .n = 16 };
+	long iters = 0, conns = 0, other = 0;
+	struct race r;
+	int l, a, i;
+
+	ASSERT_EQ(0, race_start(&r, connect_many));
+	while (now_s() < end) {
+		l = afx_listener(SOCK_STREAM, 2, &c.port);
+		ASSERT_LE(0, l);
+		afx_set_nonblock(l, 1);
+		race_go(&r, ++iters, &c);
+		for (i = 0; i < (int)(iters % 4); i++) {
+			a = accept(l, NULL, NULL);
+			if (a >= 0)
+				close(a);
+		}
+		close(l);
+		race_wait(&r, iters);
+		conns += c.connected + c.refused;
+		other += c.other;
+	}
+	race_stop(&r);
+	TH_LOG("%ld listeners, %ld connects, %.0f connects/s, %ld odd results",
+	       iters, conns, conns / (now_s() - t0), other);
+	ASSERT_LT(0, iters);
+	EXPECT_EQ(0, other);
+}
+
+/* ---- datagram: connect and disconnect against sendto ---------------------- */
+
+struct dgram_arg {
+	int fd;
+	uint32_t port_a, port_b;
+	long flips;
+};
+
+/* The worker: the receiver connects to A, to B, and disconnects, in turn. */
+static void flip_filter(void *p)
+{
+	struct dgram_arg *d = p;
+	struct sockaddr_x sx;
+	long i;
+
+	for (i = 0; i < 64; i++) {
+		switch ((d->flips + i) % 3) {
+		case 0:
+			afx_connect_port(d->fd, d->port_a);
+			break;
+		case 1:
+			afx_connect_port(d->fd, d->port_b);
+			break;
+		default:
+			memset(&sx, 0, sizeof(sx));
+			sx.sx_family = AF_UNSPEC;
+			connect(d->fd, AFX_SA(&sx), sizeof(sx));
+		}
+	}
+	d->flips += 64;
+}
+
+/*
+ * A receiver changes whom it is connected to while two senders send to
+ * it: every send is delivered whole (and then read back whole, from the
+ * sender it names) or refused with ECONNREFUSED; nothing else.
+ */
+TEST_F_TIMEOUT(race, dgram_connect_disconnect_against_sendto, RACE_TIMEOUT)
+{
+	double end = now_s() + race_seconds(), t0 = now_s();
+	long iters = 0, sent = 0, refused = 0, odd = 0, rcvd = 0;
+	struct dgram_arg d = { 0 };
+	int rx, tx[2], i, k;
+	struct sockaddr_x from;
+	unsigned char buf[256];
+	socklen_t fl;
+	struct race r;
+	ssize_t n;
+	uint32_t rport;
+
+	rx = afx_socket(SOCK_DGRAM);
+	ASSERT_LE(0, rx);
+	ASSERT_EQ(0, afx_bind(rx, AFX_ADDR_ANY, 0));
+	rport = (uint32_t)afx_local_port(rx);
+	for (i = 0; i < 2; i++) {
+		tx[i] = afx_socket(SOCK_DGRAM);
+		ASSERT_LE(0, tx[i]);
+		ASSERT_EQ(0, afx_bind(tx[i], AFX_ADDR_ANY, 0));
+	}
+	d.fd = rx;
+	d.port_a = (uint32_t)afx_local_port(tx[0]);
+	d.port_b = (uint32_t)afx_local_port(tx[1]);
+	ASSERT_EQ(0, race_start(&r, flip_filter));
+	while (now_s() < end) {
+		race_go(&r, ++iters, &d);
+		for (k = 0; k < 64; k++) {
+			i = k & 1;
+			memset(buf, 'a' + i, sizeof(buf));
+			struct sockaddr_x to = afx_sockaddr(AFX_ADDR_LOCAL, rport);
+
+			n = sendto(tx[i], buf, 1 + k, MSG_DONTWAIT, AFX_SA(&to),
+				   AFX_ADDRLEN);
+			if (n == 1 + k)
+				sent++;
+			else if (n < 0 && (errno == ECONNREFUSED ||
+					   errno == EAGAIN))
+				refused++;
+			else
+				odd++;
+		}
+		race_wait(&r, iters);
+		for (;;) {
+			fl = sizeof(from);
+			n = recvfrom(rx, buf, sizeof(buf), MSG_DONTWAIT,
+				     AFX_SA(&from), &fl);
+			if (n < 0)
+				break;
+			rcvd++;
+			/* Whole: 1 + k bytes of the sender's letter. */
+			i = from.sx_port == d.port_a ? 0 : 1;
+			if (n < 1 || n > 64 || buf[0] != 'a' + i ||
+			    buf[n - 1] != 'a' + i || ((n - 1) & 1) != i)
+				odd++;
+		}
+	}
+	race_stop(&r);
+	TH_LOG("%ld rounds, %ld sent, %ld refused, %ld received, %.0f sends/s, %ld odd",
+	       iters, sent, refused, rcvd, (sent + refused) / (now_s() - t0), odd);
+	ASSERT_LT(0, sent);
+	EXPECT_EQ(sent, rcvd);
+	EXPECT_EQ(0, odd);
+	close(rx);
+	close(tx[0]);
+	close(tx[1]);
+}
+
+/* ---- datagram: broadcast against receivers closing ------------------------ */
+
+struct bcast_arg {
+	uint32_t port;
+	long made;
+};
+
+/* The worker: receivers on the port come and go. */
+static void churn_receivers(void *p)
+{
+	struct bcast_arg *b = p;
+	int fds[8], i, one = 1;
+
+	for (i = 0; i < 8; i++) {
+		fds[i] = afx_socket(SOCK_DGRAM);
+		if (fds[i] < 0)
+			abort();
+		setsockopt(fds[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (afx_bind(fds[i], AFX_ADDR_ANY, b->port) == 0)
+			b->made++;
+	}
+	for (i = 0; i < 8; i++)
+		close(fds[i]);
+}
+
+/*
+ * Broadcasts to a port whose receivers are created and closed on the
+ * other CPU: no send fails with anything but a documented errno, and a
+ * standing receiver gets each datagram whole.
+ */
+TEST_F_TIMEOUT(race, broadcast_against_receivers_closing, RACE_TIMEOUT)
+{
+	double end = now_s() + race_seconds(), t0 = now_s();
+	long iters = 0, sent = 0, odd = 0, rcvd = 0;
+	struct bcast_arg b = { 0 };
+	int tx, rx, one = 1, k;
+	unsigned char buf[512];
+	struct sockaddr_x to;
+	struct race r;
+	ssize_t n;
+
+	rx = afx_socket(SOCK_DGRAM);
+	ASSERT_LE(0, rx);
+	ASSERT_EQ(0, setsockopt(rx, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+	ASSERT_EQ(0, afx_bind(rx, AFX_ADDR_ANY, 0));
+	b.port = (uint32_t)afx_local_port(rx);
+	tx = afx_socket(SOCK_DGRAM);
+	ASSERT_LE(0, tx);
+	ASSERT_EQ(0, setsockopt(tx, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)));
+	to = afx_sockaddr(AFX_ADDR_BROADCAST, b.port);
+	ASSERT_EQ(0, race_start(&r, churn_receivers));
+	while (now_s() < end) {
+		race_go(&r, ++iters, &b);
+		for (k = 0; k < 16; k++) {
+			memset(buf, k, 100 + k);
+			n = sendto(tx, buf, 100 + k, 0, AFX_SA(&to), AFX_ADDRLEN);
+			if (n == 100 + k)
+				sent++;
+			else
+				odd++;
+		}
+		race_wait(&r, iters);
+		while ((n = recv(rx, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+			rcvd++;
+			if (n < 100 || n > 115 || buf[0] != n - 100 ||
+			    buf[n - 1] != n - 100)
+				odd++;
+		}
+	}
+	race_stop(&r);
+	TH_LOG("%ld rounds, %ld broadcasts, %ld received by the standing receiver, %ld receivers churned, %.0f/s, %ld odd",
+	       iters, sent, rcvd, b.made, sent / (now_s() - t0), odd);
+	ASSERT_LT(0, sent);
+	EXPECT_EQ(0, odd);
+	EXPECT_LT(0, rcvd);
+	close(rx);
+	close(tx);
+}
+
+/* ---- stream: SO_RCVLOWAT and small writes --------------------------------- */
+
+/*
+ * 1-byte writes fill SO_RCVBUF with buffer overhead long before 1024
+ * bytes are queued: poll() must still report POLLIN, or the reader waits
+ * for bytes the writer can never send.
+ */
+TEST(rcvlowat_poll_reports_data_a_full_queue_holds)
+{
+	int fds[2], lowat = 1024;
+	long queued = 0;
+	char b = 'y';
+
+	ASSERT_EQ(0, afx_stream_pair(fds));
+	ASSERT_EQ(0, setsockopt(fds[1], SOL_SOCKET, SO_RCVLOWAT, &lowat,
+				sizeof(lowat)));
+	while (send(fds[0], &b, 1, MSG_DONTWAIT) == 1)
+		queued++;
+	ASSERT_EQ(EAGAIN, errno);
+	TH_LOG("%ld one-byte writes queued before EAGAIN", queued);
+	ASSERT_LT(0, queued);
+	if (queued < lowat)
+		ASSERT_EQ(POLLIN, afx_poll(fds[1], POLLIN, 2000) & POLLIN);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+struct writer_arg {
+	int fd;
+	long count;
+	long sent;
+};
+
+static void *one_byte_writer(void *p)
+{
+	struct writer_arg *w = p;
+	char b;
+
+	pin_to_cpu(1);
+	for (w->sent = 0; w->sent < w->count; w->sent++) {
+		b = (char)(w->sent % 251);
+		if (send(w->fd, &b, 1, MSG_NOSIGNAL) != 1)
+			break;
+	}
+	/* Less than SO_RCVLOWAT may be left: EOF makes it readable. */
+	shutdown(w->fd, SHUT_WR);
+	return NULL;
+}
+
+/* The same with a blocking writer on another CPU: every byte, in order. */
+TEST_F_TIMEOUT(race, rcvlowat_poll_loop_receives_every_small_write,
+	       RACE_TIMEOUT)
+{
+	struct writer_arg w = { .count = 20000 };
+	int fds[2], lowat = 1024, rev;
+	long got = 0, i;
+	pthread_t t;
+	char buf[4096];
+	ssize_t n;
+
+	ASSERT_EQ(0, afx_stream_pair(fds));
+	ASSERT_EQ(0, setsockopt(fds[1], SOL_SOCKET, SO_RCVLOWAT, &lowat,
+				sizeof(lowat)));
+	w.fd = fds[0];
+	pin_to_cpu(0);
+	ASSERT_EQ(0, pthread_create(&t, NULL, one_byte_writer, &w));
+	for (;;) {
+		rev = afx_poll(fds[1], POLLIN, 5000);
+		ASSERT_EQ(POLLIN, rev & POLLIN) TH_LOG("poll stuck at %ld bytes", got);
+		n = recv(fds[1], buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0)
+			break;
+		ASSERT_LT(0, n);
+		for (i = 0; i < n; i++)
+			ASSERT_EQ((char)((got + i) % 251), buf[i]);
+		got += n;
+	}
+	pthread_join(t, NULL);
+	EXPECT_EQ(w.count, w.sent);
+	EXPECT_EQ(w.count, got);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* ---- stream: zero-length send after SHUT_WR ------------------------------- */
+
+TEST(zero_length_send_after_shut_wr_epipe)
+{
+	int fds[2];
+
+	ASSERT_EQ(0, afx_stream_pair(fds));
+	ASSERT_EQ(0, send(fds[0], "", 0, MSG_NOSIGNAL));
+	ASSERT_EQ(0, shutdown(fds[0], SHUT_WR));
+	ASSERT_EQ(-1, send(fds[0], "", 0, MSG_NOSIGNAL));
+	ASSERT_EQ(EPIPE, errno);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* ---- datagram: POLLOUT when a full receiver shuts down reading ------------ */
+
+struct poll_arg {
+	atomic_int tid;
+	int fd;
+	int timeout_ms;
+	int revents;
+	_Atomic double waited;
+};
+
+static void *poll_out(void *p)
+{
+	struct poll_arg *pa = p;
+	double t0 = now_s();
+
+	atomic_store(&pa->tid, afx_gettid());
+	pa->revents = afx_poll(pa->fd, POLLOUT, pa->timeout_ms);
+	pa->waited = now_s() - t0;
+	return NULL;
+}
+
+/* Voluntary context switches of thread @tid, or -1. */
+static long thread_switches(pid_t tid)
+{
+	char path[64], line[128];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/*
+ * A connected sender waits in poll(POLLOUT) on a full receiver; the
+ * receiver shuts down reading and drains its queue. The sender must be
+ * woken at once, not when its own timeout makes it look again. The
+ * shutdown wakes the sender, which looks again and, finding no room,
+ * sleeps again: only then does the receiver drain, so that the drain
+ * alone must wake it.
+ */
+TEST(dgram_pollout_wakes_when_full_receiver_shuts_down_reading)
+{
+	struct poll_arg pa = { .timeout_ms = 20000 };
+	long switches;
+	int fds[2];
+	pthread_t t;
+
+	ASSERT_EQ(0, afx_dgram_pair(fds));
+	ASSERT_LT(0, afx_fill(fds[0], 64));
+	ASSERT_EQ(0, afx_poll(fds[0], POLLOUT, 0));
+	pa.fd = fds[0];
+	ASSERT_EQ(0, pthread_create(&t, NULL, poll_out, &pa));
+	/* Let the thread reach poll() and sleep there before we act. */
+	while (!atomic_load(&pa.tid))
+		sched_yield();
+	ASSERT_EQ(0, afx_wait_blocked(atomic_load(&pa.tid), -1, 5000));
+	switches = thread_switches(atomic_load(&pa.tid));
+	ASSERT_LE(0, switches);
+	ASSERT_EQ(0, shutdown(fds[1], SHUT_RD));
+	/* Woken by the shutdown: either it returned, or it sleeps again. */
+	while (!pa.waited &&
+	       thread_switches(atomic_load(&pa.tid)) == switches)
+		sched_yield();
+	if (!pa.waited)
+		ASSERT_EQ(0, afx_wait_blocked(atomic_load(&pa.tid), -1, 5000));
+	afx_drain(fds[1]);
+	pthread_join(t, NULL);
+	TH_LOG("poll returned %#x after %.3f s", pa.revents, pa.waited);
+	EXPECT_EQ(POLLOUT, pa.revents & POLLOUT);
+	EXPECT_GT(5.0, pa.waited);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+TEST_HARNESS_MAIN
