@@ -47,8 +47,11 @@ selected() {
 # tests_named PROGRAM: the harness tests of PROGRAM (from PROGRAM -l) that
 # a word of afx_only names: the whole name fixture[.variant].test, or its
 # last parts (test, variant.test). One a line; nothing if none.
+# Only programs built with AFX_TEST_MAIN (selftests/lib/afx_harness.h)
+# take -l; their binary carries its marker string.
 tests_named() {
 	[ -n "$only" ] || return 0
+	grep -q 'AFX_TEST_MAIN: -l -r -f' "$1" 2>/dev/null || return 0
 	"$1" -l 2>/dev/null | while read -r tn; do
 		for w in $only; do
 			case "$tn" in
