@@ -61,6 +61,8 @@ DEMO_BINS := $(patsubst userspace-demo/%.c,$(BUILD)/%,$(DEMO_SRCS))
 TEST_BINS := $(patsubst selftests/%.c,$(BUILD)/%,$(TEST_SRCS))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/%,$(BENCH_SRCS))
 UAPI_HDRS := $(wildcard uapi/linux/*.h)
+# Headers the userspace programs share (afx_family.h: the family number).
+INC_HDRS := $(wildcard include/*.h)
 
 KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) $(if $(W),W=$(W)) $(if $(C),C=$(C))
 
@@ -84,7 +86,7 @@ $(BUILD):
 # with -isystem: under -Wextra their macros would warn about unused
 # parameters in every TEST(). selftests/Makefile builds the same programs
 # the kselftest way (lib.mk), for use outside this rig.
-$(BUILD)/%: userspace-demo/%.c $(UAPI_HDRS) $(wildcard userspace-demo/*.h) | $(BUILD)
+$(BUILD)/%: userspace-demo/%.c $(UAPI_HDRS) $(INC_HDRS) $(wildcard userspace-demo/*.h) | $(BUILD)
 	$(CC) $(UCFLAGS) -o $@ $<
 
 $(BUILD)/lib/%.o: selftests/lib/%.c $(UAPI_HDRS) $(TEST_HDRS) | $(BUILD)
@@ -94,12 +96,12 @@ $(BUILD)/lib/%.o: selftests/lib/%.c $(UAPI_HDRS) $(TEST_HDRS) | $(BUILD)
 $(BUILD)/%: selftests/%.c $(TEST_LIB_OBJS) $(UAPI_HDRS) $(TEST_HDRS) | $(BUILD) $(KSFT)/kselftest_harness.h
 	$(CC) $(UCFLAGS) -isystem $(KSFT) -I selftests -I selftests/lib -o $@ $< $(TEST_LIB_OBJS)
 
-$(BUILD)/%: bench/%.c $(UAPI_HDRS) | $(BUILD)
+$(BUILD)/%: bench/%.c $(UAPI_HDRS) $(INC_HDRS) | $(BUILD)
 	$(CC) $(UCFLAGS) -o $@ $<
 
 # Installed tools (afx-ss) know their version: afx-ss -V. The stamp
 # changes with the version, so that they are rebuilt with the modules.
-$(BUILD)/%: tools/%.c $(UAPI_HDRS) $(BUILD)/.version | $(BUILD)
+$(BUILD)/%: tools/%.c $(UAPI_HDRS) $(INC_HDRS) $(BUILD)/.version | $(BUILD)
 	$(CC) $(UCFLAGS) -DAFX_VERSION='"$(AFX_VERSION)"' -o $@ $<
 
 $(BUILD)/.version: FORCE | $(BUILD)
@@ -204,13 +206,11 @@ DKMS_SRCTREE ?= /usr/src
 DKMS_SRC      = $(DKMS_SRCTREE)/afx-$(AFX_VERSION)
 DKMS_ID       = -m afx -v $(AFX_VERSION)
 
+# The copy is stage_sources of scripts/lib.sh, as the debug lane and the
+# sparse check make theirs.
 dkms-src:
 	rm -rf $(DKMS_SRC)
-	install -d $(DKMS_SRC)/module $(DKMS_SRC)/uapi/linux $(DKMS_SRC)/scripts
-	install -m 644 Kbuild $(DKMS_SRC)/
-	install -m 644 module/*.c module/*.h $(DKMS_SRC)/module/
-	install -m 644 uapi/linux/*.h $(DKMS_SRC)/uapi/linux/
-	install -m 755 scripts/version.sh $(DKMS_SRC)/scripts/
+	bash -c '. scripts/lib.sh && stage_sources "$$1"' stage-sources $(DKMS_SRC)
 	echo '$(AFX_VERSION)' >$(DKMS_SRC)/VERSION
 	sed 's/@VERSION@/$(AFX_VERSION)/' dkms.conf >$(DKMS_SRC)/dkms.conf
 

@@ -59,7 +59,9 @@
  * lock (lock_sock(), which serialises its writers and may sleep) but no
  * spinlock; a datagram sender copies holding no lock at all. Either then
  * appends the skb to the receiver's sk_receive_queue under the receiver's
- * afx_sock.lock, which also guards sk_shutdown and, once connected,
+ * afx_sock.lock (a small stream write is instead copied to the stack and,
+ * under that lock, into the room at the end of the tail skb: see
+ * afx_sbuf_push_small()), which also guards sk_shutdown and, once connected,
  * sk_err, so that nothing is queued to a socket that has shut down
  * reading or is closing, and so that a reader that finds the queue empty
  * under that lock knows every byte sent before an EOF or a reset has been

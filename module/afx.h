@@ -347,8 +347,9 @@ static inline struct afx_sock *afx_port_next(struct afx_net *an,
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /*
- * Internal units that module/afx_kunit.c tests; static unless the kernel
- * has KUnit (VISIBLE_IF_KUNIT), exported only to the KUnit namespace.
+ * Internal units that the KUnit suites (module/tests/) test; static
+ * unless the kernel has KUnit (VISIBLE_IF_KUNIT), exported only to the
+ * KUnit namespace.
  */
 bool afx_port_taken(struct afx_net *an, enum afx_space space, u32 port,
 		    const struct sock *sk);

@@ -295,6 +295,7 @@ static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 	bool peek = flags & MSG_PEEK;
 	struct sk_buff *skb;
 	size_t copied;
+	bool eof;
 	long timeo;
 	int err;
 
@@ -304,16 +305,18 @@ static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 	lock_sock(sk);
 	timeo = sock_rcvtimeo(sk, afx_nonblock(sk, flags & MSG_DONTWAIT));
 	for (;;) {
+		/* EOF only with the queue seen empty under the same lock. */
 		spin_lock(&ax->lock);
 		skb = skb_peek(&sk->sk_receive_queue);
 		if (skb && peek)
 			skb_get(skb);
 		else if (skb)
 			__skb_unlink(skb, &sk->sk_receive_queue);
+		eof = sk->sk_shutdown & RCV_SHUTDOWN;
 		spin_unlock(&ax->lock);
 		if (skb)
 			break;
-		if (sk->sk_shutdown & RCV_SHUTDOWN) {
+		if (eof) {
 			err = 0;
 			goto out;
 		}

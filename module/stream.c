@@ -45,26 +45,24 @@ VISIBLE_IF_KUNIT bool afx_sbuf_room(const struct sock *sk,
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_room);
 
-/* Queue up to @len bytes from @msg at @peer: bytes queued, 0 if full, or errno. */
-static int afx_sbuf_push(struct sock *sk, struct sock *peer,
-			 struct msghdr *msg, size_t len)
+/*
+ * Small writes are not one skb each: they are copied into the room at the
+ * end of the last skb queued at the receiver, and an skb made for one gets
+ * room for the writes after it. A write of at most AFX_SBUF_SMALL bytes is
+ * first copied to the stack (the copy may fault: no lock held), then under
+ * the receiver's afx_sock.lock appended to the tail skb if it is linear
+ * and has room. Bytes below skb->len never change, so a reader copies the
+ * part it saw under that lock without holding it (afx_sbuf_pull()).
+ */
+#define AFX_SBUF_SMALL		512
+#define AFX_SBUF_SMALL_SKB	SKB_WITH_OVERHEAD(2048)
+
+/* Queue @skb of @size bytes at @peer, unless it has shut down reading. */
+static int afx_sbuf_queue(struct sock *peer, struct sk_buff *skb, size_t size)
 {
 	struct afx_sock *pax = afx_sk(peer);
-	unsigned int limit = afx_sbuf_limit(sk, peer);
-	unsigned int used = atomic_read(&peer->sk_rmem_alloc);
-	struct sk_buff *skb;
-	size_t size;
-	int err;
 
-	if (used >= limit)
-		return 0;
-	size = min_t(size_t, len, limit - used);
-	size = min_t(size_t, size, AFX_SKB_MAX);
-	skb = afx_skb_from_msg(sk, msg, size, &err);
-	if (!skb)
-		return err;
 	AFX_SBUF_CB(skb)->consumed = 0;
-
 	spin_lock(&pax->lock);
 	if (peer->sk_shutdown & RCV_SHUTDOWN) {
 		spin_unlock(&pax->lock);
@@ -80,47 +78,116 @@ static int afx_sbuf_push(struct sock *sk, struct sock *peer,
 	return size;
 }
 
-/* Copy up to @len queued bytes to @msg, consuming them unless @peek. */
+/* A small write: append to the tail skb, or start one with room to spare. */
+static int afx_sbuf_push_small(struct sock *sk, struct sock *peer,
+			       struct msghdr *msg, size_t size)
+{
+	struct afx_sock *pax = afx_sk(peer);
+	struct sk_buff *skb;
+	u8 buf[AFX_SBUF_SMALL];
+
+	if (!copy_from_iter_full(buf, size, &msg->msg_iter))
+		return -EFAULT;
+
+	spin_lock(&pax->lock);
+	if (peer->sk_shutdown & RCV_SHUTDOWN) {
+		spin_unlock(&pax->lock);
+		return -EPIPE;
+	}
+	skb = skb_peek_tail(&peer->sk_receive_queue);
+	if (skb && !skb_is_nonlinear(skb) && skb_tailroom(skb) >= size) {
+		skb_put_data(skb, buf, size);
+		WRITE_ONCE(pax->rx_bytes, pax->rx_bytes + size);
+		spin_unlock(&pax->lock);
+		peer->sk_data_ready(peer);
+		return size;
+	}
+	spin_unlock(&pax->lock);
+
+	skb = alloc_skb(AFX_SBUF_SMALL_SKB, sk->sk_allocation);
+	if (!skb)
+		return -ENOBUFS;
+	skb_put_data(skb, buf, size);
+	return afx_sbuf_queue(peer, skb, size);
+}
+
+/* Queue up to @len bytes from @msg at @peer: bytes queued, 0 if full, or errno. */
+static int afx_sbuf_push(struct sock *sk, struct sock *peer,
+			 struct msghdr *msg, size_t len)
+{
+	unsigned int limit = afx_sbuf_limit(sk, peer);
+	unsigned int used = atomic_read(&peer->sk_rmem_alloc);
+	struct sk_buff *skb;
+	size_t size;
+	int err;
+
+	if (used >= limit)
+		return 0;
+	size = min_t(size_t, len, limit - used);
+	size = min_t(size_t, size, AFX_SKB_MAX);
+	if (size <= AFX_SBUF_SMALL)
+		return afx_sbuf_push_small(sk, peer, msg, size);
+	skb = afx_skb_from_msg(sk, msg, size, &err);
+	if (!skb)
+		return err;
+	return afx_sbuf_queue(peer, skb, size);
+}
+
+/*
+ * Copy up to @len queued bytes to @msg, consuming them unless @peek. The
+ * tail skb may grow while we copy from it (small writes are appended): we
+ * copy what was there when we looked, under afx_sock.lock, and look again.
+ */
 static int afx_sbuf_pull(struct sock *sk, struct msghdr *msg, size_t len,
 			 bool peek)
 {
 	struct afx_sock *ax = afx_sk(sk);
-	struct sk_buff *skb, *last = NULL, *done;
+	struct sk_buff_head *q = &sk->sk_receive_queue;
+	struct sk_buff *skb = NULL, *done;
 	size_t copied = 0;
-	u32 off, chunk;
+	u32 off = 0, avail, chunk;
 	int err;
 
 	sock_owned_by_me(sk);
 	while (copied < len) {
 		spin_lock(&ax->lock);
-		skb = last ? skb_peek_next(last, &sk->sk_receive_queue) :
-			     skb_peek(&sk->sk_receive_queue);
+		if (!skb || off == skb->len) {
+			/* The head, or (peeking) the skb after this one. */
+			skb = skb ? skb_peek_next(skb, q) : skb_peek(q);
+			off = skb ? AFX_SBUF_CB(skb)->consumed : 0;
+		}
+		avail = skb ? skb->len : 0;
 		spin_unlock(&ax->lock);
 		if (!skb)
 			break;
 
-		off = AFX_SBUF_CB(skb)->consumed;
-		chunk = min_t(size_t, skb->len - off, len - copied);
-		err = skb_copy_datagram_msg(skb, off, msg, chunk);
+		chunk = min_t(size_t, avail - off, len - copied);
+		/* A linear skb may be appended to: never read its length here. */
+		if (skb_is_nonlinear(skb))
+			err = skb_copy_datagram_msg(skb, off, msg, chunk);
+		else
+			err = memcpy_to_msg(msg, skb->data + off, chunk);
 		if (err)
 			return copied ? copied : err;
 		copied += chunk;
-		if (peek) {
-			last = skb;
+		off += chunk;
+		if (peek)
 			continue;
-		}
 
 		done = NULL;
 		spin_lock(&ax->lock);
 		WRITE_ONCE(ax->rx_bytes, ax->rx_bytes - chunk);
-		if (off + chunk == skb->len) {
-			__skb_unlink(skb, &sk->sk_receive_queue);
+		if (off == skb->len) {
+			__skb_unlink(skb, q);
 			done = skb;
 		} else {
-			AFX_SBUF_CB(skb)->consumed = off + chunk;
+			AFX_SBUF_CB(skb)->consumed = off;
 		}
 		spin_unlock(&ax->lock);
-		consume_skb(done);
+		if (done) {
+			consume_skb(done);
+			skb = NULL;
+		}
 	}
 
 	if (copied && !peek && ax->peer)

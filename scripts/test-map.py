@@ -6,8 +6,10 @@ Every test it names must exist in the sources: ``program: name`` a
 kselftest-harness test of selftests/program.c (name is
 fixture[.variant].test as the harness reports it, TEST()s under the
 fixture "global"), ``selftests/x.sh`` a shell test. Exits 1 when one does
-not, naming it. Also lists the harness tests no section names, and the
-sections that name none (both only for information).
+not, naming it, and when a section of the map is not a heading of
+Documentation/afx.rst or afx-introspection.rst. Also lists the harness
+tests no section names, and the sections that name none (both only for
+information).
 
 The tests are found by reading the sources, not by running them:
 TEST(), TEST_SIGNAL(), TEST_F(), TEST_F_TIMEOUT(), TEST_F_SIGNAL() and
@@ -67,26 +69,38 @@ def main():
             for n in harness_tests(os.path.join(SELFTESTS, fn)):
                 tests[prog + ': ' + n] = False
 
+    # The headings of the contract, to check the map's sections against.
+    headings = set()
+    for doc in ('afx.rst', 'afx-introspection.rst'):
+        dl = open(os.path.join(TOP, 'Documentation', doc)).read().split('\n')
+        for i in range(1, len(dl)):
+            if re.match(r'^([=\-~^"])\1{2,}$', dl[i]) and dl[i - 1].strip() \
+                    and len(dl[i]) >= len(dl[i - 1].strip()):
+                headings.add(dl[i - 1].strip())
+
     missing = []
-    section, last, empty, named = None, None, [], 0
+    section, empty, named = None, [], 0
     lines = open(mapfile).read().split('\n')
     for i, line in enumerate(lines):
         if re.match(r'^-{3,}$', line) and i and lines[i - 1].strip():
             if section is not None and named == 0:
                 empty.append(section)
             section, named = lines[i - 1].strip(), 0
+            if section not in headings:
+                missing.append((i, 'no such section in afx.rst or '
+                                'afx-introspection.rst: %s' % section))
             continue
         for m in ENTRY_RE.finditer(line):
             named += 1
             if m.group(3):
                 if not os.path.isfile(os.path.join(TOP, m.group(3))):
-                    missing.append((i + 1, m.group(3)))
+                    missing.append((i + 1, 'no such test: ' + m.group(3)))
                 continue
             name = '%s: %s' % (m.group(1), m.group(2))
             if name in tests:
                 tests[name] = True
             else:
-                missing.append((i + 1, name))
+                missing.append((i + 1, 'no such test: ' + name))
     if section is not None and named == 0:
         empty.append(section)
 
@@ -98,9 +112,10 @@ def main():
     for s in empty:
         print('  section without tests: %s' % s)
     for ln, name in missing:
-        print('%s:%d: no such test: %s' % (os.path.relpath(mapfile, TOP), ln, name))
+        print('%s:%d: %s' % (os.path.relpath(mapfile, TOP), ln, name))
     if missing:
-        print('FAIL: %d test(s) named in the map do not exist' % len(missing))
+        print('FAIL: %d test(s) or section(s) named in the map do not exist' %
+              len(missing))
         return 1
     return 0
 

@@ -693,17 +693,28 @@ TEST_F_TIMEOUT(race, broadcast_against_receivers_closing, RACE_TIMEOUT)
 /* ---- stream: SO_RCVLOWAT and small writes --------------------------------- */
 
 /*
- * 1-byte writes fill SO_RCVBUF with buffer overhead long before 1024
- * bytes are queued: poll() must still report POLLIN, or the reader waits
- * for bytes the writer can never send.
+ * A low-water mark above what SO_RCVBUF can hold (small writes also pay
+ * buffer overhead): once the writer can queue no more, poll() must still
+ * report POLLIN, or the reader waits for bytes that can never come.
  */
+#define HUGE_LOWAT	(1 << 30)
+
+/* A small receive buffer: full after a few thousand one-byte writes. */
+static int small_rcvbuf(int fd)
+{
+	int size = 4096;
+
+	return setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+}
+
 TEST(rcvlowat_poll_reports_data_a_full_queue_holds)
 {
-	int fds[2], lowat = 1024;
+	int fds[2], lowat = HUGE_LOWAT;
 	long queued = 0;
 	char b = 'y';
 
 	ASSERT_EQ(0, afx_stream_pair(fds));
+	ASSERT_EQ(0, small_rcvbuf(fds[1]));
 	ASSERT_EQ(0, setsockopt(fds[1], SOL_SOCKET, SO_RCVLOWAT, &lowat,
 				sizeof(lowat)));
 	while (send(fds[0], &b, 1, MSG_DONTWAIT) == 1)
@@ -711,8 +722,8 @@ TEST(rcvlowat_poll_reports_data_a_full_queue_holds)
 	ASSERT_EQ(EAGAIN, errno);
 	TH_LOG("%ld one-byte writes queued before EAGAIN", queued);
 	ASSERT_LT(0, queued);
-	if (queued < lowat)
-		ASSERT_EQ(POLLIN, afx_poll(fds[1], POLLIN, 2000) & POLLIN);
+	ASSERT_GT(lowat, queued);
+	ASSERT_EQ(POLLIN, afx_poll(fds[1], POLLIN, 2000) & POLLIN);
 	close(fds[0]);
 	close(fds[1]);
 }
@@ -743,14 +754,15 @@ static void *one_byte_writer(void *p)
 TEST_F_TIMEOUT(race, rcvlowat_poll_loop_receives_every_small_write,
 	       RACE_TIMEOUT)
 {
-	struct writer_arg w = { .count = 20000 };
-	int fds[2], lowat = 1024, rev;
+	struct writer_arg w = { .count = 40000 };	/* several times what fits */
+	int fds[2], lowat = HUGE_LOWAT, rev;
 	long got = 0, i;
 	pthread_t t;
 	char buf[4096];
 	ssize_t n;
 
 	ASSERT_EQ(0, afx_stream_pair(fds));
+	ASSERT_EQ(0, small_rcvbuf(fds[1]));
 	ASSERT_EQ(0, setsockopt(fds[1], SOL_SOCKET, SO_RCVLOWAT, &lowat,
 				sizeof(lowat)));
 	w.fd = fds[0];

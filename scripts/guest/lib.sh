@@ -17,3 +17,10 @@ load_afx() {
 	fi
 	insmod "$AFX_KO" && [ -d /sys/module/afx ]
 }
+
+# afx_family: print the address family number afx registered (its family
+# parameter), or AF_X's default 18 with exit status 1 when afx is not
+# loaded. The shell twin of include/afx_family.h.
+afx_family() {
+	cat /sys/module/afx/parameters/family 2>/dev/null || { echo 18; return 1; }
+}
