@@ -153,7 +153,7 @@ TEST_F(dg, broadcast_full_receiver_drops)
 	int r2, r1, b;
 	long n;
 
-	/* r2 first, r1 last: unicast to self->p3 goes to r1, the newest */
+	/* r2 first, r1 last: unicast to p3 goes to r1, the newest */
 	r2 = afx_dg_bound(AFX_ADDR_ANY, self->p3, 1);
 	r1 = afx_dg_bound(AFX_ADDR_ANY, self->p3, 1);
 	ASSERT_LE(0, r2);
@@ -239,7 +239,7 @@ TEST_F(dg, reuseaddr_unicast_to_newest)
 		TH_LOG("%s", strerror(errno));
 	EXPECT_TRUE(recv_one(old, "2", self->p2));
 	EXPECT_TRUE(afx_dg_queue_empty(young));
-	/* ...but a sender from self->p5 still goes to the newest */
+	/* ...but a sender from p5 still goes to the newest */
 	t = afx_dg_bound(AFX_ADDR_ANY, self->p5, 0);
 	ASSERT_LE(0, t);
 	EXPECT_EQ(1, afx_send_to(t, "3", 1, AFX_ADDR_LOCAL, self->p3, 0));

@@ -129,7 +129,7 @@ TEST_F(dg, econnrefused)
 	int u = afx_socket(SOCK_DGRAM), l;
 
 	ASSERT_LE(0, u);
-	/* nobody on self->p3 */
+	/* nobody on p3 */
 	errno = 0;
 	EXPECT_EQ(-1, afx_send_to(self->s, "x", 1, AFX_ADDR_LOCAL, self->p3, 0));
 	EXPECT_EQ(ECONNREFUSED, errno);
@@ -144,7 +144,7 @@ TEST_F(dg, econnrefused)
 	EXPECT_EQ(ECONNREFUSED, errno);
 	EXPECT_EQ(POLLOUT, afx_poll(u, POLLOUT, 0) & POLLOUT);
 
-	/* once somebody binds self->p3 it works */
+	/* once somebody binds p3 it works */
 	l = afx_dg_bound(AFX_ADDR_ANY, self->p3, 0);
 	ASSERT_LE(0, l);
 	EXPECT_EQ(1, send(u, "y", 1, 0));
@@ -197,7 +197,7 @@ TEST_F(dg, connect_filters)
 	u = afx_socket(SOCK_DGRAM);
 	ASSERT_LE(0, a);
 	ASSERT_LE(0, u);
-	/* r only accepts datagrams from port self->p3 now */
+	/* r only accepts datagrams from port p3 now */
 	ASSERT_EQ(0, afx_connect(self->r, AFX_ADDR_LOCAL, self->p3));
 
 	errno = 0;
@@ -250,7 +250,7 @@ TEST_F(dg, af_unspec_dissolves)
 	errno = 0;
 	EXPECT_EQ(-1, send(self->r, "x", 1, 0));
 	EXPECT_EQ(EDESTADDRREQ, errno);
-	/* still bound to self->p1, and open to everyone again */
+	/* still bound to p1, and open to everyone again */
 	EXPECT_EQ(self->p1, afx_local_port(self->r));
 	EXPECT_EQ(1, afx_send_to(self->s, "x", 1, AFX_ADDR_LOCAL, self->p1, 0));
 	EXPECT_EQ(1, recv(self->r, rbuf, sizeof(rbuf), MSG_DONTWAIT));

@@ -48,11 +48,11 @@ static int netns_child(FIXTURE_DATA(common) *self, int to_parent,
 
 	if (unshare(CLONE_NEWNET))
 		return 100;
-	/* the parent's self->port_a is free in here */
+	/* the parent's port_a is free in here */
 	own = afx_target(type, AFX_ADDR_ANY, self->port_a);
 	if (own < 0)
 		return 2;
-	/* the parent's self->port_b is not visible */
+	/* the parent's port_b is not visible */
 	fd = afx_socket(type);
 	if (fd < 0)
 		return 3;
@@ -61,12 +61,12 @@ static int netns_child(FIXTURE_DATA(common) *self, int to_parent,
 	    errno != ECONNREFUSED)
 		return 4;
 	close(fd);
-	/* but our own self->port_a is */
+	/* but our own port_a is */
 	fd = afx_socket(type);
 	if (fd < 0 || afx_reach(fd, type, AFX_ADDR_LOCAL, self->port_a))
 		return 5;
 	close(fd);
-	/* broadcast in here does not reach the parent's self->port_d */
+	/* broadcast in here does not reach the parent's port_d */
 	if (type == SOCK_DGRAM) {
 		fd = afx_socket(SOCK_DGRAM);
 		if (fd < 0 || afx_set_int(fd, SOL_SOCKET, SO_BROADCAST, 1))
@@ -75,7 +75,7 @@ static int netns_child(FIXTURE_DATA(common) *self, int to_parent,
 			return 7;
 		close(fd);
 	}
-	/* a port only we have: self->port_c */
+	/* a port only we have: port_c */
 	fd2 = afx_target(type, AFX_ADDR_LOCAL, self->port_c);
 	if (fd2 < 0)
 		return 8;
@@ -117,7 +117,7 @@ TEST_F(common, netns_isolation)
 	close(c2p[1]);
 
 	if (read(c2p[0], &c, 1) == 1) {
-		/* the child's self->port_c does not exist for us */
+		/* the child's port_c does not exist for us */
 		fd = afx_socket(self->type);
 		ASSERT_LE(0, fd);
 		errno = 0;
