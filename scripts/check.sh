@@ -4,7 +4,9 @@
 # `make check`: the whole test run, host side.
 #
 #   1. install missing packages (scripts/deps.sh)
-#   2. build afx.ko and the userspace binaries        2 tests
+#   2. build afx.ko and the userspace binaries        2 tests (and 1
+#      failure per selftests/*.c without its program in build/)
+#      scripts/rig-test.sh: the guest's TAP parser    1 test per case
 #      the contract-to-tests map names no missing test 1 test
 #   3. checkpatch --strict, sparse C=2 W=1            2 tests
 #      packaging: man pages, modinfo, make install,   1 test per TAP result
@@ -46,6 +48,17 @@ module_ok=1
 step "build: module (make module)" build/logs/module.log make module || module_ok=0
 # -k: one broken program must not keep the others out of the run.
 step "build: userspace (make userspace)" build/logs/userspace.log make -k userspace || true
+# A test program that did not build would not run at all: that fails.
+for src in selftests/*.c; do
+	bin=build/$(basename "$src" .c)
+	[[ -x "$bin" ]] || record FAIL "build: $src has no program $bin"
+done
+
+# The guest's TAP parser turns every way of misreporting into a failure.
+echo
+echo "===== rig"
+record_tap "rig: " build/logs/rig.log < <(scripts/rig-test.sh 2>&1 | tee build/logs/rig.log)
+
 # Every test Documentation/afx-tests.rst names must exist in selftests/.
 step "docs: contract-to-tests map names existing tests" build/logs/test-map.log \
 	scripts/test-map.py || true

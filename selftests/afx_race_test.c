@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include "kselftest_harness.h"
@@ -311,6 +312,147 @@ TEST_F_TIMEOUT(race, stream_pattern_then_end_exactly_once, RACE_TIMEOUT)
 	race_stop(&r);
 	TH_LOG("%ld streams, %.0f/s, %llu bytes, %ld broken", iters,
 	       iters / (now_s() - t0), (unsigned long long)total, bad);
+	ASSERT_LT(0, iters);
+	EXPECT_EQ(0, bad);
+}
+
+/*
+ * The same streams read by an edge-triggered epoll loop: after each edge
+ * the reader drains to EAGAIN, so a wakeup lost between a send, the
+ * shutdown or close and the reader's last look leaves it waiting for
+ * ever (the wait has a limit: that fails).
+ */
+TEST_F_TIMEOUT(race, stream_pattern_epollet_reader_sees_every_byte_and_eof,
+	       RACE_TIMEOUT)
+{
+	double end = now_s() + race_seconds(), t0 = now_s();
+	struct stream_arg arg = { .seed = 7 };
+	long iters = 0, bad = 0, edges = 0;
+	struct epoll_event ev;
+	unsigned char buf[8192];
+	uint64_t got, total = 0;
+	struct race r;
+	int fds[2], ep, n_ev;
+	bool eof;
+	ssize_t n;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, race_start(&r, send_pattern_then_end));
+	while (now_s() < end) {
+		ASSERT_EQ(0, afx_stream_pair(fds));
+		ASSERT_EQ(0, afx_set_nonblock(fds[1], 1));
+		ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+		ev.data.fd = fds[1];
+		ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, fds[1], &ev));
+		arg.fd = fds[0];
+		arg.len = 1 + (size_t)(iters * 4099) % (64 * 1024);
+		arg.close_after = iters & 1;
+		race_go(&r, ++iters, &arg);
+		got = 0;
+		eof = false;
+		while (!eof) {
+			n_ev = epoll_wait(ep, &ev, 1, 10000);
+			ASSERT_EQ(1, n_ev) TH_LOG("iteration %ld: no edge at %llu of %zu bytes",
+						  iters, (unsigned long long)got, arg.len);
+			edges++;
+			for (;;) {
+				n = recv(fds[1], buf, sizeof(buf), 0);
+				if (n > 0) {
+					if (afx_check_pattern(buf, n, got) != (size_t)n)
+						bad++;
+					got += n;
+					continue;
+				}
+				if (n == 0)
+					eof = true;
+				else
+					ASSERT_EQ(EAGAIN, errno);
+				break;
+			}
+		}
+		race_wait(&r, iters);
+		if (got != arg.len)
+			bad++;
+		total += got;
+		ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_DEL, fds[1], NULL));
+		close(fds[1]);
+		if (!arg.close_after)
+			close(fds[0]);
+	}
+	race_stop(&r);
+	close(ep);
+	TH_LOG("%ld streams, %.0f/s, %llu bytes, %ld edges, %ld broken", iters,
+	       iters / (now_s() - t0), (unsigned long long)total, edges, bad);
+	ASSERT_LT(0, iters);
+	EXPECT_EQ(0, bad);
+}
+
+/* ---- stream: connect against accept, through the pending queue ------------- */
+
+struct connects_arg {
+	uint32_t port;
+	int n;
+	int fds[64];
+};
+
+/* The worker: n blocking connects, each sending its number. */
+static void connect_in_turn(void *p)
+{
+	struct connects_arg *c = p;
+	unsigned char id;
+	int i;
+
+	for (i = 0; i < c->n; i++) {
+		c->fds[i] = afx_socket(SOCK_STREAM);
+		if (c->fds[i] < 0 || afx_connect_port(c->fds[i], c->port))
+			abort();
+		id = (unsigned char)i;
+		if (send(c->fds[i], &id, 1, 0) != 1)
+			abort();
+	}
+}
+
+/*
+ * A listener with backlog 1 accepts on one CPU while connects arrive on
+ * the other, so that most of them wait on the pending queue and are let in
+ * by accept(): every connection arrives exactly once, in order, with its
+ * data.
+ */
+TEST_F_TIMEOUT(race, connect_against_accept_through_pending_queue,
+	       RACE_TIMEOUT)
+{
+	double end = now_s() + race_seconds(), t0 = now_s();
+	struct connects_arg c = { .n = 32 };
+	long iters = 0, bad = 0, conns = 0;
+	unsigned char id;
+	struct race r;
+	int l, a, i;
+
+	ASSERT_EQ(0, race_start(&r, connect_in_turn));
+	while (now_s() < end) {
+		l = afx_listener(SOCK_STREAM, 1, &c.port);
+		ASSERT_LE(0, l);
+		race_go(&r, ++iters, &c);
+		for (i = 0; i < c.n; i++) {
+			a = accept(l, NULL, NULL);
+			ASSERT_LE(0, a);
+			if (recv(a, &id, 1, 0) != 1 || id != i)
+				bad++;
+			close(a);
+			conns++;
+		}
+		race_wait(&r, iters);
+		/* Nothing left over: no connection accepted twice or lost. */
+		if (afx_poll(l, POLLIN, 0) != 0)
+			bad++;
+		for (i = 0; i < c.n; i++)
+			close(c.fds[i]);
+		close(l);
+	}
+	race_stop(&r);
+	TH_LOG("%ld rounds, %ld connections, %.0f/s, %ld out of order or lost",
+	       iters, conns, conns / (now_s() - t0), bad);
 	ASSERT_LT(0, iters);
 	EXPECT_EQ(0, bad);
 }
