@@ -50,6 +50,10 @@ UCFLAGS := -static -O2 -Wall -Wextra -pthread -I uapi -I include
 
 DEMO_SRCS := $(wildcard userspace-demo/*.c)
 TEST_SRCS := $(wildcard selftests/*.c)
+# The selftest library: compiled once, linked into every selftest program.
+TEST_LIB_SRCS := $(wildcard selftests/lib/*.c)
+TEST_LIB_OBJS := $(patsubst selftests/lib/%.c,$(BUILD)/lib/%.o,$(TEST_LIB_SRCS))
+TEST_HDRS := $(wildcard selftests/*.h selftests/lib/*.h include/*.h)
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
@@ -76,14 +80,21 @@ $(BUILD):
 	mkdir -p $@
 
 # Any new .c file in userspace-demo/ or selftests/ becomes build/<name>.
-# Shared code belongs in headers next to the .c files. The kselftest
-# headers come in with -isystem: under -Wextra their macros would warn
-# about unused parameters in every TEST().
+# Shared demo code belongs in headers next to the .c files; shared test
+# code in the selftest library, selftests/lib/, whose objects (build/lib/)
+# every selftest program is linked with. The kselftest headers come in
+# with -isystem: under -Wextra their macros would warn about unused
+# parameters in every TEST(). selftests/Makefile builds the same programs
+# the kselftest way (lib.mk), for use outside this rig.
 $(BUILD)/%: userspace-demo/%.c $(UAPI_HDRS) $(INC_HDRS) $(wildcard userspace-demo/*.h) | $(BUILD)
 	$(CC) $(UCFLAGS) -o $@ $<
 
-$(BUILD)/%: selftests/%.c $(UAPI_HDRS) $(wildcard selftests/*.h) | $(BUILD) $(KSFT)/kselftest_harness.h
-	$(CC) $(UCFLAGS) -isystem $(KSFT) -I selftests -o $@ $<
+$(BUILD)/lib/%.o: selftests/lib/%.c $(UAPI_HDRS) $(TEST_HDRS) | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(UCFLAGS) -I selftests/lib -c -o $@ $<
+
+$(BUILD)/%: selftests/%.c $(TEST_LIB_OBJS) $(UAPI_HDRS) $(TEST_HDRS) | $(BUILD) $(KSFT)/kselftest_harness.h
+	$(CC) $(UCFLAGS) -isystem $(KSFT) -I selftests -I selftests/lib -o $@ $< $(TEST_LIB_OBJS)
 
 $(BUILD)/%: bench/%.c $(UAPI_HDRS) $(INC_HDRS) | $(BUILD)
 	$(CC) $(UCFLAGS) -o $@ $<

@@ -7,6 +7,7 @@
 #   2. build afx.ko and the userspace binaries        2 tests (and 1
 #      failure per selftests/*.c without its program in build/)
 #      scripts/rig-test.sh: the guest's TAP parser    1 test per case
+#      the contract-to-tests map names no missing test 1 test
 #   3. checkpatch --strict, sparse C=2 W=1            2 tests
 #      packaging: man pages, modinfo, make install,   1 test per TAP result
 #      DKMS (scripts/package-check.sh)
@@ -57,6 +58,10 @@ done
 echo
 echo "===== rig"
 record_tap "rig: " build/logs/rig.log < <(scripts/rig-test.sh 2>&1 | tee build/logs/rig.log)
+
+# Every test Documentation/afx-tests.rst names must exist in selftests/.
+step "docs: contract-to-tests map names existing tests" build/logs/test-map.log \
+	scripts/test-map.py || true
 
 if [[ "${AFX_SKIP_STATIC:-0}" != 1 ]]; then
 	step "static: checkpatch --strict" build/logs/checkpatch.log \

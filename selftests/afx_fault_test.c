@@ -31,7 +31,7 @@
 #include <sys/socket.h>
 
 #include "kselftest_harness.h"
-#include "afx_test_util.h"
+#include "afx_harness.h"
 
 #define FAIL_NTH	"/proc/thread-self/fail-nth"
 #define FAILSLAB	"/sys/kernel/debug/failslab/"
@@ -476,4 +476,4 @@ TEST_F(fault, dgram_unicast_and_broadcast)
 	ASSERT_LT(0, run_scenario(_metadata, &s, &x));
 }
 
-TEST_HARNESS_MAIN
+AFX_TEST_MAIN

@@ -26,7 +26,7 @@
 #include <sys/socket.h>
 
 #include "kselftest_harness.h"
-#include "afx_test_util.h"
+#include "afx_harness.h"
 
 /* ---- a two-thread race rig ------------------------------------------------ */
 
@@ -1024,4 +1024,4 @@ TEST(dgram_pollout_wakes_when_full_receiver_shuts_down_reading)
 	close(fds[1]);
 }
 
-TEST_HARNESS_MAIN
+AFX_TEST_MAIN

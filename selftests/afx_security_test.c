@@ -30,7 +30,7 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
-#include "afx_test_util.h"
+#include "afx_harness.h"
 
 #define PAT		0xa5
 #define NOBODY		65534
@@ -397,4 +397,4 @@ TEST(other_netns_sockets_invisible_and_unreachable)
 	close(p[0]);
 }
 
-TEST_HARNESS_MAIN
+AFX_TEST_MAIN

@@ -6,8 +6,11 @@
 # 1. rig sanity (perl Socket/IO::Handle, socat, bash run)   1 test
 # 2. insmod afx.ko                                          1 test
 # 3. every /afx/build/*_test binary (from selftests/*_test.c), then every
-#    /afx/selftests/*.sh, in name order. Each prints TAP; every `ok N` /
-#    `not ok N` line counts as one test (`# SKIP` -> skipped). A program
+#    /afx/selftests/*.sh, in name order (afx_only=word[,word]: only those
+#    whose name contains a word, and from the other test programs the
+#    kselftest harness tests a word names, as fixture[.variant].test or by
+#    its last parts, e.g. test; they run alone, with -r NAME). Each prints
+#    TAP; every `ok N` / `not ok N` line counts as one test (`# SKIP` -> skipped). A program
 #    that prints no TAP line counts as one test by its exit status
 #    (0 pass, 4 = KSFT_SKIP skip, else fail). Missing planned results,
 #    results beyond the plan (or without one), a non-zero exit with no
@@ -41,6 +44,26 @@ selected() {
 		case "$1" in *"$w"*) return 0 ;; esac
 	done
 	return 1
+}
+
+# tests_named PROGRAM: the harness tests of PROGRAM (from PROGRAM -l) that
+# a word of afx_only names: the whole name fixture[.variant].test, or its
+# last parts (test, variant.test). One a line; nothing if none.
+# Only programs built with AFX_TEST_MAIN (selftests/lib/afx_harness.h)
+# take -l; their binary carries its marker string.
+tests_named() {
+	[ -n "$only" ] || return 0
+	grep -q 'AFX_TEST_MAIN: -l -r -f' "$1" 2>/dev/null || return 0
+	"$1" -l 2>/dev/null | while read -r tn; do
+		for w in $only; do
+			case "$tn" in
+			"$w" | *."$w")
+				echo "$tn"
+				break
+				;;
+			esac
+		done
+	done
 }
 
 # run_test LABEL PROGRAM...: run one test program under a timeout in its
@@ -103,8 +126,18 @@ if [ "$loaded" = 1 ]; then
 	for t in /afx/build/*_test; do
 		[ -f "$t" ] && [ -x "$t" ] || continue
 		name=${t#/afx/}
-		selected "$name" || continue
-		run_test "$name" "$t"
+		if selected "$name"; then
+			run_test "$name" "$t"
+			continue
+		fi
+		# Or only the tests of it that afx_only names, alone.
+		picked=$(tests_named "$t")
+		[ -n "$picked" ] || continue
+		set --
+		for tn in $picked; do
+			set -- "$@" -r "$tn"
+		done
+		run_test "$name" "$t" "$@"
 	done
 	for t in /afx/selftests/*.sh; do
 		[ -f "$t" ] || continue
