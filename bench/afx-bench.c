@@ -959,8 +959,12 @@ static void server_dgram(struct chan *ch, const struct transport *t,
 			last = now_ns();
 	}
 	g_me->t1 = last ? last : now_ns();
-	if (got < W3_WARM_MSGS + 16) {
-		/* A lossy transport delivered little: time from the first. */
+	if (got < W3_WARM_MSGS + 16 || g_me->t1 <= g_me->t0) {
+		/*
+		 * A lossy transport delivered little, or the clock is too
+		 * coarse (a guest on jiffies) to time the messages after the
+		 * warm-up: time from the first.
+		 */
 		g_me->t0 = first;
 		g_me->mark_msgs = 1;
 	}
