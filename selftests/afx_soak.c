@@ -44,7 +44,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "afx_test_util.h"
+#include "lib/afx_lib.h"
 
 #define CHUNK	4096
 

@@ -25,7 +25,7 @@
 
 #include "afx_lib.h"
 
-/* ---- sockets, waiting, data (the former afx_test_util.h) --------------- */
+/* ---- sockets, waiting, data (what was once a header-only helper file) --------------- */
 
 struct sockaddr_x afx_sockaddr(uint32_t addr, uint32_t port)
 {
