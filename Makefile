@@ -93,6 +93,8 @@ $(BUILD)/lib/%.o: selftests/lib/%.c $(UAPI_HDRS) $(TEST_HDRS) | $(BUILD)
 	@mkdir -p $(@D)
 	$(CC) $(UCFLAGS) -I selftests/lib -c -o $@ $<
 
+# The library objects are kept (make would delete them as intermediates).
+.SECONDARY: $(TEST_LIB_OBJS)
 $(BUILD)/%: selftests/%.c $(TEST_LIB_OBJS) $(UAPI_HDRS) $(TEST_HDRS) | $(BUILD) $(KSFT)/kselftest_harness.h
 	$(CC) $(UCFLAGS) -isystem $(KSFT) -I selftests -I selftests/lib -o $@ $< $(TEST_LIB_OBJS)
 
