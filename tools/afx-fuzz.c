@@ -101,7 +101,8 @@ static int fam;
 	X(RECVMMSG, 2) X(READ, 2) X(WRITE, 2) X(SHUTDOWN, 3) \
 	X(SETSOCKOPT, 10) X(GETSOCKOPT, 6) X(GETSOCKNAME, 2) \
 	X(GETPEERNAME, 2) X(POLL, 4) X(EPOLL, 3) X(IOCTL, 4) X(FCNTL, 3) \
-	X(DUP, 2) X(SPLICE, 1) X(FORK, 1) X(SIGNAL, 1) X(SOCKETPAIR, 1)
+	X(DUP, 2) X(SPLICE, 1) X(FORK, 1) X(SIGNAL, 1) X(SOCKETPAIR, 1) \
+	X(SEQ_SERVER, 4) X(SEQ_CLIENT, 6) X(SEQ_DGRAM, 3)
 
 #define X_ENUM(n, w) OP_##n,
 enum op { OPS(X_ENUM) NOPS };
@@ -174,6 +175,7 @@ struct worker {
 	int epfd;
 	int pipefd[2];
 	pid_t kids[8];
+	volatile int alive;		/* running: may be sent SIGUSR1 */
 	/* the call in progress: start time (0 when none), what it is */
 	volatile uint64_t start_ns;
 	volatile int cur_op, cur_fd;
@@ -439,6 +441,8 @@ static void check_count(struct worker *w, const char *what, int fd, long ret,
 	if (ret > 0 && (size_t)ret > max)
 		violation(w, "%s(fd %d): %ld bytes, buffer %zu", what, fd, ret, max);
 }
+
+static void one_call(struct worker *w, int op);
 
 /* ---- one call of each kind ------------------------------------------------- */
 
@@ -1030,10 +1034,65 @@ static void do_signal(struct worker *w)
 	int e = 0;
 
 	enter(w, OP_SIGNAL, -1, t->id);
-	if (!in_child && t != w)
+	/* only threads that have started and not yet returned */
+	if (!in_child && t != w && __atomic_load_n(&t->alive, __ATOMIC_ACQUIRE))
 		e = pthread_kill(t->th, SIGUSR1);
 	errno = e;
 	leave(w, e ? -1 : 0);
+}
+
+/* A well-formed name: one of our ports, AFX_ADDR_ANY or AFX_ADDR_LOCAL. */
+static socklen_t good_addr(struct worker *w, struct sockaddr_storage *ss)
+{
+	struct sockaddr_x *sx = (struct sockaddr_x *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sx->sx_family = fam;
+	sx->sx_port = opt_base_port + rnd(&w->r, opt_ports);
+	sx->sx_addr = chance(&w->r, 50) ? AFX_ADDR_ANY : AFX_ADDR_LOCAL;
+	return sizeof(*sx);
+}
+
+/*
+ * Sequences that reach the states random calls seldom reach: a
+ * listener on one of our ports, a client connected to one, a bound
+ * datagram socket (sometimes connected). Each call is counted as
+ * itself; the sequence is counted under its SEQ_ name.
+ */
+static void do_sequence(struct worker *w, int op)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, type = op == OP_SEQ_SERVER ? SOCK_STREAM :
+		       op == OP_SEQ_DGRAM ? SOCK_DGRAM :
+		       chance(&w->r, 75) ? SOCK_STREAM : SOCK_DGRAM;
+
+	add(&st->calls[op], 1);
+	if (chance(&w->r, 30))
+		type |= SOCK_NONBLOCK;
+	enter(w, OP_SOCKET, -1, type);
+	fd = leave(w, socket(fam, type, 0));
+	if (fd < 0)
+		return;
+	add(&st->sockets, 1);
+	set_timeouts(w, fd);
+	if (op == OP_SEQ_SERVER || op == OP_SEQ_DGRAM) {
+		len = good_addr(w, &ss);
+		enter(w, OP_BIND, fd, ((struct sockaddr_x *)&ss)->sx_port);
+		leave(w, bind(fd, (struct sockaddr *)&ss, len));
+	}
+	if (op == OP_SEQ_SERVER) {
+		enter(w, OP_LISTEN, fd, 0);
+		leave(w, listen(fd, 1 + rnd(&w->r, 8)));
+	}
+	if (op == OP_SEQ_CLIENT || (op == OP_SEQ_DGRAM && chance(&w->r, 40))) {
+		len = good_addr(w, &ss);
+		enter(w, OP_CONNECT, fd, ((struct sockaddr_x *)&ss)->sx_port);
+		if (leave(w, connect(fd, (struct sockaddr *)&ss, len)) == 0)
+			add(&st->connected, 1);
+	}
+	add(&st->ok[op], 1);
+	pool_put(w, fd);
 }
 
 static void one_call(struct worker *w, int op);
@@ -1117,6 +1176,9 @@ static void one_call(struct worker *w, int op)
 	case OP_SPLICE: do_splice(w); break;
 	case OP_FORK: do_fork(w); break;
 	case OP_SIGNAL: do_signal(w); break;
+	case OP_SEQ_SERVER: case OP_SEQ_CLIENT: case OP_SEQ_DGRAM:
+		do_sequence(w, op);
+		break;
 	}
 }
 
@@ -1133,10 +1195,14 @@ static int pick_op(struct worker *w)
 }
 
 static uint64_t deadline_ns;
+static int workers_done;
 
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+
+	w->th = pthread_self();
+	__atomic_store_n(&w->alive, 1, __ATOMIC_RELEASE);
 
 	while (!__atomic_load_n(&st->stop, __ATOMIC_RELAXED)) {
 		if (opt_calls && __atomic_load_n(&st->total, __ATOMIC_RELAXED) >= opt_calls)
@@ -1146,6 +1212,13 @@ static void *worker_main(void *arg)
 		one_call(w, pick_op(w));
 	}
 	reap(w, 1);
+	/*
+	 * Stay until every worker is done: the others may still signal
+	 * this thread, and pthread_kill() on a finished one is undefined.
+	 */
+	__atomic_fetch_add(&workers_done, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(&workers_done, __ATOMIC_ACQUIRE) < nworkers)
+		usleep(1000);
 	return NULL;
 }
 
@@ -1244,7 +1317,6 @@ static int run_process(int first_id, uint64_t seed)
 	pthread_detach(wd);
 	if (nworkers == 1) {
 		/* single thread: the sequence depends on the seed alone */
-		workers[0].th = pthread_self();
 		worker_main(&workers[0]);
 	} else {
 		for (i = 0; i < nworkers; i++)
@@ -1280,16 +1352,8 @@ static void seed_pool(void)
 	w0.r.s = opt_seed ^ 0x5eedULL;
 	workers = &w0;
 	nworkers = 1;
-	for (i = 0; i < opt_pool / 3 + 1; i++)
-		do_socket(&w0);
-	for (i = 0; i < opt_pool; i++) {
-		switch (rnd(&w0.r, 4)) {
-		case 0: do_bind(&w0); break;
-		case 1: do_listen(&w0); break;
-		case 2: do_connect(&w0); break;
-		default: do_socket(&w0); break;
-		}
-	}
+	for (i = 0; i < opt_pool / 2 + 1; i++)
+		do_sequence(&w0, OP_SEQ_SERVER + i % 3);
 	workers = NULL;
 	nworkers = 0;
 }
@@ -1312,7 +1376,9 @@ static void usage(void)
 
 static void report(double secs)
 {
+	char line[128];
 	int op, e;
+	FILE *f;
 
 	printf("%-12s %10s %10s  errnos\n", "call", "calls", "ok");
 	for (op = 0; op < NOPS; op++) {
@@ -1331,6 +1397,17 @@ static void report(double secs)
 			       st->err[op][e]);
 		}
 		printf("\n");
+	}
+	/* the namespace's counters: what the calls achieved */
+	f = fopen("/proc/net/afx_stat", "re");
+	if (f) {
+		printf("afx_stat:");
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = 0;
+			printf(" %s", line);
+		}
+		printf("\n");
+		fclose(f);
 	}
 	printf("afx-fuzz: seed=%llu calls=%lu sockets=%lu accepted=%lu connected=%lu "
 	       "bytes_out=%lu bytes_in=%lu forks=%lu seconds=%.1f calls_per_s=%.0f "
