@@ -12,6 +12,8 @@
 #   make debug-kernel    build (or find cached) the KASAN/lockdep/kmemleak
 #                        kernel of the debug lane, print its tree
 #   make run             build, boot QEMU, load the module, run the demos
+#   make fuzz            trinity and afx-fuzz on the debug kernel for
+#                        FUZZ_SECONDS (600; scripts/fuzz.sh)
 #   make bench           benchmark against AF_UNIX, pipes, TCP/UDP, vsock:
 #                        bench-results/ and Documentation/performance.rst
 #   make shell           boot QEMU with the module loaded, interactive shell
@@ -59,7 +61,7 @@ UAPI_HDRS := $(wildcard uapi/linux/*.h)
 KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) $(if $(W),W=$(W)) $(if $(C),C=$(C))
 
 .PHONY: all module modules userspace check run shell checkpatch sparse deps \
-	clean help bench kunit debug-kernel
+	clean help bench kunit debug-kernel fuzz
 
 all: module
 
@@ -115,6 +117,9 @@ shell:
 
 bench:
 	scripts/bench.sh
+
+fuzz:
+	scripts/fuzz.sh
 
 checkpatch:
 	scripts/static-check.sh checkpatch
