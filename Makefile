@@ -14,6 +14,8 @@
 #   make run             build, boot QEMU, load the module, run the demos
 #   make fuzz            trinity and afx-fuzz on the debug kernel for
 #                        FUZZ_SECONDS (600; scripts/fuzz.sh)
+#   make soak            only the soak (selftests/soak.sh), SOAK_SECONDS long
+#                        (600), on the Debian and the debug kernel
 #   make bench           benchmark against AF_UNIX, pipes, TCP/UDP, vsock:
 #                        bench-results/ and Documentation/performance.rst
 #   make shell           boot QEMU with the module loaded, interactive shell
@@ -50,6 +52,10 @@ UCFLAGS := -static -O2 -Wall -Wextra -pthread -I uapi -I include
 
 DEMO_SRCS := $(wildcard userspace-demo/*.c)
 TEST_SRCS := $(wildcard selftests/*.c)
+# The selftest library: compiled once, linked into every selftest program.
+TEST_LIB_SRCS := $(wildcard selftests/lib/*.c)
+TEST_LIB_OBJS := $(patsubst selftests/lib/%.c,$(BUILD)/lib/%.o,$(TEST_LIB_SRCS))
+TEST_HDRS := $(wildcard selftests/*.h selftests/lib/*.h include/*.h)
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
@@ -57,11 +63,13 @@ DEMO_BINS := $(patsubst userspace-demo/%.c,$(BUILD)/%,$(DEMO_SRCS))
 TEST_BINS := $(patsubst selftests/%.c,$(BUILD)/%,$(TEST_SRCS))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/%,$(BENCH_SRCS))
 UAPI_HDRS := $(wildcard uapi/linux/*.h)
+# Headers the userspace programs share (afx_family.h: the family number).
+INC_HDRS := $(wildcard include/*.h)
 
 KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) $(if $(W),W=$(W)) $(if $(C),C=$(C))
 
 .PHONY: all module modules userspace check run shell checkpatch sparse deps \
-	clean help bench kunit debug-kernel fuzz
+	clean help bench kunit debug-kernel fuzz soak
 
 all: module
 
@@ -74,21 +82,30 @@ $(BUILD):
 	mkdir -p $@
 
 # Any new .c file in userspace-demo/ or selftests/ becomes build/<name>.
-# Shared code belongs in headers next to the .c files. The kselftest
-# headers come in with -isystem: under -Wextra their macros would warn
-# about unused parameters in every TEST().
-$(BUILD)/%: userspace-demo/%.c $(UAPI_HDRS) $(wildcard userspace-demo/*.h) | $(BUILD)
+# Shared demo code belongs in headers next to the .c files; shared test
+# code in the selftest library, selftests/lib/, whose objects (build/lib/)
+# every selftest program is linked with. The kselftest headers come in
+# with -isystem: under -Wextra their macros would warn about unused
+# parameters in every TEST(). selftests/Makefile builds the same programs
+# the kselftest way (lib.mk), for use outside this rig.
+$(BUILD)/%: userspace-demo/%.c $(UAPI_HDRS) $(INC_HDRS) $(wildcard userspace-demo/*.h) | $(BUILD)
 	$(CC) $(UCFLAGS) -o $@ $<
 
-$(BUILD)/%: selftests/%.c $(UAPI_HDRS) $(wildcard selftests/*.h) | $(BUILD) $(KSFT)/kselftest_harness.h
-	$(CC) $(UCFLAGS) -isystem $(KSFT) -I selftests -o $@ $<
+$(BUILD)/lib/%.o: selftests/lib/%.c $(UAPI_HDRS) $(TEST_HDRS) | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(UCFLAGS) -I selftests/lib -c -o $@ $<
 
-$(BUILD)/%: bench/%.c $(UAPI_HDRS) | $(BUILD)
+# The library objects are kept (make would delete them as intermediates).
+.SECONDARY: $(TEST_LIB_OBJS)
+$(BUILD)/%: selftests/%.c $(TEST_LIB_OBJS) $(UAPI_HDRS) $(TEST_HDRS) | $(BUILD) $(KSFT)/kselftest_harness.h
+	$(CC) $(UCFLAGS) -isystem $(KSFT) -I selftests -I selftests/lib -o $@ $< $(TEST_LIB_OBJS)
+
+$(BUILD)/%: bench/%.c $(UAPI_HDRS) $(INC_HDRS) | $(BUILD)
 	$(CC) $(UCFLAGS) -o $@ $<
 
 # Installed tools (afx-ss) know their version: afx-ss -V. The stamp
 # changes with the version, so that they are rebuilt with the modules.
-$(BUILD)/%: tools/%.c $(UAPI_HDRS) $(BUILD)/.version | $(BUILD)
+$(BUILD)/%: tools/%.c $(UAPI_HDRS) $(INC_HDRS) $(BUILD)/.version | $(BUILD)
 	$(CC) $(UCFLAGS) -DAFX_VERSION='"$(AFX_VERSION)"' -o $@ $<
 
 $(BUILD)/.version: FORCE | $(BUILD)
@@ -120,6 +137,16 @@ bench:
 
 fuzz:
 	scripts/fuzz.sh
+SOAK_SECONDS ?= 600
+SOAK_CONNECTIONS ?= 1000
+soak:
+	ONLY=soak AFX_SKIP_STATIC=1 \
+	AFX_KERNEL_ARGS="AFX_SOAK_SECONDS=$(SOAK_SECONDS) AFX_SOAK_CONNECTIONS=$(SOAK_CONNECTIONS) $(AFX_KERNEL_ARGS)" \
+	AFX_TEST_TIMEOUT=$$(($(SOAK_SECONDS) * 4 + 600)) \
+	AFX_DEBUG_TEST_TIMEOUT=$$(($(SOAK_SECONDS) * 4 + 600)) \
+	AFX_VM_TIMEOUT=$$(($(SOAK_SECONDS) * 8 + 1800)) \
+	AFX_DEBUG_VM_TIMEOUT=$$(($(SOAK_SECONDS) * 8 + 2400)) \
+	scripts/check.sh
 
 checkpatch:
 	scripts/static-check.sh checkpatch
@@ -185,13 +212,11 @@ DKMS_SRCTREE ?= /usr/src
 DKMS_SRC      = $(DKMS_SRCTREE)/afx-$(AFX_VERSION)
 DKMS_ID       = -m afx -v $(AFX_VERSION)
 
+# The copy is stage_sources of scripts/lib.sh, as the debug lane and the
+# sparse check make theirs.
 dkms-src:
 	rm -rf $(DKMS_SRC)
-	install -d $(DKMS_SRC)/module $(DKMS_SRC)/uapi/linux $(DKMS_SRC)/scripts
-	install -m 644 Kbuild $(DKMS_SRC)/
-	install -m 644 module/*.c module/*.h $(DKMS_SRC)/module/
-	install -m 644 uapi/linux/*.h $(DKMS_SRC)/uapi/linux/
-	install -m 755 scripts/version.sh $(DKMS_SRC)/scripts/
+	bash -c '. scripts/lib.sh && stage_sources "$$1"' stage-sources $(DKMS_SRC)
 	echo '$(AFX_VERSION)' >$(DKMS_SRC)/VERSION
 	sed 's/@VERSION@/$(AFX_VERSION)/' dkms.conf >$(DKMS_SRC)/dkms.conf
 

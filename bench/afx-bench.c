@@ -60,6 +60,8 @@
 #include <linux/vm_sockets.h>
 #include <linux/afx.h>
 
+#include "afx_family.h"
+
 #ifndef AF_VSOCK
 #define AF_VSOCK 40
 #endif
@@ -67,7 +69,6 @@
 #define VMADDR_CID_LOCAL 1
 #endif
 
-#define AFX_FAMILY_PARAM "/sys/module/afx/parameters/family"
 #define MAXPAIRS	8
 #define MAXSIZES	8
 #define NSAMPLES	(256 * 1024)	/* W1 round trips kept per cell */
@@ -93,14 +94,12 @@ struct transport {
 	const char *ref;	/* AF_UNIX transport of the same type */
 };
 
-static int g_afx_family = AF_X;
-
 static socklen_t addr_afx(struct sockaddr_storage *ss, unsigned int port)
 {
 	struct sockaddr_x *sx = (struct sockaddr_x *)ss;
 
 	memset(ss, 0, sizeof(*ss));
-	sx->sx_family = g_afx_family;
+	sx->sx_family = afx_family();
 	sx->sx_port = port;
 	sx->sx_addr = AFX_ADDR_LOCAL;
 	return sizeof(*sx);
@@ -178,7 +177,7 @@ static char t_why[NTRANSPORTS][400];
 
 static int t_domain(const struct transport *t)
 {
-	return t->domain < 0 ? g_afx_family : t->domain;
+	return t->domain < 0 ? afx_family() : t->domain;
 }
 
 static bool t_connected(const struct transport *t)	/* listen/accept */
@@ -960,8 +959,12 @@ static void server_dgram(struct chan *ch, const struct transport *t,
 			last = now_ns();
 	}
 	g_me->t1 = last ? last : now_ns();
-	if (got < W3_WARM_MSGS + 16) {
-		/* A lossy transport delivered little: time from the first. */
+	if (got < W3_WARM_MSGS + 16 || g_me->t1 <= g_me->t0) {
+		/*
+		 * A lossy transport delivered little, or the clock is too
+		 * coarse (a guest on jiffies) to time the messages after the
+		 * warm-up: time from the first.
+		 */
 		g_me->t0 = first;
 		g_me->mark_msgs = 1;
 	}
@@ -1743,18 +1746,6 @@ static void print_tables(FILE *f)
 /* ------------------------------------------------------------------------ */
 /* Startup                                                                   */
 
-static void read_afx_family(void)
-{
-	FILE *f = fopen(AFX_FAMILY_PARAM, "r");
-	int n;
-
-	if (f) {
-		if (fscanf(f, "%d", &n) == 1 && n > 0)
-			g_afx_family = n;
-		fclose(f);
-	}
-}
-
 /* A transport is available when one W1 round trip of 1 byte works. */
 static void probe(int t)
 {
@@ -1920,7 +1911,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	read_afx_family();
+	afx_family();	/* looked up once, now: see include/afx_family.h */
 	g_progress_tty = isatty(STDERR_FILENO) && getenv("TERM") &&
 			 strcmp(getenv("TERM"), "dumb") && !getenv("AFX_GUEST");
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1973,7 +1964,7 @@ int main(int argc, char **argv)
 		uname(&u);
 		printf("afx-bench: mode %s, kernel %s, %ld CPU(s), AF_X family %d, "
 		       "%d rep(s), time scale %.3g%s%s\n", g_mode, u.release,
-		       sysconf(_SC_NPROCESSORS_ONLN), g_afx_family, g_reps, g_tscale,
+		       sysconf(_SC_NPROCESSORS_ONLN), afx_family(), g_reps, g_tscale,
 		       g_quick ? ", quick" : "", g_validate ? ", validate" : "");
 	}
 	for (int t = 0; t < NTRANSPORTS; t++) {

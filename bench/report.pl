@@ -676,9 +676,12 @@ EOT
 One mechanism behind the largest gap: on one-way small writes (W2 up to
 1 KiB) a pipe appends a write to the page it is filling, and TCP can
 append it to a segment that has not gone out yet, so their reader takes
-many writes per read. An AF_X stream send, like an AF_UNIX one, queues
-one buffer (skb) per write and the reader takes them one by one, so both
-socket families pay per write there.
+many writes per read. An AF_X stream send of up to 512 bytes is appended
+the same way to the last buffer (skb) queued at the reader when that has
+room, which AF_UNIX does not do (one skb per write), hence AF_X's lead
+over AF_UNIX at 1 B and 64 B; a larger write still gets an skb of its
+own, and each send still takes the socket call path (socket lock,
+receive-queue lock, reader wakeup), so a pipe stays ahead there.
 
 EOT
 	my @other = grep { $_ ne $first } @modes;

@@ -71,9 +71,8 @@ VISIBLE_IF_KUNIT bool afx_port_taken(struct afx_net *an, enum afx_space space,
 	struct afx_sock *ax;
 
 	lockdep_assert_held(&an->lock);
-	hlist_for_each_entry(ax, afx_bucket(an, space, port), bind_node) {
-		if (ax->local.sx_port != port)
-			continue;
+	for (ax = afx_port_first(an, space, port); ax;
+	     ax = afx_port_next(an, ax)) {
 		if (sk && space == AFX_SPACE_DGRAM && sk->sk_reuse &&
 		    ax->sk.sk_reuse)
 			continue;
@@ -206,10 +205,9 @@ struct sock *afx_stream_lookup(struct net *net, u32 port)
 	struct afx_sock *ax;
 
 	rcu_read_lock();
-	hlist_for_each_entry_rcu(ax, afx_bucket(an, AFX_SPACE_STREAM, port),
-				 bind_node) {
-		if (ax->local.sx_port == port &&
-		    refcount_inc_not_zero(&ax->sk.sk_refcnt)) {
+	for (ax = afx_port_first(an, AFX_SPACE_STREAM, port); ax;
+	     ax = afx_port_next(an, ax)) {
+		if (refcount_inc_not_zero(&ax->sk.sk_refcnt)) {
 			found = &ax->sk;
 			break;
 		}

@@ -3,56 +3,100 @@
  * afx: the AF_X socket family.
  *
  * Family registration, socket creation, what every socket type shares
- * (names, SOL_X options, waiting) and module init.
+ * (names, SOL_X options, waiting, release, the poll preamble) and module
+ * init. The DOC: sections below are the design notes of the whole module;
+ * Documentation/afx.rst points here instead of restating them.
+ */
+
+/**
+ * DOC: Socket kinds
  *
- * Implementation notes
- * ====================
+ * One struct proto (afx_proto) and one proto_ops per socket type:
+ * afx_stream_ops (stream.c) and afx_dgram_ops (dgram.c). Every socket is a
+ * struct afx_sock with struct sock first; afx_sk() converts. What each
+ * type reports to introspection is filled in by the type's own file
+ * (afx_stream_info(), afx_dgram_info()); sklist.c only keeps the list.
+ */
+
+/**
+ * DOC: Tables
  *
- * Socket kinds. One struct proto (afx_proto) and one proto_ops per socket
- * type: afx_stream_ops (stream.c) and afx_dgram_ops (dgram.c). Every socket
- * is a struct afx_sock with struct sock first; afx_sk() converts.
+ * Each network namespace has a struct afx_net (net_generic()) with one
+ * bind table per port space (stream, datagram), hashed by port. Writers
+ * hold afx_net.lock; readers on the data path (datagram sends, stream
+ * connect) walk a bucket under RCU (afx_port_first(), afx_port_next())
+ * and take a reference with refcount_inc_not_zero(). All afx sockets are
+ * SOCK_RCU_FREE so that such a walk never touches freed memory. A socket
+ * leaves its table before its last reference can go. Independently, every
+ * sock is on the namespace's afx_net.all list (sklist.c) from allocation
+ * to its destructor.
+ */
+
+/**
+ * DOC: Stream connections
  *
- * Tables. Each network namespace has a struct afx_net (net_generic()) with
- * one bind table per port space (stream, datagram), hashed by port. Writers
- * hold afx_net.lock; readers on the data path (datagram sends) walk a
- * bucket under RCU and take a reference with refcount_inc_not_zero(). All
- * afx sockets are SOCK_RCU_FREE so that such a walk never touches freed
- * memory. A socket leaves its table before its last reference can go.
- *
- * Stream connections. connect() allocates the server-side socket (the
- * child) up front, links the two ends (each holds a reference on the
- * other through afx_sock.peer) and, under afx_net.lock, either puts the
- * child on the listener's accept queue (connected at once) or, when the
- * queue is full, on the listener's pending queue (connector in
- * TCP_SYN_SENT). accept() takes the oldest child and promotes the oldest
- * pending child into the room it made, moving both ends to
- * TCP_ESTABLISHED and waking the connector. A listener that closes
- * refuses its pending connectors (ECONNREFUSED) and closes its unaccepted
- * children. Queued children are owned by the listener's queues; accept()
- * hands that reference to the new struct socket.
+ * connect() allocates the server-side socket (the child) up front, links
+ * the two ends (each holds a reference on the other through
+ * afx_sock.peer) and, under afx_net.lock, either puts the child on the
+ * listener's accept queue (connected at once) or, when the queue is full,
+ * on the listener's pending queue (connector in TCP_SYN_SENT). accept()
+ * takes the oldest child and promotes the oldest pending child into the
+ * room it made, moving both ends to TCP_ESTABLISHED and waking the
+ * connector; a second listen() with a larger backlog promotes as many as
+ * now fit. A listener that closes refuses its pending connectors
+ * (ECONNREFUSED) and closes its unaccepted children.
  *
  * Socket states (sk_state): TCP_CLOSE (unconnected, or a failed attempt),
  * TCP_LISTEN, TCP_SYN_SENT (waiting for accept queue room), TCP_SYN_RECV
  * (a child not yet on the accept queue), TCP_ESTABLISHED. Shutdowns, our
  * own and those the peer causes, are kept in sk_shutdown as AF_UNIX does.
+ */
+
+/**
+ * DOC: Data
  *
- * Data. A sender copies user data into an skb before taking any lock,
- * then appends it to the receiver's sk_receive_queue under the receiver's
- * afx_sock.lock, which also guards sk_shutdown, so that nothing is queued
- * to a socket that has shut down reading or is closing. Memory is charged
- * to the receiver (skb_set_owner_r()). A reader is serialised by its own
- * socket lock and wakes writers after it frees room.
+ * A stream sender copies user data into an skb holding its own socket
+ * lock (lock_sock(), which serialises its writers and may sleep) but no
+ * spinlock; a datagram sender copies holding no lock at all. Either then
+ * appends the skb to the receiver's sk_receive_queue under the receiver's
+ * afx_sock.lock (a small stream write is instead copied to the stack and,
+ * under that lock, into the room at the end of the tail skb: see
+ * afx_sbuf_push_small()), which also guards sk_shutdown and, once connected,
+ * sk_err, so that nothing is queued to a socket that has shut down
+ * reading or is closing, and so that a reader that finds the queue empty
+ * under that lock knows every byte sent before an EOF or a reset has been
+ * read. Memory is charged to the receiver (skb_set_owner_r()). A reader is
+ * serialised by its own socket lock and wakes writers after it frees
+ * room.
+ *
+ * Sleeping: socket calls sleep in afx_sock_wait(), whose wait entry is
+ * woken only by the poll events it waits for. Datagram senders waiting for
+ * room sleep on the receiver's afx_sock.peer_wait instead (they hold no
+ * lock on the receiver), and a connected datagram socket's poll() parks
+ * its peer_wake entry there to turn room at its peer into POLLOUT, as
+ * AF_UNIX does.
+ */
+
+/**
+ * DOC: Locks and lifetimes
  *
  * Lock order: lock_sock(sk) -> afx_net.lock
  *             lock_sock(sk) -> afx_sock.lock (own or peer's, one at a time)
+ *             afx_sock.peer_wait.lock -> the wait queue of the socket
+ *                 whose peer_wake entry is parked there (the relay
+ *                 wakes its poller under it)
+ *             afx_net.all_lock is taken alone, with BHs off
  * afx_net.lock and afx_sock.lock are never held together, and no spinlock
  * is held across a user copy or an allocation other than GFP_ATOMIC. The
- * socket lock is (a writer copies under it), so nothing but the socket's
- * own calls may wait for it: introspection reads without it.
+ * socket lock is held across a stream writer's user copy, so nothing but
+ * the socket's own calls may wait for it: introspection reads without it.
+ * Which lock guards which field is in the kernel-doc of struct afx_net
+ * and struct afx_sock (afx.h).
  *
- * Lifetimes. struct socket owns one reference on its sock; a stream peer
+ * Lifetimes: struct socket owns one reference on its sock; a stream peer
  * link owns one on each end; a child on a listener queue is owned by the
- * queue. A sock and the netns it lives in outlive any RCU reader.
+ * queue, and accept() hands that reference to the new struct socket. A
+ * sock and the netns it lives in outlive any RCU reader.
  */
 
 #include <linux/module.h>
@@ -165,7 +209,7 @@ struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
  * afx_skb_from_msg() - copy @size bytes of @msg into a new skb
  * @sk: the sending socket
  * @msg: the source
- * @size: bytes to copy, at most 64 KiB
+ * @size: bytes to copy, at most AFX_SKB_MAX
  * @err: the errno on failure
  *
  * Small payloads are linear; larger ones go into page fragments so that
@@ -381,6 +425,105 @@ int afx_sock_wait(struct sock *sk, long *timeo, __poll_t events,
 	return err;
 }
 
+/**
+ * afx_purge() - drop everything queued at @sk
+ * @sk: the socket; it has shut down reading, so nothing more can arrive
+ */
+void afx_purge(struct sock *sk)
+{
+	struct afx_sock *ax = afx_sk(sk);
+	struct sk_buff_head q;
+
+	__skb_queue_head_init(&q);
+	spin_lock(&ax->lock);
+	skb_queue_splice_init(&sk->sk_receive_queue, &q);
+	WRITE_ONCE(ax->rx_bytes, 0);
+	spin_unlock(&ax->lock);
+	__skb_queue_purge(&q);
+}
+
+/**
+ * afx_release() - proto_ops.release for every AF_X socket type
+ * @sock: the socket being closed
+ * @close: what the socket type does to take leave of others: runs with the
+ *	socket lock held, after the port is given up and sk_shutdown is
+ *	SHUTDOWN_MASK (nothing more can be queued here), before the purge
+ *
+ * Return: 0.
+ */
+int afx_release(struct socket *sock, void (*close)(struct sock *sk))
+{
+	struct sock *sk = sock->sk;
+
+	if (!sk)
+		return 0;
+
+	lock_sock(sk);
+	afx_unhash(sk);
+	afx_shutdown_add(sk, SHUTDOWN_MASK);
+	close(sk);
+	afx_purge(sk);
+
+	sock_orphan(sk);
+	sock->sk = NULL;
+	release_sock(sk);
+	sock_put(sk);
+	return 0;
+}
+
+/**
+ * afx_poll_begin() - what every AF_X poll() starts with
+ * @file: the file polled
+ * @sock: its socket
+ * @wait: the poll table
+ * @shutdown: receives sk_shutdown, read once
+ *
+ * Return: EPOLLERR if an error is pending, else 0.
+ */
+__poll_t afx_poll_begin(struct file *file, struct socket *sock,
+			poll_table *wait, u8 *shutdown)
+{
+	struct sock *sk = sock->sk;
+
+	sock_poll_wait(file, sock, wait);
+	*shutdown = READ_ONCE(sk->sk_shutdown);
+	return READ_ONCE(sk->sk_err) ? EPOLLERR : 0;
+}
+
+/**
+ * afx_poll_shutdown() - the poll events sk_shutdown implies
+ * @shutdown: the value afx_poll_begin() read
+ *
+ * Return: EPOLLHUP once both directions are shut down; EPOLLIN and
+ * EPOLLRDHUP once reading is (a read then does not block).
+ */
+__poll_t afx_poll_shutdown(u8 shutdown)
+{
+	__poll_t mask = 0;
+
+	if (shutdown == SHUTDOWN_MASK)
+		mask |= EPOLLHUP;
+	if (shutdown & RCV_SHUTDOWN)
+		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+	return mask;
+}
+
+/**
+ * afx_send_error() - the errno a failed send returns
+ * @msg: the message of the send
+ * @err: its error
+ *
+ * EPIPE raises SIGPIPE unless the caller said MSG_NOSIGNAL.
+ *
+ * Return: @err.
+ */
+int afx_send_error(const struct msghdr *msg, int err)
+{
+	if (err == -EPIPE && !(msg->msg_flags & MSG_NOSIGNAL))
+		send_sig(SIGPIPE, current, 0);
+	return err;
+}
+
 static int __net_init afx_net_init(struct net *net)
 {
 	struct afx_net *an = afx_net(net);
@@ -394,7 +537,7 @@ static int __net_init afx_net_init(struct net *net)
 	}
 	an->port_lo = AFX_EPHEMERAL_LO;
 	an->port_hi = AFX_EPHEMERAL_HI;
-	an->dgram_max = AFX_DGRAM_MAX;
+	an->dgram_max = AFX_SKB_MAX;
 	for (i = 0; i < AFX_STAT_MAX; i++)
 		atomic64_set(&an->stats[i], 0);
 	spin_lock_init(&an->all_lock);

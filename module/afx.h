@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * afx: internal definitions shared by the family, address, stream and
- * datagram files. The design notes are at the top of af_x.c.
+ * datagram files. The design notes are the DOC: sections of af_x.c; which
+ * lock guards which field is said once, in the kernel-doc below.
  */
 #ifndef _AFX_H
 #define _AFX_H
@@ -19,7 +20,10 @@
 #define AFX_EPHEMERAL_LO	49152U
 #define AFX_EPHEMERAL_HI	65535U
 #define AFX_PROT_PORT_MAX	1023U
-#define AFX_DGRAM_MAX		65536U
+/* Largest skb payload afx builds: a stream write is cut into skbs of at
+ * most this, and it is the largest datagram net.afx.dgram_max allows.
+ */
+#define AFX_SKB_MAX		(64U * 1024)
 
 /**
  * enum afx_space - the separate port spaces of a namespace
@@ -77,7 +81,7 @@ enum afx_stat {
  * @stats: event counters
  * @all_lock: protects @all. Taken with BHs off: a sock leaves @all in
  *	its destructor, which SOCK_RCU_FREE runs from an RCU callback.
- * @all: every afx sock of the namespace, oldest first (info.c)
+ * @all: every afx sock of the namespace, oldest first (sklist.c)
  * @sysctl_hdr: the net.afx sysctl table (sysctl.c)
  */
 struct afx_net {
@@ -95,25 +99,46 @@ struct afx_net {
 
 /**
  * struct afx_sock - an AF_X socket
- * @sk: the generic socket; must be first
+ * @sk: the generic socket; must be first. Of its fields, sk_receive_queue
+ *	and sk_shutdown are written under @lock (afx_shutdown_add()), and so
+ *	is sk_err once connected, except that sock_error() clears it
+ *	locklessly; sk_state is written under afx_net.lock, by the socket's
+ *	own calls (holding its socket lock) or, for a connector waiting on
+ *	the pending queue, by the listener's accept(), listen() or close.
+ *	Lockless readers (poll, wait conditions, introspection) use
+ *	READ_ONCE(); a reader that must see the queue, sk_err and
+ *	sk_shutdown consistently takes @lock (stream recvmsg).
  * @lock: protects sk_receive_queue (used with the __skb_* helpers),
- *	@rx_bytes and sk_shutdown; the one lock a sender takes on its receiver
- * @rx_bytes: stream: payload bytes not yet read
- * @local: bound address; sx_family is 0 while unbound
- * @peer_addr: stream or datagram peer address; sx_family is 0 if none
- * @peer: stream only: the other end of the connection (reference held)
- * @bind_node: entry in the namespace bind table
- * @conn_node: stream: entry in a listener's accept or pending queue
- * @acceptq: listener: connected children waiting for accept()
- * @pendq: listener: children whose connector waits for room
- * @peer_wait: datagram: senders waiting for room in @rxq
+ *	@rx_bytes, sk_shutdown and, once connected, sk_err: the one lock a
+ *	sender or a closing peer takes on its receiver
+ * @rx_bytes: stream: payload bytes not yet read; written under @lock
+ * @local: bound address; sx_family is 0 while unbound. Written once, by
+ *	bind or autobind under the socket lock and afx_net.lock, before the
+ *	socket is put in the bind table
+ * @peer_addr: stream or datagram peer address; sx_family is 0 if none.
+ *	Written under the socket lock
+ * @peer: stream only: the other end of the connection (reference held).
+ *	Set at connect() before either end is visible; cleared with
+ *	WRITE_ONCE() under the socket lock, or, for a child that never got a
+ *	struct socket, by whoever drops it from the listener's queues; others
+ *	read it under RCU (the peer is SOCK_RCU_FREE)
+ * @bind_node: entry in the namespace bind table; under afx_net.lock, read
+ *	under RCU
+ * @conn_node: stream: entry in a listener's accept or pending queue;
+ *	under afx_net.lock
+ * @acceptq: listener: connected children waiting for accept(); under
+ *	afx_net.lock
+ * @pendq: listener: children whose connector waits for room; under
+ *	afx_net.lock
+ * @peer_wait: datagram: senders waiting for room in our receive queue
  * @peer_wake: datagram: our entry on a connected peer's @peer_wait, which
  *	turns room at the peer into POLLOUT on this socket
  * @peer_wake_target: the sock whose @peer_wait holds @peer_wake, or NULL;
  *	written under that sock's peer_wait.lock, read under RCU
- * @nonblock: X_NONBLOCK
- * @refuse_when_full: X_REFUSE_WHEN_FULL
- * @all_node: entry in the namespace's list of all socks (afx_net.all)
+ * @nonblock: X_NONBLOCK; WRITE_ONCE()/READ_ONCE()
+ * @refuse_when_full: X_REFUSE_WHEN_FULL; WRITE_ONCE()/READ_ONCE()
+ * @all_node: entry in the namespace's list of all socks (afx_net.all),
+ *	under afx_net.all_lock
  */
 struct afx_sock {
 	struct sock sk;
@@ -142,6 +167,13 @@ static inline struct afx_sock *afx_sk(const struct sock *sk)
 extern unsigned int afx_net_id;
 extern int afx_family;
 extern struct proto afx_proto;
+
+/*
+ * The proto_ops tables say .family = AF_X even when the module registers
+ * another number (family=): they stay const (read-only function
+ * pointers), the core reads a socket's family from sk_family, which is
+ * the registered number, and compares proto_ops.family only with PF_UNIX.
+ */
 extern const struct proto_ops afx_stream_ops;
 extern const struct proto_ops afx_dgram_ops;
 
@@ -170,6 +202,23 @@ static inline u32 afx_port(const struct sock *sk)
 	return afx_sk(sk)->local.sx_port;
 }
 
+/**
+ * afx_shutdown_add() - shut down directions of @sk
+ * @sk: the socket
+ * @mode: RCV_SHUTDOWN, SEND_SHUTDOWN or both
+ *
+ * Under afx_sock.lock, so that a sender that queues under that lock never
+ * queues to a socket that has shut down reading.
+ */
+static inline void afx_shutdown_add(struct sock *sk, u8 mode)
+{
+	struct afx_sock *ax = afx_sk(sk);
+
+	spin_lock(&ax->lock);
+	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | mode);
+	spin_unlock(&ax->lock);
+}
+
 /* Effective nonblocking mode: the file's or the call's flag, or X_NONBLOCK. */
 static inline bool afx_nonblock(const struct sock *sk, bool flag)
 {
@@ -189,6 +238,12 @@ int afx_getsockopt(struct socket *sock, int level, int optname,
 		   char __user *optval, int __user *optlen);
 int afx_sock_wait(struct sock *sk, long *timeo, __poll_t events,
 		  bool (*cond)(struct sock *sk));
+int afx_release(struct socket *sock, void (*close)(struct sock *sk));
+void afx_purge(struct sock *sk);
+__poll_t afx_poll_begin(struct file *file, struct socket *sock,
+			poll_table *wait, u8 *shutdown);
+__poll_t afx_poll_shutdown(u8 shutdown);
+int afx_send_error(const struct msghdr *msg, int err);
 
 /* addr.c */
 int afx_check_addr(const struct sockaddr *uaddr, int len);
@@ -226,15 +281,19 @@ struct afx_sock_info {
 	u8 shutdown;
 };
 
-/* info.c */
+/* sklist.c */
 int afx_info_family(void);
 void afx_sklist_add(struct sock *sk);
 void afx_sklist_del(struct sock *sk);
 struct sock *afx_sklist_next(struct net *net, struct sock *prev);
 void afx_sock_info(struct sock *sk, struct afx_sock_info *info);
 
+/* stream.c */
+void afx_stream_info(struct sock *sk, struct afx_sock_info *info);
+
 /* dgram.c */
 int afx_dgram_init(void);
+void afx_dgram_info(struct sock *sk, struct afx_sock_info *info);
 
 /* proc.c */
 int afx_proc_init_net(struct net *net);
@@ -250,10 +309,52 @@ static inline struct hlist_head *afx_bucket(struct afx_net *an,
 	return &an->bind[space][hash_32(port, AFX_BIND_HASH_BITS)];
 }
 
+/*
+ * The one walk of a bind bucket, for sockets bound to one port:
+ *
+ *	for (ax = afx_port_first(an, space, port); ax;
+ *	     ax = afx_port_next(an, ax))
+ *
+ * under rcu_read_lock() (a socket found may be on its way out: take a
+ * reference with refcount_inc_not_zero()) or under afx_net.lock.
+ */
+static inline struct afx_sock *afx_port_scan(struct afx_net *an,
+					     struct hlist_node *node, u32 port)
+{
+	struct afx_sock *ax;
+
+	for (; node; node = rcu_dereference_check(hlist_next_rcu(node),
+						  lockdep_is_held(&an->lock))) {
+		ax = hlist_entry(node, struct afx_sock, bind_node);
+		if (ax->local.sx_port == port)
+			return ax;
+	}
+	return NULL;
+}
+
+/* The first socket bound to @port in @space, or NULL. */
+static inline struct afx_sock *afx_port_first(struct afx_net *an,
+					      enum afx_space space, u32 port)
+{
+	struct hlist_head *head = afx_bucket(an, space, port);
+
+	return afx_port_scan(an, rcu_dereference_check(hlist_first_rcu(head),
+				lockdep_is_held(&an->lock)), port);
+}
+
+/* The next socket bound to the port of @ax, or NULL. */
+static inline struct afx_sock *afx_port_next(struct afx_net *an,
+					     struct afx_sock *ax)
+{
+	return afx_port_scan(an, rcu_dereference_check(hlist_next_rcu(&ax->bind_node),
+				lockdep_is_held(&an->lock)), ax->local.sx_port);
+}
+
 #if IS_ENABLED(CONFIG_KUNIT)
 /*
- * Internal units that module/afx_kunit.c tests; static unless the kernel
- * has KUnit (VISIBLE_IF_KUNIT), exported only to the KUnit namespace.
+ * Internal units that the KUnit suites (module/tests/) test; static
+ * unless the kernel has KUnit (VISIBLE_IF_KUNIT), exported only to the
+ * KUnit namespace.
  */
 bool afx_port_taken(struct afx_net *an, enum afx_space space, u32 port,
 		    const struct sock *sk);

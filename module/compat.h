@@ -16,15 +16,10 @@
 
 #include <linux/net.h>
 
-#ifdef AFX_HAVE_ACCEPT_ARG
-#define AFX_ACCEPT_ARGS		struct socket *sock, struct socket *newsock, \
-				struct proto_accept_arg *arg
-#define AFX_ACCEPT_FLAGS	(arg->flags)
-#else
-#define AFX_ACCEPT_ARGS		struct socket *sock, struct socket *newsock, \
-				int flags, bool kern
-#define AFX_ACCEPT_FLAGS	(flags)
-#endif
+/*
+ * AFX_HAVE_ACCEPT_ARG: stream.c writes out both proto_ops.accept
+ * signatures, so that each reads and greps as what it is.
+ */
 
 /* afx never implements sendpage; older kernels want the stub set. */
 #ifdef AFX_HAVE_SENDPAGE

@@ -83,10 +83,8 @@ static struct sock *afx_dgram_lookup(struct net *net, u32 port, u32 from,
 
 	*filtered = false;
 	rcu_read_lock();
-	hlist_for_each_entry_rcu(ax, afx_bucket(an, AFX_SPACE_DGRAM, port),
-				 bind_node) {
-		if (ax->local.sx_port != port)
-			continue;
+	for (ax = afx_port_first(an, AFX_SPACE_DGRAM, port); ax;
+	     ax = afx_port_next(an, ax)) {
 		if (!afx_dgram_accepts(ax, from)) {
 			*filtered = true;
 			continue;
@@ -187,10 +185,8 @@ static void afx_dgram_broadcast(struct sock *sk, u32 port, struct sk_buff *skb)
 	struct afx_sock *ax;
 
 	rcu_read_lock();
-	hlist_for_each_entry_rcu(ax, afx_bucket(an, AFX_SPACE_DGRAM, port),
-				 bind_node) {
-		if (ax->local.sx_port != port)
-			continue;
+	for (ax = afx_port_first(an, AFX_SPACE_DGRAM, port); ax;
+	     ax = afx_port_next(an, ax)) {
 		if (!afx_dgram_accepts(ax, from)) {
 			afx_stat_inc(sk, AFX_STAT_DROP_FILTERED);
 			continue;
@@ -271,9 +267,7 @@ static int afx_dgram_sendmsg(struct socket *sock, struct msghdr *msg,
 	return len;
 
 out_err:
-	if (err == -EPIPE && !(msg->msg_flags & MSG_NOSIGNAL))
-		send_sig(SIGPIPE, current, 0);
-	return err;
+	return afx_send_error(msg, err);
 }
 
 /* Room was made in @sk's queue: wake blocked senders and peer_wake relays. */
@@ -301,6 +295,7 @@ static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 	bool peek = flags & MSG_PEEK;
 	struct sk_buff *skb;
 	size_t copied;
+	bool eof;
 	long timeo;
 	int err;
 
@@ -310,16 +305,18 @@ static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 	lock_sock(sk);
 	timeo = sock_rcvtimeo(sk, afx_nonblock(sk, flags & MSG_DONTWAIT));
 	for (;;) {
+		/* EOF only with the queue seen empty under the same lock. */
 		spin_lock(&ax->lock);
 		skb = skb_peek(&sk->sk_receive_queue);
 		if (skb && peek)
 			skb_get(skb);
 		else if (skb)
 			__skb_unlink(skb, &sk->sk_receive_queue);
+		eof = sk->sk_shutdown & RCV_SHUTDOWN;
 		spin_unlock(&ax->lock);
 		if (skb)
 			break;
-		if (sk->sk_shutdown & RCV_SHUTDOWN) {
+		if (eof) {
 			err = 0;
 			goto out;
 		}
@@ -467,18 +464,11 @@ static __poll_t afx_dgram_poll(struct file *file, struct socket *sock,
 			       poll_table *wait)
 {
 	struct sock *sk = sock->sk;
-	__poll_t mask = 0;
+	__poll_t mask;
 	u8 shutdown;
 
-	sock_poll_wait(file, sock, wait);
-	shutdown = READ_ONCE(sk->sk_shutdown);
-
-	if (READ_ONCE(sk->sk_err))
-		mask |= EPOLLERR;
-	if (shutdown == SHUTDOWN_MASK)
-		mask |= EPOLLHUP;
-	if (shutdown & RCV_SHUTDOWN)
-		mask |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
+	mask = afx_poll_begin(file, sock, wait, &shutdown);
+	mask |= afx_poll_shutdown(shutdown);
 	if (!skb_queue_empty_lockless(&sk->sk_receive_queue))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (afx_dgram_writable(sk))
@@ -532,9 +522,7 @@ static int afx_dgram_shutdown(struct socket *sock, int how)
 		return -EINVAL;
 
 	lock_sock(sk);
-	spin_lock(&ax->lock);
-	sk->sk_shutdown |= how + 1;
-	spin_unlock(&ax->lock);
+	afx_shutdown_add(sk, how + 1);
 	if (sk->sk_shutdown & RCV_SHUTDOWN)
 		wake_up_interruptible_all(&ax->peer_wait);
 	sk->sk_state_change(sk);
@@ -542,30 +530,17 @@ static int afx_dgram_shutdown(struct socket *sock, int how)
 	return 0;
 }
 
+/* afx_release() callback: let go of senders and of the peer we poll. */
+static void afx_dgram_close(struct sock *sk)
+{
+	/* Blocked senders look again and relays parked here detach. */
+	wake_up_interruptible_all(&afx_sk(sk)->peer_wait);
+	afx_dgram_peer_wake_detach(sk);
+}
+
 static int afx_dgram_release(struct socket *sock)
 {
-	struct sock *sk = sock->sk;
-	struct afx_sock *ax;
-
-	if (!sk)
-		return 0;
-	ax = afx_sk(sk);
-
-	lock_sock(sk);
-	afx_unhash(sk);
-	spin_lock(&ax->lock);
-	sk->sk_shutdown = SHUTDOWN_MASK;
-	spin_unlock(&ax->lock);
-	/* Blocked senders look again and relays parked here detach. */
-	wake_up_interruptible_all(&ax->peer_wait);
-	afx_dgram_peer_wake_detach(sk);
-	__skb_queue_purge(&sk->sk_receive_queue);
-
-	sock_orphan(sk);
-	sock->sk = NULL;
-	release_sock(sk);
-	sock_put(sk);
-	return 0;
+	return afx_release(sock, afx_dgram_close);
 }
 
 static int afx_dgram_ioctl(struct socket *sock, unsigned int cmd,
@@ -590,6 +565,32 @@ static int afx_dgram_ioctl(struct socket *sock, unsigned int cmd,
 		return -ENOIOCTLCMD;
 	}
 	return put_user(amount, (int __user *)arg);
+}
+
+/* Payload bytes of the datagrams queued at @sk. */
+static u32 afx_dgram_queued(struct sock *sk)
+{
+	struct afx_sock *ax = afx_sk(sk);
+	struct sk_buff *skb;
+	u32 bytes = 0;
+
+	spin_lock(&ax->lock);
+	skb_queue_walk(&sk->sk_receive_queue, skb)
+		bytes += skb->len;
+	spin_unlock(&ax->lock);
+	return bytes;
+}
+
+/**
+ * afx_dgram_info() - the datagram part of afx_sock_info()
+ * @sk: a datagram socket, with a reference held; no locks held
+ * @info: filled in; the common fields are already there
+ */
+void afx_dgram_info(struct sock *sk, struct afx_sock_info *info)
+{
+	if (info->peer.sx_family)
+		info->state = TCP_ESTABLISHED;
+	info->rqueue = afx_dgram_queued(sk);
 }
 
 const struct proto_ops afx_dgram_ops = {

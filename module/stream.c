@@ -18,9 +18,6 @@
 #include "afx.h"
 #include "compat.h"
 
-/* Largest skb a sender builds; bigger writes become several. */
-#define AFX_SBUF_CHUNK		(64 * 1024)
-
 /**
  * struct afx_sbuf_cb - per-skb stream state in skb->cb
  * @consumed: bytes of this skb already read
@@ -48,26 +45,24 @@ VISIBLE_IF_KUNIT bool afx_sbuf_room(const struct sock *sk,
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_room);
 
-/* Queue up to @len bytes from @msg at @peer: bytes queued, 0 if full, or errno. */
-static int afx_sbuf_push(struct sock *sk, struct sock *peer,
-			 struct msghdr *msg, size_t len)
+/*
+ * Small writes are not one skb each: they are copied into the room at the
+ * end of the last skb queued at the receiver, and an skb made for one gets
+ * room for the writes after it. A write of at most AFX_SBUF_SMALL bytes is
+ * first copied to the stack (the copy may fault: no lock held), then under
+ * the receiver's afx_sock.lock appended to the tail skb if it is linear
+ * and has room. Bytes below skb->len never change, so a reader copies the
+ * part it saw under that lock without holding it (afx_sbuf_pull()).
+ */
+#define AFX_SBUF_SMALL		512
+#define AFX_SBUF_SMALL_SKB	SKB_WITH_OVERHEAD(2048)
+
+/* Queue @skb of @size bytes at @peer, unless it has shut down reading. */
+static int afx_sbuf_queue(struct sock *peer, struct sk_buff *skb, size_t size)
 {
 	struct afx_sock *pax = afx_sk(peer);
-	unsigned int limit = afx_sbuf_limit(sk, peer);
-	unsigned int used = atomic_read(&peer->sk_rmem_alloc);
-	struct sk_buff *skb;
-	size_t size;
-	int err;
 
-	if (used >= limit)
-		return 0;
-	size = min_t(size_t, len, limit - used);
-	size = min_t(size_t, size, AFX_SBUF_CHUNK);
-	skb = afx_skb_from_msg(sk, msg, size, &err);
-	if (!skb)
-		return err;
 	AFX_SBUF_CB(skb)->consumed = 0;
-
 	spin_lock(&pax->lock);
 	if (peer->sk_shutdown & RCV_SHUTDOWN) {
 		spin_unlock(&pax->lock);
@@ -83,66 +78,133 @@ static int afx_sbuf_push(struct sock *sk, struct sock *peer,
 	return size;
 }
 
-/* Copy up to @len queued bytes to @msg, consuming them unless @peek. */
+/* A small write: append to the tail skb, or start one with room to spare. */
+static int afx_sbuf_push_small(struct sock *sk, struct sock *peer,
+			       struct msghdr *msg, size_t size)
+{
+	struct afx_sock *pax = afx_sk(peer);
+	u8 buf[AFX_SBUF_SMALL] __uninitialized;
+	struct sk_buff *skb;
+	int err;
+
+	if (!copy_from_iter_full(buf, size, &msg->msg_iter))
+		return -EFAULT;
+
+	spin_lock(&pax->lock);
+	if (peer->sk_shutdown & RCV_SHUTDOWN) {
+		spin_unlock(&pax->lock);
+		err = -EPIPE;
+		goto out_revert;
+	}
+	/* Stream skbs are never cloned: their head is ours to write. */
+	skb = skb_peek_tail(&peer->sk_receive_queue);
+	if (skb && !skb_cloned(skb) && skb_tailroom(skb) >= size) {
+		skb_put_data(skb, buf, size);
+		WRITE_ONCE(pax->rx_bytes, pax->rx_bytes + size);
+		spin_unlock(&pax->lock);
+		peer->sk_data_ready(peer);
+		return size;
+	}
+	spin_unlock(&pax->lock);
+
+	skb = alloc_skb(AFX_SBUF_SMALL_SKB, sk->sk_allocation);
+	if (!skb) {
+		err = -ENOBUFS;
+		goto out_revert;
+	}
+	skb_put_data(skb, buf, size);
+	err = afx_sbuf_queue(peer, skb, size);
+	if (err > 0)
+		return err;
+
+out_revert:
+	/* Not sent: a caller that retries with @msg must find the bytes. */
+	iov_iter_revert(&msg->msg_iter, size);
+	return err;
+}
+
+/* Queue up to @len bytes from @msg at @peer: bytes queued, 0 if full, or errno. */
+static int afx_sbuf_push(struct sock *sk, struct sock *peer,
+			 struct msghdr *msg, size_t len)
+{
+	unsigned int limit = afx_sbuf_limit(sk, peer);
+	unsigned int used = atomic_read(&peer->sk_rmem_alloc);
+	struct sk_buff *skb;
+	size_t size;
+	int err;
+
+	if (used >= limit)
+		return 0;
+	size = min_t(size_t, len, limit - used);
+	size = min_t(size_t, size, AFX_SKB_MAX);
+	if (size <= AFX_SBUF_SMALL)
+		return afx_sbuf_push_small(sk, peer, msg, size);
+	skb = afx_skb_from_msg(sk, msg, size, &err);
+	if (!skb)
+		return err;
+	return afx_sbuf_queue(peer, skb, size);
+}
+
+/*
+ * Copy up to @len queued bytes to @msg, consuming them unless @peek. The
+ * tail skb may grow while we copy from it (small writes are appended): we
+ * copy what was there when we looked, under afx_sock.lock, and look again.
+ */
 static int afx_sbuf_pull(struct sock *sk, struct msghdr *msg, size_t len,
 			 bool peek)
 {
 	struct afx_sock *ax = afx_sk(sk);
-	struct sk_buff *skb, *last = NULL, *done;
+	struct sk_buff_head *q = &sk->sk_receive_queue;
+	struct sk_buff *skb = NULL, *done;
 	size_t copied = 0;
-	u32 off, chunk;
+	u32 off = 0, avail, chunk;
 	int err;
 
 	sock_owned_by_me(sk);
 	while (copied < len) {
 		spin_lock(&ax->lock);
-		skb = last ? skb_peek_next(last, &sk->sk_receive_queue) :
-			     skb_peek(&sk->sk_receive_queue);
+		if (!skb || off == skb->len) {
+			/* The head, or (peeking) the skb after this one. */
+			skb = skb ? skb_peek_next(skb, q) : skb_peek(q);
+			off = skb ? AFX_SBUF_CB(skb)->consumed : 0;
+		}
+		avail = skb ? skb->len : 0;
 		spin_unlock(&ax->lock);
 		if (!skb)
 			break;
 
-		off = AFX_SBUF_CB(skb)->consumed;
-		chunk = min_t(size_t, skb->len - off, len - copied);
-		err = skb_copy_datagram_msg(skb, off, msg, chunk);
+		chunk = min_t(size_t, avail - off, len - copied);
+		/* A linear skb may be appended to: never read its length here. */
+		if (skb_is_nonlinear(skb))
+			err = skb_copy_datagram_msg(skb, off, msg, chunk);
+		else
+			err = memcpy_to_msg(msg, skb->data + off, chunk);
 		if (err)
 			return copied ? copied : err;
 		copied += chunk;
-		if (peek) {
-			last = skb;
+		off += chunk;
+		if (peek)
 			continue;
-		}
 
 		done = NULL;
 		spin_lock(&ax->lock);
 		WRITE_ONCE(ax->rx_bytes, ax->rx_bytes - chunk);
-		if (off + chunk == skb->len) {
-			__skb_unlink(skb, &sk->sk_receive_queue);
+		if (off == skb->len) {
+			__skb_unlink(skb, q);
 			done = skb;
 		} else {
-			AFX_SBUF_CB(skb)->consumed = off + chunk;
+			AFX_SBUF_CB(skb)->consumed = off;
 		}
 		spin_unlock(&ax->lock);
-		consume_skb(done);
+		if (done) {
+			consume_skb(done);
+			skb = NULL;
+		}
 	}
 
 	if (copied && !peek && ax->peer)
 		ax->peer->sk_write_space(ax->peer);
 	return copied;
-}
-
-/* Discard everything queued; no more can arrive (RCV_SHUTDOWN is set). */
-static void afx_sbuf_purge(struct sock *sk)
-{
-	struct afx_sock *ax = afx_sk(sk);
-	struct sk_buff_head q;
-
-	__skb_queue_head_init(&q);
-	spin_lock(&ax->lock);
-	skb_queue_splice_init(&sk->sk_receive_queue, &q);
-	WRITE_ONCE(ax->rx_bytes, 0);
-	spin_unlock(&ax->lock);
-	__skb_queue_purge(&q);
 }
 
 /* ---- connection state --------------------------------------------------- */
@@ -237,7 +299,7 @@ static void afx_stream_drop_child(struct sock *child)
 	struct afx_sock *cax = afx_sk(child);
 
 	sock_put(cax->peer);
-	cax->peer = NULL;
+	WRITE_ONCE(cax->peer, NULL);
 	sock_set_flag(child, SOCK_DEAD);
 	sock_put(child);
 }
@@ -274,12 +336,13 @@ static void afx_stream_disconnect(struct sock *sk)
 	pax = afx_sk(peer);
 
 	spin_lock(&ax->lock);
-	sk->sk_shutdown = SHUTDOWN_MASK;
+	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 	unread = !skb_queue_empty(&sk->sk_receive_queue);
 	spin_unlock(&ax->lock);
 
+	/* Under the lock a reader checks its queue under: after the data. */
 	spin_lock(&pax->lock);
-	peer->sk_shutdown = SHUTDOWN_MASK;
+	WRITE_ONCE(peer->sk_shutdown, SHUTDOWN_MASK);
 	if (unread)
 		WRITE_ONCE(peer->sk_err, ECONNRESET);
 	spin_unlock(&pax->lock);
@@ -297,7 +360,7 @@ static void afx_stream_disconnect(struct sock *sk)
 static void afx_stream_close_child(struct sock *child)
 {
 	afx_stream_disconnect(child);
-	afx_sbuf_purge(child);
+	afx_purge(child);
 	sock_set_flag(child, SOCK_DEAD);
 	sock_put(child);
 }
@@ -343,48 +406,49 @@ static void afx_stream_listen_stop(struct sock *sk)
 
 /* ---- proto_ops ---------------------------------------------------------- */
 
-static int afx_stream_release(struct socket *sock)
+/*
+ * Withdraw a connect() still waiting for room at the listener.
+ * Return: true if it was still waiting (its child is dropped), false if
+ * accept() or the listener decided first.
+ */
+static bool afx_stream_withdraw(struct sock *sk)
 {
-	struct afx_net *an;
-	struct sock *sk = sock->sk;
+	struct afx_net *an = afx_net(sock_net(sk));
 	struct sock *child = NULL;
-	struct afx_sock *ax;
 
-	if (!sk)
-		return 0;
-	ax = afx_sk(sk);
-	an = afx_net(sock_net(sk));
+	sock_owned_by_me(sk);
+	spin_lock(&an->lock);
+	if (sk->sk_state == TCP_SYN_SENT) {
+		child = afx_sk(sk)->peer;
+		list_del_init(&afx_sk(child)->conn_node);
+		WRITE_ONCE(sk->sk_state, TCP_CLOSE);
+	}
+	spin_unlock(&an->lock);
+	if (!child)
+		return false;
+	afx_stream_drop_child(child);
+	return true;
+}
 
-	lock_sock(sk);
-	afx_unhash(sk);
-	switch (sk->sk_state) {
+/* afx_release() callback: leave the listener, pending attempt or peer. */
+static void afx_stream_close(struct sock *sk)
+{
+	/* A listener may move us from SYN_SENT to CLOSE or ESTABLISHED. */
+	switch (READ_ONCE(sk->sk_state)) {
 	case TCP_LISTEN:
 		afx_stream_listen_stop(sk);
 		break;
 	case TCP_SYN_SENT:
-		spin_lock(&an->lock);
-		if (sk->sk_state == TCP_SYN_SENT) {
-			child = ax->peer;
-			list_del_init(&afx_sk(child)->conn_node);
-			sk->sk_state = TCP_CLOSE;
-		}
-		spin_unlock(&an->lock);
-		if (child)
-			afx_stream_drop_child(child);
+		afx_stream_withdraw(sk);
 		break;
 	}
 	afx_stream_forget_attempt(sk);
 	afx_stream_disconnect(sk);
-	spin_lock(&ax->lock);
-	sk->sk_shutdown = SHUTDOWN_MASK;
-	spin_unlock(&ax->lock);
-	afx_sbuf_purge(sk);
+}
 
-	sock_orphan(sk);
-	sock->sk = NULL;
-	release_sock(sk);
-	sock_put(sk);
-	return 0;
+static int afx_stream_release(struct socket *sock)
+{
+	return afx_release(sock, afx_stream_close);
 }
 
 static int afx_stream_listen(struct socket *sock, int backlog)
@@ -412,9 +476,12 @@ static int afx_stream_listen(struct socket *sock, int backlog)
 	if (sk->sk_state != TCP_LISTEN)
 		afx_set_peercred(sk, task_tgid(current), current_cred());
 
+	/* Under afx_sock.lock as every sk_shutdown write; no sender races it. */
+	spin_lock(&afx_sk(sk)->lock);
+	WRITE_ONCE(sk->sk_shutdown, 0);
+	spin_unlock(&afx_sk(sk)->lock);
 	spin_lock(&an->lock);
 	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
-	sk->sk_shutdown = 0;
 	WRITE_ONCE(sk->sk_state, TCP_LISTEN);
 	spin_unlock(&an->lock);
 
@@ -561,16 +628,7 @@ wait:
 	err = afx_sock_wait(sk, &timeo, EPOLLOUT, afx_stream_not_connecting);
 	if (err) {
 		/* Timed out or interrupted: withdraw unless accept() just won. */
-		child = NULL;
-		spin_lock(&an->lock);
-		if (sk->sk_state == TCP_SYN_SENT) {
-			child = afx_sk(sk)->peer;
-			list_del_init(&afx_sk(child)->conn_node);
-			WRITE_ONCE(sk->sk_state, TCP_CLOSE);
-		}
-		spin_unlock(&an->lock);
-		if (child) {
-			afx_stream_drop_child(child);
+		if (afx_stream_withdraw(sk)) {
 			afx_stream_forget_attempt(sk);
 			/* Others waiting for the outcome of the attempt. */
 			sk->sk_state_change(sk);
@@ -603,7 +661,8 @@ static bool afx_stream_acceptable(struct sock *sk)
 	       READ_ONCE(sk->sk_state) != TCP_LISTEN;
 }
 
-static int afx_stream_accept(AFX_ACCEPT_ARGS)
+static int afx_stream_accept_flags(struct socket *sock, struct socket *newsock,
+				   int flags)
 {
 	struct sock *sk = sock->sk, *child = NULL, *promoted = NULL;
 	struct afx_net *an = afx_net(sock_net(sk));
@@ -612,7 +671,7 @@ static int afx_stream_accept(AFX_ACCEPT_ARGS)
 	int err = 0;
 
 	lock_sock(sk);
-	timeo = sock_rcvtimeo(sk, afx_nonblock(sk, AFX_ACCEPT_FLAGS & O_NONBLOCK));
+	timeo = sock_rcvtimeo(sk, afx_nonblock(sk, flags & O_NONBLOCK));
 	for (;;) {
 		if (sk->sk_state != TCP_LISTEN) {
 			err = -EINVAL;
@@ -648,6 +707,21 @@ out:
 	release_sock(sk);
 	return err;
 }
+
+/* proto_ops.accept: its arguments changed in 6.10 (compat.h). */
+#ifdef AFX_HAVE_ACCEPT_ARG
+static int afx_stream_accept(struct socket *sock, struct socket *newsock,
+			     struct proto_accept_arg *arg)
+{
+	return afx_stream_accept_flags(sock, newsock, arg->flags);
+}
+#else
+static int afx_stream_accept(struct socket *sock, struct socket *newsock,
+			     int flags, bool kern)
+{
+	return afx_stream_accept_flags(sock, newsock, flags);
+}
+#endif
 
 VISIBLE_IF_KUNIT bool afx_stream_can_write(struct sock *sk)
 {
@@ -721,9 +795,7 @@ out_err:
 		afx_stat_add(sk, AFX_STAT_BYTES_OUT, sent);
 		return sent;
 	}
-	if (err == -EPIPE && !(msg->msg_flags & MSG_NOSIGNAL))
-		send_sig(SIGPIPE, current, 0);
-	return err;
+	return afx_send_error(msg, err);
 }
 
 VISIBLE_IF_KUNIT bool afx_stream_can_read(struct sock *sk)
@@ -784,7 +856,7 @@ static int afx_stream_recvmsg(struct socket *sock, struct msghdr *msg,
 		 */
 		spin_lock(&ax->lock);
 		empty = skb_queue_empty(&sk->sk_receive_queue);
-		reset = sk->sk_err;
+		reset = READ_ONCE(sk->sk_err);
 		eof = sk->sk_shutdown & RCV_SHUTDOWN;
 		spin_unlock(&ax->lock);
 		if (!empty)
@@ -836,16 +908,11 @@ static int afx_stream_shutdown(struct socket *sock, int how)
 		goto out;
 	}
 
-	spin_lock(&ax->lock);
-	sk->sk_shutdown |= mode;
-	spin_unlock(&ax->lock);
-
+	afx_shutdown_add(sk, mode);
 	peer = ax->peer;
 	peer_mode = (mode & RCV_SHUTDOWN ? SEND_SHUTDOWN : 0) |
 		    (mode & SEND_SHUTDOWN ? RCV_SHUTDOWN : 0);
-	spin_lock(&afx_sk(peer)->lock);
-	peer->sk_shutdown |= peer_mode;
-	spin_unlock(&afx_sk(peer)->lock);
+	afx_shutdown_add(peer, peer_mode);
 
 	peer->sk_state_change(peer);
 	if (peer_mode & RCV_SHUTDOWN)
@@ -860,8 +927,9 @@ out:
 
 /*
  * Enough queued for POLLIN: SO_RCVLOWAT bytes, or whatever is queued once
- * the writer can add no more (small writes fill SO_RCVBUF long before the
- * low-water mark), so that a poller never waits for data that cannot come.
+ * the writer can add no more (SO_RCVBUF counts buffer overhead too, and
+ * may hold less than the low-water mark), so that a poller never waits
+ * for data that cannot come.
  */
 static bool afx_stream_readable(struct sock *sk, struct sock *peer)
 {
@@ -879,16 +947,12 @@ static __poll_t afx_stream_poll(struct file *file, struct socket *sock,
 	struct sock *sk = sock->sk;
 	struct afx_sock *ax = afx_sk(sk);
 	struct sock *peer;
+	__poll_t mask;
 	u8 shutdown;
-	__poll_t mask = 0;
 	int state;
 
-	sock_poll_wait(file, sock, wait);
+	mask = afx_poll_begin(file, sock, wait, &shutdown);
 	state = READ_ONCE(sk->sk_state);
-	shutdown = READ_ONCE(sk->sk_shutdown);
-
-	if (READ_ONCE(sk->sk_err))
-		mask |= EPOLLERR;
 	if (state == TCP_LISTEN)
 		return mask | (READ_ONCE(sk->sk_ack_backlog) ?
 			       EPOLLIN | EPOLLRDNORM : 0);
@@ -897,10 +961,7 @@ static __poll_t afx_stream_poll(struct file *file, struct socket *sock,
 	if (state == TCP_CLOSE)
 		return mask | EPOLLHUP | EPOLLOUT | EPOLLWRNORM;
 
-	if (shutdown == SHUTDOWN_MASK)
-		mask |= EPOLLHUP;
-	if (shutdown & RCV_SHUTDOWN)
-		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+	mask |= afx_poll_shutdown(shutdown);
 	peer = READ_ONCE(ax->peer);
 	if (afx_stream_readable(sk, peer))
 		mask |= EPOLLIN | EPOLLRDNORM;
@@ -939,6 +1000,40 @@ static int afx_stream_ioctl(struct socket *sock, unsigned int cmd,
 	}
 	release_sock(sk);
 	return put_user(amount, (int __user *)arg);
+}
+
+/**
+ * afx_stream_info() - the stream part of afx_sock_info()
+ * @sk: a stream socket, with a reference held; no locks held
+ * @info: filled in; the common fields are already there
+ *
+ * Reads without the socket lock (see DOC: Locks and lifetimes). A child
+ * that is not accepted yet has no struct socket and its peer link belongs
+ * to the listener's queues, so neither its peer inode nor its send queue
+ * is reported.
+ */
+void afx_stream_info(struct sock *sk, struct afx_sock_info *info)
+{
+	struct afx_sock *ax = afx_sk(sk);
+	struct sock *peer;
+
+	if (info->state == TCP_LISTEN) {
+		info->rqueue = READ_ONCE(sk->sk_ack_backlog);
+		info->wqueue = READ_ONCE(sk->sk_max_ack_backlog);
+		return;
+	}
+	/* A stream socket keeps the address of a failed attempt. */
+	if (info->state == TCP_CLOSE)
+		memset(&info->peer, 0, sizeof(info->peer));
+	info->rqueue = READ_ONCE(ax->rx_bytes);
+	/* A peer outlives, by RCU, the pointer that names it. */
+	rcu_read_lock();
+	peer = READ_ONCE(ax->peer);
+	if (peer && sk->sk_socket && info->state == TCP_ESTABLISHED) {
+		info->wqueue = READ_ONCE(afx_sk(peer)->rx_bytes);
+		info->peer_ino = sock_i_ino(peer);
+	}
+	rcu_read_unlock();
 }
 
 const struct proto_ops afx_stream_ops = {

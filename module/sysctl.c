@@ -24,7 +24,7 @@
 static int afx_port_range_min = AFX_PROT_PORT_MAX + 1;
 static int afx_port_range_max = 65535;
 static unsigned int afx_dgram_max_min = 1;
-static unsigned int afx_dgram_max_max = AFX_DGRAM_MAX;
+static unsigned int afx_dgram_max_max = AFX_SKB_MAX;
 
 static int afx_sysctl_port_range(AFX_CTL_TABLE *table, int write,
 				 void *buffer, size_t *lenp, loff_t *ppos)

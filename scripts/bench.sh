@@ -30,6 +30,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 root=$(pwd)
 out=bench-results
 work=build/bench
@@ -58,9 +60,7 @@ echo "===== initramfs"
 # the staging directory of scripts/mkinitramfs.sh is our own.
 rm -rf "$work"
 mkdir -p "$work/tree/build" "$out"
-for d in scripts selftests userspace-demo uapi; do
-	[[ -d "$d" ]] && cp -a "$d" "$work/tree/"
-done
+stage_tree "$work/tree"
 # afx.ko only: the benchmark loads nothing else of ours.
 cp afx.ko "$work/tree/"
 find build -maxdepth 1 -type f -perm -u+x -exec cp {} "$work/tree/build/" \;

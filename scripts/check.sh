@@ -4,7 +4,10 @@
 # `make check`: the whole test run, host side.
 #
 #   1. install missing packages (scripts/deps.sh)
-#   2. build afx.ko and the userspace binaries        2 tests
+#   2. build afx.ko and the userspace binaries        2 tests (and 1
+#      failure per selftests/*.c without its program in build/)
+#      scripts/rig-test.sh: the guest's TAP parser    1 test per case
+#      the contract-to-tests map names no missing test 1 test
 #   3. checkpatch --strict, sparse C=2 W=1            2 tests
 #      packaging: man pages, modinfo, make install,   1 test per TAP result
 #      DKMS (scripts/package-check.sh)
@@ -26,48 +29,12 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 mkdir -p build/logs
 results=build/results.txt
 : >"$results"
-
-# record PASS|FAIL|SKIP NAME
-record() {
-	printf '%s\t%s\n' "$1" "$2" >>"$results"
-	echo "RESULT: $1 $2"
-}
-
-# step NAME LOG COMMAND...: run COMMAND, output on screen and in LOG,
-# record it as one test.
-step() {
-	local name=$1 log=$2
-	shift 2
-	echo
-	echo "===== $name"
-	if "$@" 2>&1 | tee "$log"; [[ ${PIPESTATUS[0]} -eq 0 ]]; then
-		record PASS "$name"
-	else
-		record FAIL "$name (log: $log)"
-		return 1
-	fi
-}
-
-summary() {
-	local pass fail skip
-	pass=$(grep -c '^PASS' "$results" || true)
-	fail=$(grep -c '^FAIL' "$results" || true)
-	skip=$(grep -c '^SKIP' "$results" || true)
-	echo
-	if ((fail > 0)); then
-		echo "Failed tests:"
-		grep '^FAIL' "$results" | cut -f2- | sed 's/^/  - /'
-	fi
-	if ((skip > 0)); then
-		echo "$pass passed, $fail failed, $skip skipped"
-	else
-		echo "$pass passed, $fail failed"
-	fi
-	((fail == 0))
-}
+results_init "$results"
 
 echo "===== dependencies"
 if ! scripts/deps.sh; then
@@ -81,6 +48,20 @@ module_ok=1
 step "build: module (make module)" build/logs/module.log make module || module_ok=0
 # -k: one broken program must not keep the others out of the run.
 step "build: userspace (make userspace)" build/logs/userspace.log make -k userspace || true
+# A test program that did not build would not run at all: that fails.
+for src in selftests/*.c; do
+	bin=build/$(basename "$src" .c)
+	[[ -x "$bin" ]] || record FAIL "build: $src has no program $bin"
+done
+
+# The guest's TAP parser turns every way of misreporting into a failure.
+echo
+echo "===== rig"
+record_tap "rig: " build/logs/rig.log < <(scripts/rig-test.sh 2>&1 | tee build/logs/rig.log)
+
+# Every test Documentation/afx-tests.rst names must exist in selftests/.
+step "docs: contract-to-tests map names existing tests" build/logs/test-map.log \
+	scripts/test-map.py || true
 
 if [[ "${AFX_SKIP_STATIC:-0}" != 1 ]]; then
 	step "static: checkpatch --strict" build/logs/checkpatch.log \
@@ -94,14 +75,8 @@ fi
 if ((module_ok)); then
 	echo
 	echo "===== packaging"
-	while IFS= read -r line; do
-		echo "$line"
-		case $line in
-		"ok "*"# SKIP"*) record SKIP "package: ${line#ok * - }" ;;
-		"ok "*) record PASS "package: ${line#ok * - }" ;;
-		"not ok "*) record FAIL "package: ${line#not ok * - } (log: build/logs/package.log)" ;;
-		esac
-	done < <(scripts/package-check.sh 2>&1 | tee build/logs/package.log)
+	record_tap "package: " build/logs/package.log \
+		< <(scripts/package-check.sh 2>&1 | tee build/logs/package.log)
 fi
 
 if ((module_ok)); then
@@ -122,22 +97,13 @@ if ((module_ok)); then
 	# Guest results are "AFX-RESULT: STATUS name" lines on the serial
 	# console (CRLF line ends there); keep them even if the guest died.
 	if [[ -f build/guest.log ]]; then
-		tr -d '\r' <build/guest.log |
-			sed -n 's/^AFX-RESULT: \(PASS\|FAIL\|SKIP\) \(.*\)$/\1\t\2/p' \
-				>>"$results"
+		guest_results build/guest.log >>"$results"
+		# A result lost between guest and host must not go unnoticed.
+		mismatch=$(guest_counts build/guest.log AFX-SUMMARY)
+		[[ -z "$mismatch" ]] || record FAIL "$mismatch"
 		tr -d '\r' <build/guest.log | grep -q '^AFX-SUMMARY:' || guest_ok=0
 	fi
-	if ((!guest_ok)); then
-		# Name the test that was running: the guest's last "=== name" line.
-		last=$(tr -d '\r' <build/guest.log 2>/dev/null | sed -n 's/^=== //p' | tail -n 1)
-		case $vm_rc in
-		initramfs) why="not run: mkinitramfs.sh failed" ;;
-		124) why="timed out" ;;
-		0) why="stopped without a summary" ;;
-		*) why="crashed or panicked" ;;
-		esac
-		record FAIL "guest: $why${last:+ during $last} (see build/guest.log)"
-	fi
+	((guest_ok)) || record FAIL "$(guest_failure "$vm_rc" build/guest.log)"
 else
 	record FAIL "guest: not run (module did not build)"
 fi

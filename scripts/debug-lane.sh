@@ -21,17 +21,23 @@
 #      scripts/kunit-results.py parses them with linux-source's
 #      tools/testing/kunit/kunit.py parse; every case (every parameter of a
 #      parameterised case) is one result
+#   6. the expected-case check: the cases module/tests/*.c declare (and the
+#      rows of every parameter table) against those that reported
+#      (scripts/kunit-results.py --expect); a suite or case that did not
+#      report fails it
 #
 # Results are "STATUS<TAB>NAME" lines appended to $AFX_RESULTS (default
 # build/debug/results.txt), each also printed as `RESULT: STATUS NAME`. In
-# check mode every name starts with "debug: ". In kunit mode the build and
-# guest steps are only listed when they fail, so the counts are the KUnit
-# cases'.
+# check mode every name starts with "debug: ". In kunit mode the build,
+# guest and expected-case steps are only listed when they fail, so the
+# counts are the KUnit cases'. Recording and the summary are
+# scripts/lib.sh's.
 #
 # Environment: AFX_RESULTS; ONLY (check mode: guest selftests to run, as
 # for check.sh); AFX_DEBUG_TEST_TIMEOUT (per selftest program, default
 # 600 s); AFX_DEBUG_VM_TIMEOUT (whole guest run, default 2400 s);
-# AFX_DEBUG_VM_MEM (default 2G); AFX_DEBUG_DIR (default build/debug, where
+# AFX_DEBUG_VM_MEM (default 2G); AFX_KERNEL_ARGS (appended to the guest
+# kernel command line, as for check.sh); AFX_DEBUG_DIR (default build/debug, where
 # everything of the lane goes); AFX_CACHE.
 set -euo pipefail
 
@@ -43,34 +49,15 @@ check)	prefix="debug: " ;;
 *)	echo "usage: $0 kunit|check" >&2; exit 2 ;;
 esac
 
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 dir=${AFX_DEBUG_DIR:-build/debug}
 mkdir -p "$dir/logs"
 results=${AFX_RESULTS:-$dir/results.txt}
 [[ -n "${AFX_RESULTS:-}" ]] || : >"$results"
-failed=0
-
-# record STATUS NAME
-record() {
-	printf '%s\t%s%s\n' "$1" "$prefix" "$2" >>"$results"
-	echo "RESULT: $1 $prefix$2"
-	[[ "$1" != FAIL ]] || failed=1
-}
-
-# step NAME LOG COMMAND...: run COMMAND (output on screen and in LOG) as
-# one result; in kunit mode a passing step is not listed.
-step() {
-	local name=$1 log=$2 start=$SECONDS
-	shift 2
-	echo
-	echo "===== $prefix$name"
-	if "$@" 2>&1 | tee "$log"; [[ ${PIPESTATUS[0]} -eq 0 ]]; then
-		echo "($name: $((SECONDS - start))s)"
-		[[ "$mode" == kunit ]] || record PASS "$name"
-	else
-		record FAIL "$name (log: $log)"
-		return 1
-	fi
-}
+results_init "$results" "$prefix"
+# In kunit mode a passing step is not listed: the counts are the cases'.
+[[ "$mode" != kunit ]] || STEP_QUIET_PASS=1
 
 build_kernel() {
 	scripts/debug-kernel.sh >/dev/null
@@ -82,12 +69,7 @@ build_modules() {
 	local kdir mod=$dir/mod log=$dir/logs/debug-module-make.log rc n
 	kdir=$(scripts/debug-kernel.sh)
 	rm -rf "$mod"
-	mkdir -p "$mod/module" "$mod/scripts"
-	cp Kbuild "$mod/"
-	cp module/*.c module/*.h "$mod/module/"
-	cp -a uapi "$mod/"
-	# Kbuild's MODULE_VERSION helper, if there is one (git describe).
-	[[ ! -f scripts/version.sh ]] || cp scripts/version.sh "$mod/scripts/"
+	stage_sources "$mod"
 	set +e
 	make -C "$kdir" M="$(cd "$mod" && pwd)" W=1 modules 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
@@ -124,6 +106,8 @@ if ((ok)); then
 	[[ -n "${AFX_FUZZ_SECONDS:-}" ]] && args+=("afx_fuzz_seconds=$AFX_FUZZ_SECONDS")
 	[[ -n "${AFX_FUZZ_SEED:-}" ]] && args+=("afx_fuzz_seed=$AFX_FUZZ_SEED")
 	[[ -n "${AFX_FUZZ_TRINITY:-}" ]] && args+=("afx_fuzz_trinity=$AFX_FUZZ_TRINITY")
+	# shellcheck disable=SC2206 # word splitting wanted, as in check.sh
+	args+=(${AFX_KERNEL_ARGS:-})
 	vm_rc=0
 	guest_start=$SECONDS
 	AFX_KERNEL=$(scripts/debug-kernel.sh --image) \
@@ -148,38 +132,28 @@ if ((ok)); then
 		record "$st" "kunit: $name"
 	done <"$dir/kunit.results"
 
+	# Every case the sources declare reported, each parameter of a
+	# parameterised one: a suite that did not run fails here.
+	step "kunit: every declared case reported" "$dir/logs/kunit-expect.log" \
+		python3 scripts/kunit-results.py --expect "$dir/mod/module/tests" \
+		"$dir/kunit.results" || true
+
 	# The guest's own checks (and, in check mode, check.sh's selftests).
 	while IFS=$'\t' read -r st name; do
 		record "$st" "$name"
-	done < <(sed -n 's/^AFX-RESULT: \(PASS\|FAIL\|SKIP\) \(.*\)$/\1\t\2/p' "$clean")
+	done < <(guest_results "$clean")
 
 	if ! grep -q '^AFX-DEBUG-SUMMARY:' "$clean"; then
-		last=$(sed -n 's/^=== //p' "$clean" | tail -n 1)
-		case $vm_rc in
-		124) why="timed out" ;;
-		0) why="stopped without a summary" ;;
-		*) why="crashed or panicked" ;;
-		esac
-		record FAIL "guest: $why${last:+ during $last} (see $log)"
+		record FAIL "$(guest_failure "$vm_rc" "$clean" "$log")"
+	elif [[ "$mode" == check ]]; then
+		mismatch=$(guest_counts "$clean" AFX-DEBUG-SUMMARY)
+		[[ -z "$mismatch" ]] || record FAIL "$mismatch"
 	fi
 fi
 echo "(debug lane: $((SECONDS - lane_start))s)"
 
 if [[ "$mode" == kunit ]]; then
-	pass=$(grep -c '^PASS' "$results" || true)
-	fail=$(grep -c '^FAIL' "$results" || true)
-	skip=$(grep -c '^SKIP' "$results" || true)
-	echo
-	if ((fail > 0)); then
-		echo "Failed:"
-		grep '^FAIL' "$results" | cut -f2- | sed 's/^/  - /'
-	fi
-	if ((skip > 0)); then
-		echo "$pass passed, $fail failed, $skip skipped"
-	else
-		echo "$pass passed, $fail failed"
-	fi
-	((fail == 0))
+	summary
 else
-	((failed == 0))
+	((RESULTS_FAILED == 0))
 fi

@@ -23,6 +23,16 @@
 #
 # Environment: AFX_CACHE (default /var/cache/afx), whose
 # linux-source-6.1/tools/testing/kunit/kunit.py is used.
+#
+#   scripts/kunit-results.py --expect SRCDIR RESULTS
+#
+# The expected-case check of the debug lane: the cases SRCDIR's *.c files
+# declare (every suite registered with kunit_test_suite[s](), every case of
+# its kunit_case array, each KUNIT_CASE_PARAM counted once per row of the
+# KUNIT_ARRAY_PARAM table behind it) against the results in RESULTS (the
+# output above). Prints what differs and the counts; exit status 1 when a
+# suite, case or parameter is missing or unexpected, or the sources cannot
+# be read that way.
 
 import json
 import os
@@ -146,7 +156,122 @@ def leaves(group, path):
         yield from leaves(sub, path + [sub['name']])
 
 
+def c_code(text):
+    """@text without comments and with string literals emptied."""
+    text = re.sub(r'/\*.*?\*/|//[^\n]*', ' ', text, flags=re.S)
+    return re.sub(r'"(?:\\.|[^"\\])*"', '""', text)
+
+
+def initializer(code, name):
+    """The elements of the brace initializer of array @name, or None."""
+    m = re.search(r'\b' + re.escape(name) + r'\s*\[\s*\w*\s*\]\s*=\s*\{', code)
+    if not m:
+        return None
+    depth, elems, cur = 0, [], ''
+    for ch in code[m.end():]:
+        if ch == '}' and depth == 0:
+            break
+        if ch in '{(':
+            depth += 1
+        elif ch in '})':
+            depth -= 1
+        if ch == ',' and depth == 0:
+            elems.append(cur.strip())
+            cur = ''
+        else:
+            cur += ch
+    elems.append(cur.strip())
+    return [e for e in elems if e]
+
+
+def expected_cases(srcdir):
+    """suite -> {case: number of results (1, or the rows of its table)}."""
+    code = ''
+    for f in sorted(os.listdir(srcdir)):
+        if f.endswith('.c'):
+            with open(os.path.join(srcdir, f)) as fh:
+                code += c_code(fh.read()) + '\n'
+    params = {m.group(1) + '_gen_params': m.group(2) for m in
+              re.finditer(r'KUNIT_ARRAY_PARAM\(\s*(\w+)\s*,\s*(\w+)\s*,', code)}
+    suites = {}
+    for reg in re.finditer(r'\bkunit_test_suites?\s*\(([^;]*)\)\s*;', code):
+        for var in re.findall(r'\w+', reg.group(1)):
+            m = re.search(r'struct\s+kunit_suite\s+' + var + r'\s*=\s*\{(.*?)\};', code, re.S)
+            if not m:
+                raise ValueError(f'suite {var}: definition not found')
+            cases_var = re.search(r'\.test_cases\s*=\s*(\w+)', m.group(1))
+            if not cases_var:
+                raise ValueError(f'suite {var}: no .test_cases')
+            suites[var] = cases_var.group(1)
+    # The names are string literals, emptied in @code: read them raw.
+    raw = ''
+    for f in sorted(os.listdir(srcdir)):
+        if f.endswith('.c'):
+            with open(os.path.join(srcdir, f)) as fh:
+                raw += re.sub(r'/\*.*?\*/|//[^\n]*', ' ', fh.read(), flags=re.S) + '\n'
+    out = {}
+    for var, cases_var in suites.items():
+        m = re.search(r'struct\s+kunit_suite\s+' + var + r'\s*=\s*\{[^}]*?\.name\s*=\s*"([^"]+)"', raw, re.S)
+        if not m:
+            raise ValueError(f'suite {var}: .name is not a string literal')
+        cases = {}
+        for entry in initializer(code, cases_var) or []:
+            if entry == '{}':
+                continue
+            c = re.fullmatch(r'KUNIT_CASE\(\s*(\w+)\s*\)', entry)
+            cp = re.fullmatch(r'KUNIT_CASE_PARAM\(\s*(\w+)\s*,\s*(\w+)\s*\)', entry)
+            if c:
+                cases[c.group(1)] = 1
+            elif cp:
+                table = params.get(cp.group(2))
+                rows = initializer(code, table) if table else None
+                if not rows:
+                    raise ValueError(f'{m.group(1)}.{cp.group(1)}: {cp.group(2)} is not '
+                                     'a KUNIT_ARRAY_PARAM table these sources define')
+                cases[cp.group(1)] = len(rows)
+            else:
+                raise ValueError(f'{cases_var}: cannot count "{entry}"')
+        if not cases:
+            raise ValueError(f'{cases_var}: no cases found')
+        out[m.group(1)] = cases
+    if not out:
+        raise ValueError(f'no suite registered in {srcdir}/*.c')
+    return out
+
+
+def check_expected(srcdir, results):
+    """The --expect mode; see the top of the file."""
+    try:
+        want = expected_cases(srcdir)
+    except (OSError, ValueError) as e:
+        print(f'kunit-results: expected cases from {srcdir}: {e}')
+        return 1
+    got = {}
+    with open(results) as f:
+        for line in f:
+            path = line.rstrip('\n').split('\t', 1)[-1].split('.')
+            if len(path) >= 2:
+                key = (path[0], path[1])
+                got[key] = got.get(key, 0) + 1
+    bad = []
+    for suite, cases in want.items():
+        for case, n in cases.items():
+            have = got.pop((suite, case), 0)
+            if have != n:
+                bad.append(f'{suite}.{case}: {have} result(s), expected {n}')
+    bad += [f'{s}.{c}: {n} result(s), not declared in {srcdir}' for (s, c), n in got.items()]
+    for line in bad:
+        print(line)
+    nwant = sum(sum(c.values()) for c in want.values())
+    ncases = sum(len(c) for c in want.values())
+    print(f'kunit: {ncases} cases in {len(want)} suites declared, {nwant} results expected'
+          + (', all reported' if not bad else f'; {len(bad)} case(s) differ'))
+    return 1 if bad else 0
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == '--expect':
+        return check_expected(sys.argv[2], sys.argv[3])
     log, prefix = sys.argv[1], os.path.abspath(sys.argv[2])
     with open(log, errors='backslashreplace') as f:
         lines = f.read().splitlines()

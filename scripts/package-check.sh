@@ -18,31 +18,12 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 kver=$(scripts/kver.sh)
 version=$(scripts/version.sh)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/afx-package.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-
-n=0
-fails=0
-# result OK|FAIL|SKIP DESCRIPTION [DETAIL...]
-result() {
-	local st=$1 desc=$2
-	shift 2
-	n=$((n + 1))
-	case $st in
-	OK) echo "ok $n - $desc" ;;
-	SKIP) echo "ok $n - $desc # SKIP $*" ;;
-	*)
-		echo "not ok $n - $desc"
-		fails=$((fails + 1))
-		local d
-		for d in "$@"; do
-			printf '%s\n' "$d" | sed 's/^/#   /'
-		done
-		;;
-	esac
-}
 
 echo "1..12"
 
@@ -50,9 +31,9 @@ echo "1..12"
 for page in man/afx.7 man/afx-ss.8; do
 	out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l "$page" 2>&1 >/dev/null)
 	if [[ -z "$out" && -s "$page" ]]; then
-		result OK "man --warnings -l $page is silent"
+		tap_result OK "man --warnings -l $page is silent"
 	else
-		result FAIL "man --warnings -l $page is silent" "$out"
+		tap_result FAIL "man --warnings -l $page is silent" "$out"
 	fi
 done
 
@@ -94,16 +75,16 @@ fi
 if out=$(check_modinfo afx.ko "license=^GPL$" "description=AF_X" \
 	"author=." "version=^$vre$" \
 	"parm=^family:.*address family.*\(int\)$" "alias=^net-pf-18$"); then
-	result OK "modinfo afx.ko: license, description, author, version (git describe), parm"
+	tap_result OK "modinfo afx.ko: license, description, author, version (git describe), parm"
 else
-	result FAIL "modinfo afx.ko: license, description, author, version (git describe), parm" "$out"
+	tap_result FAIL "modinfo afx.ko: license, description, author, version (git describe), parm" "$out"
 fi
 if out=$(check_modinfo afx_diag.ko "license=^GPL$" "description=." \
 	"author=." "version=^$vre$" "depends=^afx$" \
 	"alias=^net-pf-16-proto-4-type-18$"); then
-	result OK "modinfo afx_diag.ko: license, description, author, version, depends, alias"
+	tap_result OK "modinfo afx_diag.ko: license, description, author, version, depends, alias"
 else
-	result FAIL "modinfo afx_diag.ko: license, description, author, version, depends, alias" "$out"
+	tap_result FAIL "modinfo afx_diag.ko: license, description, author, version, depends, alias" "$out"
 fi
 
 # --- make install / uninstall ---------------------------------------------------------
@@ -129,12 +110,12 @@ if out=$(make -s --no-print-directory install DESTDIR="$dest" KVER="$kver" 2>&1)
 		fi
 	done
 	if ((${#bad[@]} == 0)); then
-		result OK "make install DESTDIR: modules in extra/, afx-ss, headers, man pages"
+		tap_result OK "make install DESTDIR: modules in extra/, afx-ss, headers, man pages"
 	else
-		result FAIL "make install DESTDIR: modules in extra/, afx-ss, headers, man pages" "${bad[@]}"
+		tap_result FAIL "make install DESTDIR: modules in extra/, afx-ss, headers, man pages" "${bad[@]}"
 	fi
 else
-	result FAIL "make install DESTDIR: modules in extra/, afx-ss, headers, man pages" "$out"
+	tap_result FAIL "make install DESTDIR: modules in extra/, afx-ss, headers, man pages" "$out"
 fi
 
 # depmod's index in the staged tree, as modprobe reads it.
@@ -143,43 +124,43 @@ if grep -qx 'extra/afx.ko:' "$idx/modules.dep" 2>/dev/null &&
 	grep -qx 'extra/afx_diag.ko: extra/afx.ko' "$idx/modules.dep" &&
 	grep -qx 'alias net-pf-18 afx' "$idx/modules.alias" &&
 	grep -qx 'alias net-pf-16-proto-4-type-18 afx_diag' "$idx/modules.alias"; then
-	result OK "make install runs depmod: modules.dep and modules.alias name afx, afx_diag"
+	tap_result OK "make install runs depmod: modules.dep and modules.alias name afx, afx_diag"
 else
-	result FAIL "make install runs depmod: modules.dep and modules.alias name afx, afx_diag" \
+	tap_result FAIL "make install runs depmod: modules.dep and modules.alias name afx, afx_diag" \
 		"$(cat "$idx/modules.dep" "$idx/modules.alias" 2>&1)"
 fi
 if out=$(modprobe -d "$dest" -S "$kver" --show-depends afx_diag 2>&1) &&
 	grep -q "extra/afx.ko" <<<"$out" && grep -q "extra/afx_diag.ko" <<<"$out"; then
-	result OK "modprobe --show-depends afx_diag in the installed tree pulls in afx"
+	tap_result OK "modprobe --show-depends afx_diag in the installed tree pulls in afx"
 else
-	result FAIL "modprobe --show-depends afx_diag in the installed tree pulls in afx" "$out"
+	tap_result FAIL "modprobe --show-depends afx_diag in the installed tree pulls in afx" "$out"
 fi
 
 # The installed headers are self-contained userspace headers.
 printf '#include <sys/socket.h>\n#include <linux/afx.h>\n#include <linux/afx_diag.h>\nint main(void) { struct sockaddr_x sx = { .sx_family = AF_X }; struct afx_diag_req r = { .sdiag_family = AF_X }; return sx.sx_port + r.adiag_ino; }\n' >"$tmp/hdr.c"
 if out=$(gcc -Wall -Wextra -Werror -I "$dest/usr/local/include" -o "$tmp/hdr" "$tmp/hdr.c" 2>&1); then
-	result OK "installed <linux/afx.h> and <linux/afx_diag.h> compile in userspace"
+	tap_result OK "installed <linux/afx.h> and <linux/afx_diag.h> compile in userspace"
 else
-	result FAIL "installed <linux/afx.h> and <linux/afx_diag.h> compile in userspace" "$out"
+	tap_result FAIL "installed <linux/afx.h> and <linux/afx_diag.h> compile in userspace" "$out"
 fi
 
 if out=$(make -s --no-print-directory uninstall DESTDIR="$dest" KVER="$kver" 2>&1); then
 	left=$(cd "$dest" && find . -type f ! -name 'modules.*' | sort)
 	if [[ -z "$left" ]]; then
-		result OK "make uninstall DESTDIR removes every installed file"
+		tap_result OK "make uninstall DESTDIR removes every installed file"
 	else
-		result FAIL "make uninstall DESTDIR removes every installed file" "left: $left"
+		tap_result FAIL "make uninstall DESTDIR removes every installed file" "left: $left"
 	fi
 else
-	result FAIL "make uninstall DESTDIR removes every installed file" "$out"
+	tap_result FAIL "make uninstall DESTDIR removes every installed file" "$out"
 fi
 
 # --- DKMS -------------------------------------------------------------------------
 if ! command -v dkms >/dev/null 2>&1; then
 	for t in "dkms add" "dkms build" "dkms: modinfo version"; do
-		result SKIP "$t" "dkms not installed (apt-get install dkms)"
+		tap_result SKIP "$t" "dkms not installed (apt-get install dkms)"
 	done
-	exit $((fails > 0))
+	exit $((TAP_FAILS > 0))
 fi
 src=$tmp/dkms-src
 tree=$tmp/dkms-tree
@@ -194,15 +175,15 @@ done
 id=(-m afx -v "$version")
 if [[ -f "$src/afx-$version/dkms.conf" ]] &&
 	out+=$("${dkms[@]}" add "${id[@]}" 2>&1); then
-	result OK "dkms add (make dkms-src: /usr/src layout with dkms.conf, VERSION)"
+	tap_result OK "dkms add (make dkms-src: /usr/src layout with dkms.conf, VERSION)"
 else
-	result FAIL "dkms add (make dkms-src: /usr/src layout with dkms.conf, VERSION)" "$out"
+	tap_result FAIL "dkms add (make dkms-src: /usr/src layout with dkms.conf, VERSION)" "$out"
 fi
 if out=$("${dkms[@]}" build "${id[@]}" -k "$kver" 2>&1) &&
 	"${dkms[@]}" status "${id[@]}" -k "$kver" 2>/dev/null | grep -q ': built'; then
-	result OK "dkms build against the headers of $kver"
+	tap_result OK "dkms build against the headers of $kver"
 else
-	result FAIL "dkms build against the headers of $kver" "$out" \
+	tap_result FAIL "dkms build against the headers of $kver" "$out" \
 		"$(tail -n 30 "$tree/afx/$version/build/make.log" 2>/dev/null)"
 fi
 built=$tree/afx/$version/$kver/$(uname -m)/module
@@ -212,9 +193,9 @@ for m in afx afx_diag; do
 	[[ "$v" == "$version" ]] || bad+=("$m.ko: version '$v', want '$version'")
 done
 if ((${#bad[@]} == 0)); then
-	result OK "dkms: modinfo version of both modules is $version"
+	tap_result OK "dkms: modinfo version of both modules is $version"
 else
-	result FAIL "dkms: modinfo version of both modules is $version" "${bad[@]}"
+	tap_result FAIL "dkms: modinfo version of both modules is $version" "${bad[@]}"
 fi
 
-exit $((fails > 0))
+exit $((TAP_FAILS > 0))

@@ -4,25 +4,28 @@
 # Static analysis of the module, one verdict per tool:
 #
 #   scripts/static-check.sh checkpatch
-#       checkpatch.pl --strict --no-tree -f over module/*.[ch] and
-#       uapi/linux/*.h (from the Debian linux-source tree in the cache).
+#       checkpatch.pl --strict --no-tree -f over module/*.[ch],
+#       module/tests/*.[ch] (the KUnit suites) and uapi/linux/*.h (from
+#       the Debian linux-source tree in the cache).
 #       Passes only with 0 errors, 0 warnings and 0 checks.
 #   scripts/static-check.sh sparse
 #       A C=2 W=1 kbuild of a copy of the module sources in build/sparse/
-#       (so the in-tree objects are untouched and everything is
-#       recompiled). Passes when the build succeeds and neither sparse nor
+#       (stage_sources of scripts/lib.sh: the in-tree objects are
+#       untouched and everything is recompiled). Passes when the build succeeds and neither sparse nor
 #       gcc prints a warning or error.
 #
 # Output goes to stdout; the exit status is the verdict.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 shopt -s nullglob
 
 case "${1:-}" in
 checkpatch)
 	ksrc=$(scripts/linux-source.sh)
-	files=(module/*.c module/*.h uapi/linux/*.h)
+	files=(module/*.[ch] module/tests/*.[ch] uapi/linux/*.h)
 	if ((${#files[@]} == 0)); then
 		echo "static-check: nothing to check" >&2
 		exit 1
@@ -35,14 +38,8 @@ sparse)
 	kdir=$(scripts/kver.sh --kdir)
 	dir=build/sparse
 	rm -rf "$dir"
-	mkdir -p "$dir"
 	# Sources only: stale objects must not spare anything a rebuild.
-	mkdir -p "$dir/module"
-	cp -a Kbuild uapi "$dir/"
-	cp -a module/*.[ch] "$dir/module/"
-	# Kbuild may call helpers such as scripts/version.sh.
-	mkdir -p "$dir/scripts"
-	find scripts -maxdepth 1 -type f -exec cp -a {} "$dir/scripts/" \;
+	stage_sources "$dir"
 	log=build/sparse.log
 	set +e
 	make -C "$kdir" M="$(pwd)/$dir" C=2 W=1 modules 2>&1 | tee "$log"

@@ -29,11 +29,12 @@
 #include <linux/afx.h>
 #include <linux/afx_diag.h>
 
+#include "afx_family.h"
+
 #ifndef AFX_VERSION
 #define AFX_VERSION "unknown"
 #endif
 
-#define FAMILY_PARAM	"/sys/module/afx/parameters/family"
 #define STAT_FILE	"/proc/net/afx_stat"
 
 static const char *prog = "afx-ss";
@@ -103,19 +104,6 @@ static void usage(FILE *f, int status)
 "                      may be repeated, overrides -a and -l\n",
 		prog);
 	exit(status);
-}
-
-static int afx_family(void)
-{
-	FILE *f = fopen(FAMILY_PARAM, "r");
-	int v = AF_X;
-
-	if (f) {
-		if (fscanf(f, "%d", &v) != 1 || v <= 0)
-			v = AF_X;
-		fclose(f);
-	}
-	return v;
 }
 
 static uint32_t parse_port(const char *s)

@@ -14,8 +14,9 @@
  * its number is not reserved in the kernel. The module uses AF_X (18) by
  * default, but on a system where 18 is taken it is loaded with family=N,
  * and then every program must use N. The loaded module publishes the
- * number it registered in /sys/module/afx/parameters/family; we read it
- * from there and fall back to AF_X when the file does not exist.
+ * number it registered in /sys/module/afx/parameters/family;
+ * include/afx_family.h, the project's one copy of that lookup, reads it
+ * from there and falls back to AF_X when the file does not exist.
  */
 #ifndef AFX_DEMO_H
 #define AFX_DEMO_H
@@ -28,28 +29,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "linux/afx.h"
-
-#define AFX_FAMILY_PARAM "/sys/module/afx/parameters/family"
-
-/* The family number of AF_X on this system (looked up once). */
-static inline int afx_family(void)
-{
-	static int family;	/* 0 until we have looked */
-	FILE *f;
-	int n;
-
-	if (family)
-		return family;
-
-	family = AF_X;
-	f = fopen(AFX_FAMILY_PARAM, "r");
-	if (f) {
-		if (fscanf(f, "%d", &n) == 1 && n > 0)
-			family = n;
-		fclose(f);
-	}
-	return family;
-}
+#include "afx_family.h"
 
 /*
  * Build an AF_X address. Ports and addresses are in host byte order (no

@@ -24,6 +24,9 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 PATH="$PATH:$here:$here/../build"
+# afx_family (the family number afx registered), as every script reads it.
+# shellcheck source=scripts/guest/lib.sh
+. "$here/../scripts/guest/lib.sh"
 
 TIMEOUT=${AFX_DEMO_TIMEOUT:-10}
 WORK=${TMPDIR:-/tmp}/afx-demo.$$
@@ -347,8 +350,8 @@ done
 mkdir -p "$WORK" || exit 1
 
 title "AF_X demos"
-if [ -r /sys/module/afx/parameters/family ]; then
-	say "afx module loaded, address family $(cat /sys/module/afx/parameters/family)"
+if fam=$(afx_family); then
+	say "afx module loaded, address family $fam"
 else
 	say "demo.sh: /sys/module/afx not found: load the module first (insmod afx.ko)"
 	exit 1

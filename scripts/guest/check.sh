@@ -6,11 +6,17 @@
 # 1. rig sanity (perl Socket/IO::Handle, socat, bash run)   1 test
 # 2. insmod afx.ko                                          1 test
 # 3. every /afx/build/*_test binary (from selftests/*_test.c), then every
-#    /afx/selftests/*.sh, in name order. Each prints TAP; every `ok N` /
-#    `not ok N` line counts as one test (`# SKIP` -> skipped). A program
+#    /afx/selftests/*.sh, in name order (afx_only=word[,word]: only those
+#    whose name contains a word, and from the other test programs the
+#    kselftest harness tests a word names, as fixture[.variant].test or by
+#    its last parts, e.g. test; they run alone, with -r NAME). Each prints
+#    TAP; every `ok N` / `not ok N` line counts as one test (`# SKIP` -> skipped). A program
 #    that prints no TAP line counts as one test by its exit status
-#    (0 pass, 4 = KSFT_SKIP skip, else fail). Missing planned results, a
-#    non-zero exit with no failed case, or a timeout add one failure.
+#    (0 pass, 4 = KSFT_SKIP skip, else fail). Missing planned results,
+#    results beyond the plan (or without one), a non-zero exit with no
+#    failed case, or a timeout add one failure; a SKIP after a failed
+#    assertion is a failure; a SKIP that selftests/expected-skips does not
+#    list for this lane (stock or debug) is a failure.
 # 4. kill leftovers, `rmmod afx`, /sys/module/afx gone      1 test
 # 5. dmesg clean (no WARNING/BUG/Oops/... since boot)       1 test
 #
@@ -40,58 +46,23 @@ selected() {
 	return 1
 }
 
-# parse_tap LABEL OUTFILE RC: turn a program's TAP output into results.
-parse_tap() {
-	awk -v label="$1" -v rc="$3" -v tmo="$test_timeout" '
-	function emit(st, name) {
-		printf "%s\t%s: %s\n", st, label, name
-		n++
-		if (st == "FAIL") nfail++
-	}
-	# kselftest harness: "#  RUN           fixture.test ..." names the
-	# next result, whose own line has no name when it is skipped.
-	/^# +RUN +/ {
-		cur = $0
-		sub(/^# +RUN +/, "", cur); sub(/ \.\.\.$/, "", cur)
-	}
-	/^1\.\.[0-9]+/ {
-		plan = substr($1, 4) + 0
-		if ($0 ~ /# *[Ss][Kk][Ii][Pp]/) planskip = 1
-	}
-	/^(not )?ok [0-9]+/ {
-		line = $0
-		notok = (line ~ /^not /)
-		sub(/^(not )?ok [0-9]+ *(- *)?/, "", line)
-		desc = line; directive = ""; reason = ""
-		if (match(line, /# *[A-Za-z]+/)) {
-			desc = substr(line, 1, RSTART - 1)
-			directive = toupper(substr(line, RSTART, RLENGTH))
-			gsub(/[# ]/, "", directive)
-			reason = substr(line, RSTART + RLENGTH)
-			sub(/^ +/, "", reason)
-		}
-		sub(/ +$/, "", desc)
-		if (desc == "") desc = (cur != "" ? cur : "test " ++unnamed)
-		if (directive == "SKIP")
-			emit("SKIP", desc (reason != "" ? " (" reason ")" : ""))
-		else
-			emit(notok ? "FAIL" : "PASS", desc)
-		cur = ""
-	}
-	END {
-		if (rc == 124 || rc == 137) {
-			emit("FAIL", "timed out after " tmo "s (killed)")
-		} else if (n == 0) {
-			if (planskip || rc == 4) emit("SKIP", "skipped (exit " rc ")")
-			else emit(rc == 0 ? "PASS" : "FAIL", "exit status " rc)
-		} else {
-			if (plan > n)
-				emit("FAIL", (plan - n) " planned test(s) did not report")
-			if (rc != 0 && rc != 4 && nfail == 0)
-				emit("FAIL", "exit status " rc " with no failed case")
-		}
-	}' "$2" | while IFS="$(printf '\t')" read -r st name; do
-		record "$st" "$name"
+# tests_named PROGRAM: the harness tests of PROGRAM (from PROGRAM -l) that
+# a word of afx_only names: the whole name fixture[.variant].test, or its
+# last parts (test, variant.test). One a line; nothing if none.
+# Only programs built with AFX_TEST_MAIN (selftests/lib/afx_harness.h)
+# take -l; their binary carries its marker string.
+tests_named() {
+	[ -n "$only" ] || return 0
+	grep -q 'AFX_TEST_MAIN: -l -r -f' "$1" 2>/dev/null || return 0
+	"$1" -l 2>/dev/null | while read -r tn; do
+		for w in $only; do
+			case "$tn" in
+			"$w" | *."$w")
+				echo "$tn"
+				break
+				;;
+			esac
+		done
 	done
 }
 
@@ -155,8 +126,18 @@ if [ "$loaded" = 1 ]; then
 	for t in /afx/build/*_test; do
 		[ -f "$t" ] && [ -x "$t" ] || continue
 		name=${t#/afx/}
-		selected "$name" || continue
-		run_test "$name" "$t"
+		if selected "$name"; then
+			run_test "$name" "$t"
+			continue
+		fi
+		# Or only the tests of it that afx_only names, alone.
+		picked=$(tests_named "$t")
+		[ -n "$picked" ] || continue
+		set --
+		for tn in $picked; do
+			set -- "$@" -r "$tn"
+		done
+		run_test "$name" "$t" "$@"
 	done
 	for t in /afx/selftests/*.sh; do
 		[ -f "$t" ] || continue

@@ -14,7 +14,7 @@ if ! load_afx; then
 	dmesg | tail -n 20
 	exit 1
 fi
-echo "afx loaded (family $(cat /sys/module/afx/parameters/family 2>/dev/null || echo '?'))"
+echo "afx loaded (family $(afx_family))"
 
 failed=0
 ran=0

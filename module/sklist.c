@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * afx: the per-namespace list of all sockets, and what introspection
- * reports about one socket.
+ * afx: the per-namespace list of all sockets, the one registry that
+ * introspection walks, and the common part of what it reports about one.
  *
  * Every afx sock is on its namespace's afx_net.all from afx_sk_alloc()
  * until its destructor runs, including stream children that no one has
@@ -10,7 +10,7 @@
  * time and holds no lock in between, so that the caller may sleep.
  * afx_sock_info() takes no socket lock: a reader of /proc/net/afx must
  * never wait for a socket whose owner is stuck in a user copy. It reads
- * each field once and reaches a stream peer under RCU.
+ * each field once; the socket type's own file fills in the rest.
  *
  * The destructor runs from an RCU callback (afx socks are SOCK_RCU_FREE),
  * so afx_net.all_lock is taken with BHs off and nothing else is ever
@@ -102,34 +102,17 @@ struct sock *afx_sklist_next(struct net *net, struct sock *prev)
 }
 EXPORT_SYMBOL_GPL(afx_sklist_next);
 
-/* Payload bytes of the datagrams queued at @sk. */
-static u32 afx_dgram_queued(struct sock *sk)
-{
-	struct afx_sock *ax = afx_sk(sk);
-	struct sk_buff *skb;
-	u32 bytes = 0;
-
-	spin_lock(&ax->lock);
-	skb_queue_walk(&sk->sk_receive_queue, skb)
-		bytes += skb->len;
-	spin_unlock(&ax->lock);
-	return bytes;
-}
-
 /**
  * afx_sock_info() - describe one socket for introspection
- * @sk: the socket, with a reference held; no locks held (this sleeps)
+ * @sk: the socket, with a reference held; no locks held
  * @info: filled in
  *
- * Takes the socket lock, under which a socket that has a struct socket
- * changes its peer link only. A child that is not accepted yet has no
- * struct socket and its peer link belongs to the listener's queues, so
- * neither its peer inode nor its send queue is reported.
+ * Takes no socket lock (see the top of this file); the socket type's
+ * afx_stream_info() or afx_dgram_info() adds queues and peer.
  */
 void afx_sock_info(struct sock *sk, struct afx_sock_info *info)
 {
 	struct afx_sock *ax = afx_sk(sk);
-	struct sock *peer;
 
 	memset(info, 0, sizeof(*info));
 	info->type = sk->sk_type;
@@ -141,26 +124,9 @@ void afx_sock_info(struct sock *sk, struct afx_sock_info *info)
 		info->local = ax->local;
 	info->peer = ax->peer_addr;
 
-	if (sk->sk_type == SOCK_DGRAM) {
-		if (info->peer.sx_family)
-			info->state = TCP_ESTABLISHED;
-		info->rqueue = afx_dgram_queued(sk);
-	} else if (info->state == TCP_LISTEN) {
-		info->rqueue = READ_ONCE(sk->sk_ack_backlog);
-		info->wqueue = READ_ONCE(sk->sk_max_ack_backlog);
-	} else {
-		/* A stream socket keeps the address of a failed attempt. */
-		if (info->state == TCP_CLOSE)
-			memset(&info->peer, 0, sizeof(info->peer));
-		info->rqueue = READ_ONCE(ax->rx_bytes);
-		/* A peer outlives, by RCU, the pointer that names it. */
-		rcu_read_lock();
-		peer = READ_ONCE(ax->peer);
-		if (peer && sk->sk_socket && info->state == TCP_ESTABLISHED) {
-			info->wqueue = READ_ONCE(afx_sk(peer)->rx_bytes);
-			info->peer_ino = sock_i_ino(peer);
-		}
-		rcu_read_unlock();
-	}
+	if (sk->sk_type == SOCK_DGRAM)
+		afx_dgram_info(sk, info);
+	else
+		afx_stream_info(sk, info);
 }
 EXPORT_SYMBOL_GPL(afx_sock_info);
