@@ -12,6 +12,8 @@
 #   make debug-kernel    build (or find cached) the KASAN/lockdep/kmemleak
 #                        kernel of the debug lane, print its tree
 #   make run             build, boot QEMU, load the module, run the demos
+#   make fuzz            trinity and afx-fuzz on the debug kernel for
+#                        FUZZ_SECONDS (600; scripts/fuzz.sh)
 #   make soak            only the soak (selftests/soak.sh), SOAK_SECONDS long
 #                        (600), on the Debian and the debug kernel
 #   make bench           benchmark against AF_UNIX, pipes, TCP/UDP, vsock:
@@ -67,7 +69,7 @@ INC_HDRS := $(wildcard include/*.h)
 KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) $(if $(W),W=$(W)) $(if $(C),C=$(C))
 
 .PHONY: all module modules userspace check run shell checkpatch sparse deps \
-	clean help bench kunit debug-kernel soak
+	clean help bench kunit debug-kernel fuzz soak
 
 all: module
 
@@ -133,6 +135,8 @@ shell:
 bench:
 	scripts/bench.sh
 
+fuzz:
+	scripts/fuzz.sh
 SOAK_SECONDS ?= 600
 SOAK_CONNECTIONS ?= 1000
 soak:

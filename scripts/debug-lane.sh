@@ -102,6 +102,10 @@ if ((ok)); then
 	rm -f "$log"
 	args=("afx_test_timeout=${AFX_DEBUG_TEST_TIMEOUT:-600}")
 	[[ "$mode" == check && -n "${ONLY:-}" ]] && args+=("afx_only=$ONLY")
+	# scripts/guest/fuzz.sh: fuzzing time and seed (make fuzz, scripts/fuzz.sh)
+	[[ -n "${AFX_FUZZ_SECONDS:-}" ]] && args+=("afx_fuzz_seconds=$AFX_FUZZ_SECONDS")
+	[[ -n "${AFX_FUZZ_SEED:-}" ]] && args+=("afx_fuzz_seed=$AFX_FUZZ_SEED")
+	[[ -n "${AFX_FUZZ_TRINITY:-}" ]] && args+=("afx_fuzz_trinity=$AFX_FUZZ_TRINITY")
 	# shellcheck disable=SC2206 # word splitting wanted, as in check.sh
 	args+=(${AFX_KERNEL_ARGS:-})
 	vm_rc=0

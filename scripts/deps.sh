@@ -21,6 +21,7 @@ packages=(
 	bc flex bison libelf-dev libssl-dev python3	# the debug kernel, kunit.py
 	dkms				# make dkms-install; checked by package-check.sh
 	gnuplot-nox			# make bench: the plots
+	trinity				# the fuzzing of the debug lane
 )
 
 missing=()

@@ -69,6 +69,10 @@ copy_with_libs() {
 for tool in bash perl socat strace kmod; do
 	copy_with_libs "$(readlink -f "$(command -v "$tool")")"
 done
+# trinity, for the fuzzing of the debug lane (scripts/guest/fuzz.sh).
+if command -v trinity >/dev/null; then
+	copy_with_libs "$(readlink -f "$(command -v trinity)")"
+fi
 # /bin/sh is bash, not busybox: busybox's sh runs its own applets before
 # searching PATH, which would hide kmod's tools below from every script.
 ln -sf bash "$root/usr/bin/sh"

@@ -143,6 +143,9 @@ dmesg_check "kunit: kernel log clean (KASAN, lockdep, UBSAN, ...)" /tmp/afx-dmes
 # --- every selftest, then leaks and the whole log ----------------------------------
 if [ "$mode" = debug ]; then
 	sh /afx/scripts/guest/check.sh
+	# Fuzzing (trinity, afx-fuzz): before the kmemleak scan and the
+	# kernel-log check below, which cover it.
+	sh /afx/scripts/guest/fuzz.sh
 	echo
 	echo "=== debug: kmemleak"
 	if [ -d /sys/module/afx ]; then
