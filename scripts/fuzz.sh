@@ -15,6 +15,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 secs=${FUZZ_SECONDS:-600}
 if ! [[ "$secs" =~ ^[0-9]+$ ]] || ((secs < 8)); then
 	echo "fuzz.sh: FUZZ_SECONDS must be a number of seconds >= 8" >&2
@@ -33,6 +35,7 @@ dir=${AFX_DEBUG_DIR:-build/debug}
 mkdir -p "$dir"
 export AFX_RESULTS=$dir/fuzz-results.txt
 : >"$AFX_RESULTS"
+results_init "$AFX_RESULTS"
 
 start=$SECONDS
 scripts/debug-lane.sh check || true
@@ -40,16 +43,4 @@ scripts/debug-lane.sh check || true
 echo
 echo "===== fuzz figures ($((SECONDS - start))s in all)"
 tr -d '\r' <"$dir/guest-check.log" 2>/dev/null | grep '^AFX-FUZZ:' || echo "(none)"
-pass=$(grep -c '^PASS' "$AFX_RESULTS" || true)
-fail=$(grep -c '^FAIL' "$AFX_RESULTS" || true)
-skip=$(grep -c '^SKIP' "$AFX_RESULTS" || true)
-if ((fail > 0)); then
-	echo "Failed:"
-	grep '^FAIL' "$AFX_RESULTS" | cut -f2- | sed 's/^/  - /'
-fi
-if ((skip > 0)); then
-	echo "$pass passed, $fail failed, $skip skipped"
-else
-	echo "$pass passed, $fail failed"
-fi
-((fail == 0))
+summary
