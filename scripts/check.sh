@@ -53,6 +53,12 @@ for src in selftests/*.c; do
 	bin=build/$(basename "$src" .c)
 	[[ -x "$bin" ]] || record FAIL "build: $src has no program $bin"
 done
+# A program whose source is gone (renamed, split) must not run either.
+for bin in build/*_test; do
+	[[ -e "$bin" && ! -e "selftests/$(basename "$bin").c" ]] || continue
+	echo "(removing $bin: selftests/$(basename "$bin").c is gone)"
+	rm -f "$bin"
+done
 
 # The guest's TAP parser turns every way of misreporting into a failure.
 echo
