@@ -476,10 +476,6 @@ static int afx_stream_listen(struct socket *sock, int backlog)
 	if (sk->sk_state != TCP_LISTEN)
 		afx_set_peercred(sk, task_tgid(current), current_cred());
 
-	/* Under afx_sock.lock as every sk_shutdown write; no sender races it. */
-	spin_lock(&afx_sk(sk)->lock);
-	WRITE_ONCE(sk->sk_shutdown, 0);
-	spin_unlock(&afx_sk(sk)->lock);
 	spin_lock(&an->lock);
 	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
 	WRITE_ONCE(sk->sk_state, TCP_LISTEN);
