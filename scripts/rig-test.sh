@@ -3,7 +3,8 @@
 #
 # rig-test.sh - the guest's TAP parser (parse_tap in scripts/guest/lib.sh)
 # against made-up test output, on the host: it must turn every way a test
-# program can misreport into a failure. Prints TAP, one line per case;
+# program can misreport into a failure; and the host's check that it got
+# every result the guest counted (guest_counts in scripts/lib.sh). Prints TAP, one line per case;
 # scripts/check.sh records them as "rig: ...".
 set -uo pipefail
 
@@ -106,6 +107,28 @@ expect "a timeout fails" build/x_test 124 '^FAIL build/x_test: timed out after 3
 1..2
 ok 1 a
 EOF
+
+# The host's check of a guest log against the guest's own summary
+# (guest_counts in scripts/lib.sh, which also defines a record() we do
+# not use here).
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+printf 'AFX-RESULT: PASS a\r\nAFX-RESULT: SKIP b\r\nAFX-SUMMARY: pass=1 fail=0 skip=1\r\n' >"$tmp/log"
+n=$((n + 1))
+if [[ -z "$(guest_counts "$tmp/log" AFX-SUMMARY)" ]]; then
+	echo "ok $n - a guest log that matches its summary passes"
+else
+	fails=$((fails + 1))
+	echo "not ok $n - a guest log that matches its summary passes"
+fi
+printf 'AFX-RESULT: PASS a\r\nAFX-SUMMARY: pass=2 fail=0 skip=0\r\n' >"$tmp/log"
+n=$((n + 1))
+if guest_counts "$tmp/log" AFX-SUMMARY | grep -q 'the host parsed pass=1 fail=0 skip=0, the guest.s summary says pass=2'; then
+	echo "ok $n - a result lost between guest and host fails"
+else
+	fails=$((fails + 1))
+	echo "not ok $n - a result lost between guest and host fails"
+fi
 
 echo "1..$n"
 ((fails == 0))
