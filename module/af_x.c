@@ -55,19 +55,27 @@
 /**
  * DOC: Data
  *
- * A stream sender copies user data into an skb holding its own socket
- * lock (lock_sock(), which serialises its writers and may sleep) but no
- * spinlock; a datagram sender copies holding no lock at all. Either then
- * appends the skb to the receiver's sk_receive_queue under the receiver's
- * afx_sock.lock (a small stream write is instead copied to the stack and,
- * under that lock, into the room at the end of the tail skb: see
- * afx_sbuf_push_small()), which also guards sk_shutdown and, once connected,
- * sk_err, so that nothing is queued to a socket that has shut down
- * reading or is closing, and so that a reader that finds the queue empty
- * under that lock knows every byte sent before an EOF or a reset has been
- * read. Memory is charged to the receiver (skb_set_owner_r()). A reader is
- * serialised by its own socket lock and wakes writers after it frees
- * room.
+ * Streams: each socket embeds the stream buffer of the bytes sent to it
+ * (afx_sock.rx, DOC: Stream buffer in sbuf.c), a ring of pages with one
+ * producer, the peer's sendmsg() under the peer's socket lock, and one
+ * consumer, our own recvmsg() under our socket lock; they share no lock.
+ * A writer copies straight from its user buffer into the pages, a reader
+ * straight out of them. SO_SNDBUF and SO_RCVBUF bound the payload bytes
+ * queued (afx_stream_limit()), so the low-water mark and the limits are
+ * in the same unit. Shutting down and resetting go through the
+ * receiver's afx_sock.lock (afx_shutdown_add()), after the writer's last
+ * push, so a reader that sees EOF or an error under that lock and then
+ * an empty buffer has read every byte sent before them.
+ *
+ * Datagrams: a sender copies the payload into an skb holding no lock,
+ * then appends it to the receiver's sk_receive_queue under the receiver's
+ * afx_sock.lock, which also guards sk_shutdown, so that nothing is queued
+ * to a socket that has shut down reading or is closing. Memory is charged
+ * to the receiver (skb_set_owner_r()).
+ *
+ * A reader wakes writers after it frees room, a writer wakes the reader
+ * after it adds data, both through the socket callbacks, which wake only
+ * if someone sleeps (skwq_has_sleeper()).
  *
  * Sleeping: socket calls sleep in afx_sock_wait(), whose wait entry is
  * woken only by the poll events it waits for. Datagram senders waiting for
@@ -146,6 +154,7 @@ static void afx_sk_destruct(struct sock *sk)
 
 	afx_sklist_del(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);
+	afx_sbuf_purge(&ax->rx);
 	WARN_ON_ONCE(ax->peer);
 	WARN_ON_ONCE(!hlist_unhashed(&ax->bind_node));
 	WARN_ON_ONCE(atomic_read(&sk->sk_rmem_alloc));
@@ -195,6 +204,7 @@ struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
 
 	ax = afx_sk(sk);
 	spin_lock_init(&ax->lock);
+	afx_sbuf_init(&ax->rx);
 	INIT_HLIST_NODE(&ax->bind_node);
 	INIT_LIST_HEAD(&ax->conn_node);
 	INIT_LIST_HEAD(&ax->acceptq);
@@ -408,6 +418,8 @@ int afx_sock_wait(struct sock *sk, long *timeo, __poll_t events,
 	init_wait(&wait.wq);
 	wait.wq.func = afx_wake_filter;
 	add_wait_queue(sk_sleep(sk), &wait.wq);
+	/* Queued before @cond reads: pairs with skwq_has_sleeper(). */
+	smp_mb();
 	while (!cond(sk)) {
 		if (!*timeo) {
 			err = -EAGAIN;
@@ -426,8 +438,10 @@ int afx_sock_wait(struct sock *sk, long *timeo, __poll_t events,
 }
 
 /**
- * afx_purge() - drop everything queued at @sk
+ * afx_purge() - drop the datagrams queued at @sk
  * @sk: the socket; it has shut down reading, so nothing more can arrive
+ *
+ * Stream bytes are the stream buffer's (afx_sbuf_discard()).
  */
 void afx_purge(struct sock *sk)
 {
@@ -437,7 +451,6 @@ void afx_purge(struct sock *sk)
 	__skb_queue_head_init(&q);
 	spin_lock(&ax->lock);
 	skb_queue_splice_init(&sk->sk_receive_queue, &q);
-	WRITE_ONCE(ax->rx_bytes, 0);
 	spin_unlock(&ax->lock);
 	__skb_queue_purge(&q);
 }
@@ -524,6 +537,27 @@ int afx_send_error(const struct msghdr *msg, int err)
 	return err;
 }
 
+/**
+ * afx_stat_read() - the value of one event counter
+ * @an: the namespace
+ * @s: the counter
+ *
+ * Sums the CPUs' shares without stopping the writers: a snapshot, exact
+ * once the counted events are over.
+ *
+ * Return: the sum.
+ */
+u64 afx_stat_read(struct afx_net *an, enum afx_stat s)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu_ptr(an->stats, cpu)->v[s]);
+	return sum;
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_stat_read);
+
 static int __net_init afx_net_init(struct net *net)
 {
 	struct afx_net *an = afx_net(net);
@@ -538,17 +572,24 @@ static int __net_init afx_net_init(struct net *net)
 	an->port_lo = AFX_EPHEMERAL_LO;
 	an->port_hi = AFX_EPHEMERAL_HI;
 	an->dgram_max = AFX_SKB_MAX;
-	for (i = 0; i < AFX_STAT_MAX; i++)
-		atomic64_set(&an->stats[i], 0);
 	spin_lock_init(&an->all_lock);
 	INIT_LIST_HEAD(&an->all);
 
+	an->stats = alloc_percpu(struct afx_stats);
+	if (!an->stats)
+		return -ENOMEM;
 	err = afx_sysctl_init_net(net);
 	if (err)
-		return err;
+		goto err_stats;
 	err = afx_proc_init_net(net);
 	if (err)
-		afx_sysctl_exit_net(net);
+		goto err_sysctl;
+	return 0;
+
+err_sysctl:
+	afx_sysctl_exit_net(net);
+err_stats:
+	free_percpu(an->stats);
 	return err;
 }
 
@@ -564,6 +605,7 @@ static void __net_exit afx_net_exit(struct net *net)
 	for (s = 0; s < AFX_SPACES; s++)
 		for (i = 0; i < ARRAY_SIZE(an->bind[s]); i++)
 			WARN_ON_ONCE(!hlist_empty(&an->bind[s][i]));
+	free_percpu(an->stats);
 }
 
 static struct pernet_operations afx_net_ops = {

@@ -9,6 +9,7 @@
 
 #include <linux/hash.h>
 #include <linux/list.h>
+#include <linux/percpu.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <net/sock.h>
@@ -16,13 +17,13 @@
 #include <net/netns/generic.h>
 #include <linux/afx.h>
 
+#include "sbuf.h"
+
 #define AFX_BIND_HASH_BITS	10
 #define AFX_EPHEMERAL_LO	49152U
 #define AFX_EPHEMERAL_HI	65535U
 #define AFX_PROT_PORT_MAX	1023U
-/* Largest skb payload afx builds: a stream write is cut into skbs of at
- * most this, and it is the largest datagram net.afx.dgram_max allows.
- */
+/* The largest datagram net.afx.dgram_max allows. */
 #define AFX_SKB_MAX		(64U * 1024)
 
 /**
@@ -68,6 +69,14 @@ enum afx_stat {
 };
 
 /**
+ * struct afx_stats - one CPU's share of the event counters
+ * @v: indexed by enum afx_stat
+ */
+struct afx_stats {
+	u64 v[AFX_STAT_MAX];
+};
+
+/**
  * struct afx_net - per network namespace state
  * @lock: the control-plane lock: bind tables, listen/accept/pending
  *	queues and stream connection state changes. Never taken on the
@@ -78,7 +87,8 @@ enum afx_stat {
  * @port_lo: first ephemeral port
  * @port_hi: last ephemeral port
  * @dgram_max: largest datagram payload
- * @stats: event counters
+ * @stats: event counters, per CPU: added to with this_cpu_add(), summed
+ *	by afx_stat_read()
  * @all_lock: protects @all. Taken with BHs off: a sock leaves @all in
  *	its destructor, which SOCK_RCU_FREE runs from an RCU callback.
  * @all: every afx sock of the namespace, oldest first (sklist.c)
@@ -91,7 +101,7 @@ struct afx_net {
 	u32 port_lo;
 	u32 port_hi;
 	u32 dgram_max;
-	atomic64_t stats[AFX_STAT_MAX];
+	struct afx_stats __percpu *stats;
 	spinlock_t all_lock; /* @all, see above */
 	struct list_head all;
 	struct ctl_table_header *sysctl_hdr;
@@ -100,7 +110,8 @@ struct afx_net {
 /**
  * struct afx_sock - an AF_X socket
  * @sk: the generic socket; must be first. Of its fields, sk_receive_queue
- *	and sk_shutdown are written under @lock (afx_shutdown_add()), and so
+ *	(datagram) and sk_shutdown are written under @lock
+ *	(afx_shutdown_add()), and so
  *	is sk_err once connected, except that sock_error() clears it
  *	locklessly; sk_state is written under afx_net.lock, by the socket's
  *	own calls (holding its socket lock) or, for a connector waiting on
@@ -109,9 +120,11 @@ struct afx_net {
  *	READ_ONCE(); a reader that must see the queue, sk_err and
  *	sk_shutdown consistently takes @lock (stream recvmsg).
  * @lock: protects sk_receive_queue (used with the __skb_* helpers),
- *	@rx_bytes, sk_shutdown and, once connected, sk_err: the one lock a
- *	sender or a closing peer takes on its receiver
- * @rx_bytes: stream: payload bytes not yet read; written under @lock
+ *	sk_shutdown and, once connected, sk_err: the one lock a datagram
+ *	sender or a closing or shutting down peer takes on its receiver
+ * @rx: stream: the bytes sent to this socket and not read yet. The peer's
+ *	sendmsg() is its producer, this socket's recvmsg() and release()
+ *	its consumer, each under its own socket lock; see DOC: Stream buffer
  * @local: bound address; sx_family is 0 while unbound. Written once, by
  *	bind or autobind under the socket lock and afx_net.lock, before the
  *	socket is put in the bind table
@@ -143,7 +156,7 @@ struct afx_net {
 struct afx_sock {
 	struct sock sk;
 	spinlock_t lock; /* receive queue and sk_shutdown */
-	u32 rx_bytes;
+	struct afx_sbuf rx;
 	struct sockaddr_x local;
 	struct sockaddr_x peer_addr;
 	struct sock *peer;
@@ -184,7 +197,7 @@ static inline struct afx_net *afx_net(const struct net *net)
 
 static inline void afx_stat_add(const struct sock *sk, enum afx_stat s, u64 n)
 {
-	atomic64_add(n, &afx_net(sock_net(sk))->stats[s]);
+	this_cpu_add(afx_net(sock_net(sk))->stats->v[s], n);
 }
 
 static inline void afx_stat_inc(const struct sock *sk, enum afx_stat s)
@@ -207,8 +220,10 @@ static inline u32 afx_port(const struct sock *sk)
  * @sk: the socket
  * @mode: RCV_SHUTDOWN, SEND_SHUTDOWN or both
  *
- * Under afx_sock.lock, so that a sender that queues under that lock never
- * queues to a socket that has shut down reading.
+ * Under afx_sock.lock, so that a datagram sender that queues under that
+ * lock never queues to a socket that has shut down reading, and so that a
+ * stream reader that sees RCV_SHUTDOWN under it also sees every byte
+ * pushed before. Shutting down reading also shuts the stream buffer.
  */
 static inline void afx_shutdown_add(struct sock *sk, u8 mode)
 {
@@ -217,6 +232,8 @@ static inline void afx_shutdown_add(struct sock *sk, u8 mode)
 	spin_lock(&ax->lock);
 	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | mode);
 	spin_unlock(&ax->lock);
+	if (mode & RCV_SHUTDOWN)
+		afx_sbuf_shutdown(&ax->rx);
 }
 
 /* Effective nonblocking mode: the file's or the call's flag, or X_NONBLOCK. */
@@ -226,6 +243,7 @@ static inline bool afx_nonblock(const struct sock *sk, bool flag)
 }
 
 /* af_x.c */
+u64 afx_stat_read(struct afx_net *an, enum afx_stat s);
 struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
 			  bool kern);
 struct sk_buff *afx_skb_from_msg(struct sock *sk, struct msghdr *msg,
@@ -359,8 +377,8 @@ static inline struct afx_sock *afx_port_next(struct afx_net *an,
 bool afx_port_taken(struct afx_net *an, enum afx_space space, u32 port,
 		    const struct sock *sk);
 u32 afx_pick_port(struct afx_net *an, enum afx_space space);
-unsigned int afx_sbuf_limit(const struct sock *sk, const struct sock *peer);
-bool afx_sbuf_room(const struct sock *sk, const struct sock *peer);
+u32 afx_stream_limit(const struct sock *sk, const struct sock *peer);
+u32 afx_stream_room(const struct sock *sk, const struct sock *peer);
 bool afx_acceptq_full(const struct sock *listener);
 bool afx_stream_can_write(struct sock *sk);
 bool afx_stream_can_read(struct sock *sk);

@@ -105,7 +105,7 @@ static int afx_stat_show(struct seq_file *seq, void *v)
 	BUILD_BUG_ON(ARRAY_SIZE(afx_stat_names) != AFX_STAT_MAX);
 	for (i = 0; i < AFX_STAT_MAX; i++)
 		seq_printf(seq, "%s %llu\n", afx_stat_names[i],
-			   (u64)atomic64_read(&an->stats[i]));
+			   afx_stat_read(an, i));
 	return 0;
 }
 

@@ -2,9 +2,9 @@
 /*
  * afx: SOCK_STREAM sockets.
  *
- * Connection setup, the listen/accept/pending queues, shutdown and poll.
- * The byte stream itself goes through the afx_sbuf_* functions at the top
- * of this file, the one place a faster data path has to replace.
+ * Connection setup, the listen/accept/pending queues, the data path,
+ * shutdown and poll. The bytes themselves live in the stream buffer
+ * (sbuf.c), which this file reaches only through its interface.
  */
 
 #include <linux/cred.h>
@@ -18,194 +18,23 @@
 #include "afx.h"
 #include "compat.h"
 
-/**
- * struct afx_sbuf_cb - per-skb stream state in skb->cb
- * @consumed: bytes of this skb already read
- */
-struct afx_sbuf_cb {
-	u32 consumed;
-};
-
-#define AFX_SBUF_CB(skb)	((struct afx_sbuf_cb *)(skb)->cb)
-
 /* ---- data path ---------------------------------------------------------- */
 
-VISIBLE_IF_KUNIT unsigned int afx_sbuf_limit(const struct sock *sk,
-					     const struct sock *peer)
+/* The most @sk may have queued, unread, at @peer: SO_SNDBUF and SO_RCVBUF. */
+VISIBLE_IF_KUNIT u32 afx_stream_limit(const struct sock *sk,
+				      const struct sock *peer)
 {
-	return min(READ_ONCE(sk->sk_sndbuf), READ_ONCE(peer->sk_rcvbuf));
+	return min_t(u32, READ_ONCE(sk->sk_sndbuf), READ_ONCE(peer->sk_rcvbuf));
 }
-EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_limit);
+EXPORT_SYMBOL_IF_KUNIT(afx_stream_limit);
 
-/* Room for @sk to write into its peer's receive queue? */
-VISIBLE_IF_KUNIT bool afx_sbuf_room(const struct sock *sk,
-				    const struct sock *peer)
+/* Bytes @sk may write to @peer now without passing the limit. */
+VISIBLE_IF_KUNIT u32 afx_stream_room(const struct sock *sk,
+				     const struct sock *peer)
 {
-	return atomic_read(&peer->sk_rmem_alloc) < afx_sbuf_limit(sk, peer);
+	return afx_sbuf_room(&afx_sk(peer)->rx, afx_stream_limit(sk, peer));
 }
-EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_room);
-
-/*
- * Small writes are not one skb each: they are copied into the room at the
- * end of the last skb queued at the receiver, and an skb made for one gets
- * room for the writes after it. A write of at most AFX_SBUF_SMALL bytes is
- * first copied to the stack (the copy may fault: no lock held), then under
- * the receiver's afx_sock.lock appended to the tail skb if it is linear
- * and has room. Bytes below skb->len never change, so a reader copies the
- * part it saw under that lock without holding it (afx_sbuf_pull()).
- */
-#define AFX_SBUF_SMALL		512
-#define AFX_SBUF_SMALL_SKB	SKB_WITH_OVERHEAD(2048)
-
-/* Queue @skb of @size bytes at @peer, unless it has shut down reading. */
-static int afx_sbuf_queue(struct sock *peer, struct sk_buff *skb, size_t size)
-{
-	struct afx_sock *pax = afx_sk(peer);
-
-	AFX_SBUF_CB(skb)->consumed = 0;
-	spin_lock(&pax->lock);
-	if (peer->sk_shutdown & RCV_SHUTDOWN) {
-		spin_unlock(&pax->lock);
-		kfree_skb(skb);
-		return -EPIPE;
-	}
-	skb_set_owner_r(skb, peer);
-	__skb_queue_tail(&peer->sk_receive_queue, skb);
-	WRITE_ONCE(pax->rx_bytes, pax->rx_bytes + size);
-	spin_unlock(&pax->lock);
-
-	peer->sk_data_ready(peer);
-	return size;
-}
-
-/* A small write: append to the tail skb, or start one with room to spare. */
-static int afx_sbuf_push_small(struct sock *sk, struct sock *peer,
-			       struct msghdr *msg, size_t size)
-{
-	struct afx_sock *pax = afx_sk(peer);
-	u8 buf[AFX_SBUF_SMALL] __uninitialized;
-	struct sk_buff *skb;
-	int err;
-
-	if (!copy_from_iter_full(buf, size, &msg->msg_iter))
-		return -EFAULT;
-
-	spin_lock(&pax->lock);
-	if (peer->sk_shutdown & RCV_SHUTDOWN) {
-		spin_unlock(&pax->lock);
-		err = -EPIPE;
-		goto out_revert;
-	}
-	/* Stream skbs are never cloned: their head is ours to write. */
-	skb = skb_peek_tail(&peer->sk_receive_queue);
-	if (skb && !skb_cloned(skb) && skb_tailroom(skb) >= size) {
-		skb_put_data(skb, buf, size);
-		WRITE_ONCE(pax->rx_bytes, pax->rx_bytes + size);
-		spin_unlock(&pax->lock);
-		peer->sk_data_ready(peer);
-		return size;
-	}
-	spin_unlock(&pax->lock);
-
-	skb = alloc_skb(AFX_SBUF_SMALL_SKB, sk->sk_allocation);
-	if (!skb) {
-		err = -ENOBUFS;
-		goto out_revert;
-	}
-	skb_put_data(skb, buf, size);
-	err = afx_sbuf_queue(peer, skb, size);
-	if (err > 0)
-		return err;
-
-out_revert:
-	/* Not sent: a caller that retries with @msg must find the bytes. */
-	iov_iter_revert(&msg->msg_iter, size);
-	return err;
-}
-
-/* Queue up to @len bytes from @msg at @peer: bytes queued, 0 if full, or errno. */
-static int afx_sbuf_push(struct sock *sk, struct sock *peer,
-			 struct msghdr *msg, size_t len)
-{
-	unsigned int limit = afx_sbuf_limit(sk, peer);
-	unsigned int used = atomic_read(&peer->sk_rmem_alloc);
-	struct sk_buff *skb;
-	size_t size;
-	int err;
-
-	if (used >= limit)
-		return 0;
-	size = min_t(size_t, len, limit - used);
-	size = min_t(size_t, size, AFX_SKB_MAX);
-	if (size <= AFX_SBUF_SMALL)
-		return afx_sbuf_push_small(sk, peer, msg, size);
-	skb = afx_skb_from_msg(sk, msg, size, &err);
-	if (!skb)
-		return err;
-	return afx_sbuf_queue(peer, skb, size);
-}
-
-/*
- * Copy up to @len queued bytes to @msg, consuming them unless @peek. The
- * tail skb may grow while we copy from it (small writes are appended): we
- * copy what was there when we looked, under afx_sock.lock, and look again.
- */
-static int afx_sbuf_pull(struct sock *sk, struct msghdr *msg, size_t len,
-			 bool peek)
-{
-	struct afx_sock *ax = afx_sk(sk);
-	struct sk_buff_head *q = &sk->sk_receive_queue;
-	struct sk_buff *skb = NULL, *done;
-	size_t copied = 0;
-	u32 off = 0, avail, chunk;
-	int err;
-
-	sock_owned_by_me(sk);
-	while (copied < len) {
-		spin_lock(&ax->lock);
-		if (!skb || off == skb->len) {
-			/* The head, or (peeking) the skb after this one. */
-			skb = skb ? skb_peek_next(skb, q) : skb_peek(q);
-			off = skb ? AFX_SBUF_CB(skb)->consumed : 0;
-		}
-		avail = skb ? skb->len : 0;
-		spin_unlock(&ax->lock);
-		if (!skb)
-			break;
-
-		chunk = min_t(size_t, avail - off, len - copied);
-		/* A linear skb may be appended to: never read its length here. */
-		if (skb_is_nonlinear(skb))
-			err = skb_copy_datagram_msg(skb, off, msg, chunk);
-		else
-			err = memcpy_to_msg(msg, skb->data + off, chunk);
-		if (err)
-			return copied ? copied : err;
-		copied += chunk;
-		off += chunk;
-		if (peek)
-			continue;
-
-		done = NULL;
-		spin_lock(&ax->lock);
-		WRITE_ONCE(ax->rx_bytes, ax->rx_bytes - chunk);
-		if (off == skb->len) {
-			__skb_unlink(skb, q);
-			done = skb;
-		} else {
-			AFX_SBUF_CB(skb)->consumed = off;
-		}
-		spin_unlock(&ax->lock);
-		if (done) {
-			consume_skb(done);
-			skb = NULL;
-		}
-	}
-
-	if (copied && !peek && ax->peer)
-		ax->peer->sk_write_space(ax->peer);
-	return copied;
-}
+EXPORT_SYMBOL_IF_KUNIT(afx_stream_room);
 
 /* ---- connection state --------------------------------------------------- */
 
@@ -335,17 +164,16 @@ static void afx_stream_disconnect(struct sock *sk)
 		return;
 	pax = afx_sk(peer);
 
-	spin_lock(&ax->lock);
-	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
-	unread = !skb_queue_empty(&sk->sk_receive_queue);
-	spin_unlock(&ax->lock);
+	afx_shutdown_add(sk, SHUTDOWN_MASK);
+	unread = afx_sbuf_readable(&ax->rx);
 
-	/* Under the lock a reader checks its queue under: after the data. */
+	/* Under the lock a reader checks EOF under: after the data. */
 	spin_lock(&pax->lock);
 	WRITE_ONCE(peer->sk_shutdown, SHUTDOWN_MASK);
 	if (unread)
 		WRITE_ONCE(peer->sk_err, ECONNRESET);
 	spin_unlock(&pax->lock);
+	afx_sbuf_shutdown(&pax->rx);
 
 	peer->sk_state_change(peer);
 	if (unread)
@@ -360,7 +188,7 @@ static void afx_stream_disconnect(struct sock *sk)
 static void afx_stream_close_child(struct sock *child)
 {
 	afx_stream_disconnect(child);
-	afx_purge(child);
+	afx_sbuf_discard(&afx_sk(child)->rx);
 	sock_set_flag(child, SOCK_DEAD);
 	sock_put(child);
 }
@@ -444,6 +272,8 @@ static void afx_stream_close(struct sock *sk)
 	}
 	afx_stream_forget_attempt(sk);
 	afx_stream_disconnect(sk);
+	/* Free the unread bytes now, not when the peer lets go of us. */
+	afx_sbuf_discard(&afx_sk(sk)->rx);
 }
 
 static int afx_stream_release(struct socket *sock)
@@ -725,7 +555,7 @@ VISIBLE_IF_KUNIT bool afx_stream_can_write(struct sock *sk)
 
 	return (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) ||
 	       READ_ONCE(sk->sk_state) != TCP_ESTABLISHED ||
-	       afx_sbuf_room(sk, peer);
+	       afx_stream_room(sk, peer);
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_stream_can_write);
 
@@ -767,7 +597,10 @@ static int afx_stream_sendmsg(struct socket *sock, struct msghdr *msg,
 		}
 		if (sent >= len)
 			break;
-		n = afx_sbuf_push(sk, peer, msg, len - sent);
+		n = min_t(size_t, len - sent, afx_stream_room(sk, peer));
+		n = afx_sbuf_push(&afx_sk(peer)->rx, &msg->msg_iter, n);
+		if (n > 0)
+			peer->sk_data_ready(peer);
 		if (n < 0) {
 			err = n;
 			goto out_err;
@@ -796,7 +629,7 @@ out_err:
 
 VISIBLE_IF_KUNIT bool afx_stream_can_read(struct sock *sk)
 {
-	return READ_ONCE(afx_sk(sk)->rx_bytes) || READ_ONCE(sk->sk_err) ||
+	return afx_sbuf_readable(&afx_sk(sk)->rx) || READ_ONCE(sk->sk_err) ||
 	       (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) ||
 	       READ_ONCE(sk->sk_state) != TCP_ESTABLISHED;
 }
@@ -834,27 +667,28 @@ static int afx_stream_recvmsg(struct socket *sock, struct msghdr *msg,
 		goto out;
 
 	for (;;) {
-		n = afx_sbuf_pull(sk, msg, len - copied, peek);
+		n = afx_sbuf_pull(&ax->rx, &msg->msg_iter, len - copied, peek);
 		if (n < 0) {
 			if (!copied)
 				err = n;
 			break;
 		}
+		if (n && !peek && ax->peer)
+			ax->peer->sk_write_space(ax->peer);
 		copied += n;
 		if (copied >= target || (peek && copied))
 			break;
 		/*
 		 * EOF and errors come only after the data queued before them.
-		 * A sender queues, and a peer shuts down or resets, under our
-		 * afx_sock.lock, so look at them with the queue seen empty
-		 * under that lock: data that raced in since the pull is read
-		 * first.
+		 * A peer pushes before it shuts down or resets us under our
+		 * afx_sock.lock: seen under that lock, they are final once the
+		 * buffer is seen empty after them.
 		 */
 		spin_lock(&ax->lock);
-		empty = skb_queue_empty(&sk->sk_receive_queue);
 		reset = READ_ONCE(sk->sk_err);
 		eof = sk->sk_shutdown & RCV_SHUTDOWN;
 		spin_unlock(&ax->lock);
+		empty = !afx_sbuf_readable(&ax->rx);
 		if (!empty)
 			continue;
 		if (reset) {
@@ -923,18 +757,17 @@ out:
 
 /*
  * Enough queued for POLLIN: SO_RCVLOWAT bytes, or whatever is queued once
- * the writer can add no more (SO_RCVBUF counts buffer overhead too, and
- * may hold less than the low-water mark), so that a poller never waits
- * for data that cannot come.
+ * the writer can add no more (SO_SNDBUF or SO_RCVBUF may be below the
+ * low-water mark), so that a poller never waits for data that cannot come.
  */
 static bool afx_stream_readable(struct sock *sk, struct sock *peer)
 {
-	u32 queued = READ_ONCE(afx_sk(sk)->rx_bytes);
+	u32 queued = afx_sbuf_readable(&afx_sk(sk)->rx);
 
 	if (!queued)
 		return false;
 	return queued >= (u32)max(READ_ONCE(sk->sk_rcvlowat), 1) ||
-	       (peer && !afx_sbuf_room(peer, sk));
+	       (peer && !afx_stream_room(peer, sk));
 }
 
 static __poll_t afx_stream_poll(struct file *file, struct socket *sock,
@@ -961,7 +794,7 @@ static __poll_t afx_stream_poll(struct file *file, struct socket *sock,
 	peer = READ_ONCE(ax->peer);
 	if (afx_stream_readable(sk, peer))
 		mask |= EPOLLIN | EPOLLRDNORM;
-	if (shutdown & SEND_SHUTDOWN || (peer && afx_sbuf_room(sk, peer)))
+	if (shutdown & SEND_SHUTDOWN || (peer && afx_stream_room(sk, peer)))
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	else
 		sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
@@ -990,9 +823,9 @@ static int afx_stream_ioctl(struct socket *sock, unsigned int cmd,
 	}
 	if (sk->sk_state == TCP_ESTABLISHED) {
 		if (cmd == SIOCINQ)
-			amount = READ_ONCE(ax->rx_bytes);
+			amount = afx_sbuf_readable(&ax->rx);
 		else
-			amount = READ_ONCE(afx_sk(ax->peer)->rx_bytes);
+			amount = afx_sbuf_readable(&afx_sk(ax->peer)->rx);
 	}
 	release_sock(sk);
 	return put_user(amount, (int __user *)arg);
@@ -1021,12 +854,12 @@ void afx_stream_info(struct sock *sk, struct afx_sock_info *info)
 	/* A stream socket keeps the address of a failed attempt. */
 	if (info->state == TCP_CLOSE)
 		memset(&info->peer, 0, sizeof(info->peer));
-	info->rqueue = READ_ONCE(ax->rx_bytes);
+	info->rqueue = afx_sbuf_readable(&ax->rx);
 	/* A peer outlives, by RCU, the pointer that names it. */
 	rcu_read_lock();
 	peer = READ_ONCE(ax->peer);
 	if (peer && sk->sk_socket && info->state == TCP_ESTABLISHED) {
-		info->wqueue = READ_ONCE(afx_sk(peer)->rx_bytes);
+		info->wqueue = afx_sbuf_readable(&afx_sk(peer)->rx);
 		info->peer_ino = sock_i_ino(peer);
 	}
 	rcu_read_unlock();

@@ -364,7 +364,7 @@ int kt_setsockopt_int(struct socket *sock, int name, int val)
  */
 s64 kt_stat(struct net *net, enum afx_stat s)
 {
-	return atomic64_read(&afx_net(net)->stats[s]);
+	return afx_stat_read(afx_net(net), s);
 }
 
 /**

@@ -15,20 +15,25 @@
 
 /* ---- afx_stream: buffer accounting and wakeups --------------------------------- */
 
-static void stream_sbuf_limit(struct kunit *test)
+static void stream_limit(struct kunit *test)
 {
 	struct socket *c, *s;
 
 	kt_pair(test, &c, &s);
 	WRITE_ONCE(c->sk->sk_sndbuf, 10000);
 	WRITE_ONCE(s->sk->sk_rcvbuf, 6000);
-	KUNIT_EXPECT_EQ(test, afx_sbuf_limit(c->sk, s->sk), 6000U);
+	KUNIT_EXPECT_EQ(test, afx_stream_limit(c->sk, s->sk), 6000U);
+	KUNIT_EXPECT_EQ(test, afx_stream_room(c->sk, s->sk), 6000U);
 	WRITE_ONCE(c->sk->sk_sndbuf, 5000);
-	KUNIT_EXPECT_EQ(test, afx_sbuf_limit(c->sk, s->sk), 5000U);
+	KUNIT_EXPECT_EQ(test, afx_stream_limit(c->sk, s->sk), 5000U);
 	/* The other direction uses the other two values. */
 	WRITE_ONCE(s->sk->sk_sndbuf, 7000);
 	WRITE_ONCE(c->sk->sk_rcvbuf, 8000);
-	KUNIT_EXPECT_EQ(test, afx_sbuf_limit(s->sk, c->sk), 7000U);
+	KUNIT_EXPECT_EQ(test, afx_stream_limit(s->sk, c->sk), 7000U);
+	/* No setting takes a buffer past its capacity. */
+	WRITE_ONCE(c->sk->sk_sndbuf, INT_MAX);
+	WRITE_ONCE(s->sk->sk_rcvbuf, INT_MAX);
+	KUNIT_EXPECT_EQ(test, afx_stream_room(c->sk, s->sk), AFX_SBUF_CAP);
 }
 
 static void stream_accounting(struct kunit *test)
@@ -40,29 +45,28 @@ static void stream_accounting(struct kunit *test)
 
 	kt_pair(test, &c, &s);
 	sax = afx_sk(s->sk);
-	KUNIT_EXPECT_EQ(test, atomic_read(&s->sk->sk_rmem_alloc), 0);
+	WRITE_ONCE(s->sk->sk_rcvbuf, 1000);
 	KUNIT_ASSERT_EQ(test, kt_send(c, data, 10), 10);
 	KUNIT_ASSERT_EQ(test, kt_send(c, data + 10, 26), 26);
-	KUNIT_EXPECT_EQ(test, READ_ONCE(sax->rx_bytes), 36U);
-	KUNIT_EXPECT_EQ(test, atomic_read(&s->sk->sk_rmem_alloc),
-			(int)kt_queued_truesize(s->sk));
-	KUNIT_EXPECT_GE(test, atomic_read(&s->sk->sk_rmem_alloc), 36);
-	/* Nothing is charged to the sender. */
+	/* Payload bytes are counted, nothing else. */
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(&sax->rx), 36U);
+	KUNIT_EXPECT_EQ(test, afx_stream_room(c->sk, s->sk), 1000U - 36);
+	/* Neither end is charged socket memory for it. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&s->sk->sk_rmem_alloc), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&c->sk->sk_rmem_alloc), 0);
 
-	/* A part of the skb both small sends share, then the rest. */
+	/* A part of what both sends wrote, then the rest. */
 	KUNIT_ASSERT_EQ(test, kt_recv(s, buf, 15, 0), 15);
 	KUNIT_EXPECT_EQ(test, memcmp(buf, data, 15), 0);
-	KUNIT_EXPECT_EQ(test, READ_ONCE(sax->rx_bytes), 21U);
-	KUNIT_EXPECT_EQ(test, skb_queue_len(&s->sk->sk_receive_queue), 1U);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(&sax->rx), 21U);
 	KUNIT_ASSERT_EQ(test, kt_recv(s, buf, sizeof(buf), 0), 21);
 	KUNIT_EXPECT_EQ(test, memcmp(buf, data + 15, 21), 0);
-	KUNIT_EXPECT_EQ(test, READ_ONCE(sax->rx_bytes), 0U);
-	KUNIT_EXPECT_EQ(test, atomic_read(&s->sk->sk_rmem_alloc), 0);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(&sax->rx), 0U);
+	KUNIT_EXPECT_EQ(test, afx_stream_room(c->sk, s->sk), 1000U);
 	KUNIT_EXPECT_EQ(test, kt_recv(s, buf, sizeof(buf), 0), -EAGAIN);
 }
 
-static void stream_partial_skb_consumed(struct kunit *test)
+static void stream_partial_reads(struct kunit *test)
 {
 	struct socket *c, *s;
 	char buf[8];
@@ -73,10 +77,10 @@ static void stream_partial_skb_consumed(struct kunit *test)
 	for (i = 0; i < 8; i++) {
 		KUNIT_ASSERT_EQ(test, kt_recv(s, buf, 1, 0), 1);
 		KUNIT_EXPECT_EQ(test, buf[0], "abcdefgh"[i]);
-		KUNIT_EXPECT_EQ(test, READ_ONCE(afx_sk(s->sk)->rx_bytes), 7U - i);
+		KUNIT_EXPECT_EQ(test, afx_sbuf_readable(&afx_sk(s->sk)->rx),
+				7U - i);
 	}
-	KUNIT_EXPECT_TRUE(test, skb_queue_empty(&s->sk->sk_receive_queue));
-	KUNIT_EXPECT_EQ(test, atomic_read(&s->sk->sk_rmem_alloc), 0);
+	KUNIT_EXPECT_EQ(test, kt_recv(s, buf, 1, 0), -EAGAIN);
 }
 
 static void stream_peek(struct kunit *test)
@@ -89,12 +93,12 @@ static void stream_peek(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, kt_send(c, "world", 5), 5);
 	KUNIT_EXPECT_EQ(test, kt_recv(s, buf, sizeof(buf), MSG_PEEK), 10);
 	KUNIT_EXPECT_EQ(test, memcmp(buf, "helloworld", 10), 0);
-	KUNIT_EXPECT_EQ(test, READ_ONCE(afx_sk(s->sk)->rx_bytes), 10U);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(&afx_sk(s->sk)->rx), 10U);
 	KUNIT_EXPECT_EQ(test, kt_recv(s, buf, 3, 0), 3);
 	KUNIT_EXPECT_EQ(test, kt_recv(s, buf, sizeof(buf), MSG_PEEK), 7);
 	KUNIT_EXPECT_EQ(test, memcmp(buf, "loworld", 7), 0);
 	KUNIT_EXPECT_EQ(test, kt_recv(s, buf, sizeof(buf), 0), 7);
-	KUNIT_EXPECT_EQ(test, READ_ONCE(afx_sk(s->sk)->rx_bytes), 0U);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(&afx_sk(s->sk)->rx), 0U);
 }
 
 static void stream_full_then_room(struct kunit *test)
@@ -108,11 +112,10 @@ static void stream_full_then_room(struct kunit *test)
 	kt_pair(test, &c, &s);
 	WRITE_ONCE(s->sk->sk_rcvbuf, 4096);
 
-	KUNIT_EXPECT_TRUE(test, afx_sbuf_room(c->sk, s->sk));
+	KUNIT_EXPECT_EQ(test, afx_stream_room(c->sk, s->sk), 4096U);
 	n = kt_send(c, big, 65536);
-	KUNIT_EXPECT_GT(test, n, 0);
-	KUNIT_EXPECT_LE(test, n, 4096);
-	KUNIT_EXPECT_FALSE(test, afx_sbuf_room(c->sk, s->sk));
+	KUNIT_EXPECT_EQ(test, n, 4096);
+	KUNIT_EXPECT_EQ(test, afx_stream_room(c->sk, s->sk), 0U);
 	KUNIT_EXPECT_FALSE(test, afx_stream_can_write(c->sk));
 	KUNIT_EXPECT_FALSE(test, kt_poll(c) & EPOLLOUT);
 	KUNIT_EXPECT_EQ(test, kt_send(c, big, 1), -EAGAIN);
@@ -120,7 +123,7 @@ static void stream_full_then_room(struct kunit *test)
 	while ((r = kt_recv(s, big, 65536, 0)) > 0)
 		got += r;
 	KUNIT_EXPECT_EQ(test, got, n);
-	KUNIT_EXPECT_TRUE(test, afx_sbuf_room(c->sk, s->sk));
+	KUNIT_EXPECT_EQ(test, afx_stream_room(c->sk, s->sk), 4096U);
 	KUNIT_EXPECT_TRUE(test, afx_stream_can_write(c->sk));
 	KUNIT_EXPECT_TRUE(test, kt_poll(c) & EPOLLOUT);
 	KUNIT_EXPECT_EQ(test, kt_send(c, big, 1), 1);
@@ -384,55 +387,11 @@ static void stream_connect_refused(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, afx_sk(c->sk)->peer);
 }
 
-/*
- * Small writes share the tail skb: appended to one that is partly read,
- * and to one a peek has copied whole, every byte comes out once, in order;
- * a write too big for the room left starts a new skb.
- */
-static void stream_small_writes_share_tail(struct kunit *test)
-{
-	static char big[1000];
-	struct socket *c, *s;
-	const int size = 1100;
-	char *buf;
-	int i;
-
-	buf = kunit_kzalloc(test, size, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, buf);
-	kt_pair(test, &c, &s);
-	KUNIT_ASSERT_EQ(test, kt_send(c, "abcdef", 6), 6);
-	KUNIT_ASSERT_EQ(test, kt_recv(s, buf, 2, 0), 2);
-	KUNIT_EXPECT_EQ(test, memcmp(buf, "ab", 2), 0);
-	/* Appended to the partly read skb. */
-	KUNIT_ASSERT_EQ(test, kt_send(c, "ghi", 3), 3);
-	KUNIT_EXPECT_EQ(test, skb_queue_len(&s->sk->sk_receive_queue), 1U);
-	/* A peek copies it whole; the tail grows; a peek sees the growth. */
-	KUNIT_EXPECT_EQ(test, kt_recv(s, buf, size, MSG_PEEK), 7);
-	KUNIT_EXPECT_EQ(test, memcmp(buf, "cdefghi", 7), 0);
-	KUNIT_ASSERT_EQ(test, kt_send(c, "jk", 2), 2);
-	KUNIT_EXPECT_EQ(test, kt_recv(s, buf, size, MSG_PEEK), 9);
-	KUNIT_EXPECT_EQ(test, memcmp(buf, "cdefghijk", 9), 0);
-	/* More than one skb holds: a second one, read across both. */
-	for (i = 0; i < (int)sizeof(big); i++)
-		big[i] = 'A' + i % 26;
-	KUNIT_ASSERT_EQ(test, kt_send(c, big, sizeof(big)), (int)sizeof(big));
-	KUNIT_ASSERT_EQ(test, kt_send(c, "!", 1), 1);
-	KUNIT_EXPECT_GE(test, skb_queue_len(&s->sk->sk_receive_queue), 2U);
-	KUNIT_ASSERT_EQ(test, kt_recv(s, buf, size, 0), 1010);
-	KUNIT_EXPECT_EQ(test, memcmp(buf, "cdefghijk", 9), 0);
-	KUNIT_EXPECT_EQ(test, memcmp(buf + 9, big, sizeof(big)), 0);
-	KUNIT_EXPECT_EQ(test, buf[1009], '!');
-	KUNIT_EXPECT_EQ(test, READ_ONCE(afx_sk(s->sk)->rx_bytes), 0U);
-	KUNIT_EXPECT_EQ(test, skb_queue_len(&s->sk->sk_receive_queue), 0U);
-	KUNIT_EXPECT_EQ(test, atomic_read(&s->sk->sk_rmem_alloc), 0);
-}
-
 static struct kunit_case afx_stream_cases[] = {
-	KUNIT_CASE(stream_sbuf_limit),
+	KUNIT_CASE(stream_limit),
 	KUNIT_CASE(stream_accounting),
-	KUNIT_CASE(stream_partial_skb_consumed),
+	KUNIT_CASE(stream_partial_reads),
 	KUNIT_CASE(stream_peek),
-	KUNIT_CASE(stream_small_writes_share_tail),
 	KUNIT_CASE(stream_full_then_room),
 	KUNIT_CASE(stream_can_read),
 	KUNIT_CASE(stream_can_write),

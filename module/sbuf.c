@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * afx: the stream buffer.
+ *
+ * One direction of a stream connection: the bytes a writer has sent and
+ * its peer has not read yet. stream.c reaches it only through the
+ * functions below.
+ */
+
+/**
+ * DOC: Stream buffer
+ *
+ * Each stream socket embeds a struct afx_sbuf for the bytes sent to it
+ * (afx_sock.rx). It is a ring of AFX_SBUF_SLOTS page pointers over a
+ * byte stream: byte number p lives in slot (p / PAGE_SIZE) % AFX_SBUF_SLOTS
+ * at offset p % PAGE_SIZE. @head counts the bytes pushed, @tail those
+ * pulled, both modulo 2^32 (a multiple of the ring's span, so the
+ * arithmetic wraps with them); head - tail bytes are readable.
+ *
+ * There is one producer, the peer's sendmsg(), serialised by the peer's
+ * socket lock, and one consumer, the owner's recvmsg() or release(),
+ * serialised by the owner's socket lock. No lock is shared between them:
+ *
+ * - The producer writes bytes into pages, then publishes them with
+ *   smp_store_release(&head); the consumer reads @head with
+ *   smp_load_acquire() before it reads those bytes or the slot pointers
+ *   that lead to them. Small writes are appended to the page @head is in,
+ *   as a pipe's are, so a 1-byte write costs a copy of one byte.
+ * - The consumer copies bytes out, and when @tail passes the end of a
+ *   page it clears the slot and hands the page back (to @spare, or to the
+ *   page allocator if @spare is taken) before smp_store_release(&tail);
+ *   the producer reads @tail with smp_load_acquire() before it computes
+ *   room, so a slot it is about to fill is always one the consumer has
+ *   let go of.
+ * - The ring holds at most AFX_SBUF_CAP bytes, one slot short of the
+ *   whole ring: the producer never starts a page in the slot the
+ *   consumer is still reading, and the page @head is in is never freed
+ *   by the consumer, even when head == tail, because @tail cannot pass
+ *   its end before @head does.
+ *
+ * Pages are allocated by the producer, GFP_KERNEL_ACCOUNT, so they are
+ * charged to the writer's memory cgroup, without __GFP_ZERO (a byte is
+ * read only after it is written). Steady streaming allocates nothing: the
+ * page the consumer finishes becomes the producer's next one through
+ * @spare. A push that faults or cannot get a page pushes what it could
+ * and reports the error only if that is nothing.
+ *
+ * Shutdown (the owner shut down reading, or is closing) makes later
+ * pushes fail with -EPIPE; the owner discards what is readable when it
+ * closes. A producer already past its check may still push after that;
+ * those bytes, like the page @head is in, are freed with the socket
+ * (afx_sbuf_purge(), from the destructor, once no producer can run).
+ *
+ * Wakeups are the caller's: stream.c calls sk_data_ready() after a push
+ * and sk_write_space() after a pull. Their skwq_has_sleeper() and the
+ * smp_mb() a sleeper executes after queueing itself (afx_sock_wait(),
+ * sock_poll_wait()) order the index stores against the sleeper checks.
+ */
+
+#include <linux/atomic.h>
+#include <linux/gfp.h>
+#include <linux/slab.h>
+#include <kunit/visibility.h>
+
+#include "sbuf.h"
+
+/* One slot always free: the producer never enters the consumer's page. */
+static_assert(AFX_SBUF_CAP <= (AFX_SBUF_SLOTS - 1) * PAGE_SIZE);
+
+static unsigned int afx_sbuf_slot(u32 pos)
+{
+	return (pos >> PAGE_SHIFT) & (AFX_SBUF_SLOTS - 1);
+}
+
+/**
+ * afx_sbuf_init() - initialise an empty stream buffer
+ * @sb: the buffer
+ */
+void afx_sbuf_init(struct afx_sbuf *sb)
+{
+	memset(sb, 0, sizeof(*sb));
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_init);
+
+/* The producer's page for the slot of @head, allocated if it starts one. */
+static struct page *afx_sbuf_page(struct afx_sbuf *sb, u32 head)
+{
+	unsigned int slot = afx_sbuf_slot(head);
+	struct page *page = sb->slots[slot];
+
+	/*
+	 * A page in the slot of a page boundary is one an earlier push
+	 * put there and could not fill (a fault): reuse it.
+	 */
+	if (page)
+		return page;
+	page = xchg(&sb->spare, NULL);
+	if (!page)
+		page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	sb->slots[slot] = page;
+	return page;
+}
+
+/**
+ * afx_sbuf_push() - the producer: append bytes from @from
+ * @sb: the buffer
+ * @from: the source; advanced by what was pushed
+ * @len: bytes to push at most; the caller's limit (SO_SNDBUF,
+ *	SO_RCVBUF) is applied by passing no more than afx_sbuf_room()
+ *
+ * May sleep (page allocation, user copy). Producers of one buffer must be
+ * serialised by the caller.
+ *
+ * Return: bytes pushed; 0 if the buffer is full or @len is 0; -EPIPE after
+ * afx_sbuf_shutdown(); -EFAULT or -ENOBUFS if nothing could be pushed.
+ */
+int afx_sbuf_push(struct afx_sbuf *sb, struct iov_iter *from, size_t len)
+{
+	u32 head = sb->head, tail, off, chunk;
+	struct page **slots = sb->slots;
+	size_t done = 0, n;
+	struct page *page;
+	int err = 0;
+
+	if (READ_ONCE(sb->shut))
+		return -EPIPE;
+	/* The consumer let go of the pages behind @tail: pairs with pull. */
+	tail = smp_load_acquire(&sb->tail);
+	len = min_t(size_t, len, AFX_SBUF_CAP - (head - tail));
+	if (!len)
+		return 0;
+	if (!slots) {
+		slots = kcalloc(AFX_SBUF_SLOTS, sizeof(*slots),
+				GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!slots)
+			return -ENOBUFS;
+		/* Published by the release of the first @head. */
+		sb->slots = slots;
+	}
+
+	while (done < len) {
+		off = head & ~PAGE_MASK;
+		page = afx_sbuf_page(sb, head);
+		if (!page) {
+			err = -ENOBUFS;
+			break;
+		}
+		chunk = min_t(size_t, len - done, PAGE_SIZE - off);
+		n = copy_page_from_iter(page, off, chunk, from);
+		done += n;
+		head += n;
+		/* Bytes and slot before @head: pairs with pull's acquire. */
+		smp_store_release(&sb->head, head);
+		if (n < chunk) {
+			err = -EFAULT;
+			break;
+		}
+	}
+	return done ? done : err;
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_push);
+
+/* The consumer is done with the page of @slot: keep it for the producer. */
+static void afx_sbuf_release_page(struct afx_sbuf *sb, unsigned int slot)
+{
+	struct page *page = sb->slots[slot];
+
+	sb->slots[slot] = NULL;
+	page = xchg(&sb->spare, page);
+	if (page)
+		__free_page(page);
+}
+
+/**
+ * afx_sbuf_pull() - the consumer: copy bytes out to @to
+ * @sb: the buffer
+ * @to: the destination; advanced by what was copied
+ * @len: bytes to copy at most
+ * @peek: copy without consuming
+ *
+ * May sleep (user copy). Consumers of one buffer must be serialised by
+ * the caller.
+ *
+ * Return: bytes copied (consumed unless @peek); 0 if nothing is readable
+ * or @len is 0; -EFAULT if nothing could be copied.
+ */
+int afx_sbuf_pull(struct afx_sbuf *sb, struct iov_iter *to, size_t len,
+		  bool peek)
+{
+	u32 tail = sb->tail, head, off, chunk, slot;
+	size_t done = 0, n;
+
+	/* The bytes below @head are written: pairs with push. */
+	head = smp_load_acquire(&sb->head);
+	len = min_t(size_t, len, head - tail);
+	while (done < len) {
+		off = tail & ~PAGE_MASK;
+		slot = afx_sbuf_slot(tail);
+		chunk = min_t(size_t, len - done, PAGE_SIZE - off);
+		n = copy_page_to_iter(sb->slots[slot], off, chunk, to);
+		done += n;
+		tail += n;
+		if (!peek) {
+			if (!(tail & ~PAGE_MASK) && n)
+				afx_sbuf_release_page(sb, slot);
+			/* Done with the slot: pairs with push's acquire. */
+			smp_store_release(&sb->tail, tail);
+		}
+		if (n < chunk)
+			return done ? done : -EFAULT;
+	}
+	return done;
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_pull);
+
+/**
+ * afx_sbuf_readable() - bytes pushed and not yet pulled
+ * @sb: the buffer
+ *
+ * Exact for the consumer; a snapshot for anyone else (poll,
+ * introspection, the producer).
+ *
+ * Return: the byte count, at most AFX_SBUF_CAP.
+ */
+u32 afx_sbuf_readable(const struct afx_sbuf *sb)
+{
+	u32 tail = READ_ONCE(sb->tail);
+
+	/* As pull: the count covers bytes a following pull finds written. */
+	return min_t(u32, smp_load_acquire(&sb->head) - tail, AFX_SBUF_CAP);
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_readable);
+
+/**
+ * afx_sbuf_room() - bytes a push may add under a limit
+ * @sb: the buffer
+ * @limit: the most the buffer may hold; AFX_SBUF_CAP applies too
+ *
+ * Exact for the producer; a snapshot for anyone else.
+ *
+ * Return: the byte count, 0 when full.
+ */
+u32 afx_sbuf_room(const struct afx_sbuf *sb, u32 limit)
+{
+	u32 used;
+
+	/* As push: room counts only slots the consumer let go of. */
+	used = READ_ONCE(sb->head) - smp_load_acquire(&sb->tail);
+
+	limit = min_t(u32, limit, AFX_SBUF_CAP);
+	return used < limit ? limit - used : 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_room);
+
+/**
+ * afx_sbuf_shutdown() - refuse further pushes
+ * @sb: the buffer
+ *
+ * What is readable stays readable.
+ */
+void afx_sbuf_shutdown(struct afx_sbuf *sb)
+{
+	WRITE_ONCE(sb->shut, true);
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_shutdown);
+
+/**
+ * afx_sbuf_discard() - the consumer: drop everything readable
+ * @sb: the buffer, shut down
+ *
+ * Frees the pages that hold only dropped bytes. Consumers must be
+ * serialised by the caller.
+ */
+void afx_sbuf_discard(struct afx_sbuf *sb)
+{
+	u32 tail = sb->tail, head, next;
+
+	/* As pull: pages below @head are complete. */
+	head = smp_load_acquire(&sb->head);
+	while (tail != head) {
+		next = (tail | ~PAGE_MASK) + 1;
+		if (next - tail > head - tail) {
+			tail = head;
+			break;
+		}
+		tail = next;
+		afx_sbuf_release_page(sb, afx_sbuf_slot(tail - 1));
+	}
+	/* As pull: the slots behind @tail are free for the producer. */
+	smp_store_release(&sb->tail, tail);
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_discard);
+
+/**
+ * afx_sbuf_purge() - free every page of a buffer nobody uses any more
+ * @sb: the buffer; no producer or consumer can reach it
+ */
+void afx_sbuf_purge(struct afx_sbuf *sb)
+{
+	unsigned int i;
+
+	if (sb->slots) {
+		for (i = 0; i < AFX_SBUF_SLOTS; i++)
+			if (sb->slots[i])
+				__free_page(sb->slots[i]);
+		kfree(sb->slots);
+	}
+	if (sb->spare)
+		__free_page(sb->spare);
+	afx_sbuf_init(sb);
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_purge);

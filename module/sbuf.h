@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * afx: the stream buffer, one per direction of a stream connection. Its
+ * design (representation, who writes which index, memory ordering, page
+ * ownership) is DOC: Stream buffer in sbuf.c; nothing outside sbuf.c
+ * touches the fields of struct afx_sbuf.
+ */
+#ifndef _AFX_SBUF_H
+#define _AFX_SBUF_H
+
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/types.h>
+#include <linux/uio.h>
+
+/*
+ * Most payload bytes one buffer holds, whatever SO_SNDBUF/SO_RCVBUF say:
+ * 508 KiB, in whole pages.
+ */
+#define AFX_SBUF_CAP		((u32)((508UL * 1024) & PAGE_MASK))
+/* Page slots of the ring: one more than AFX_SBUF_CAP needs, a power of 2. */
+#define AFX_SBUF_SLOTS		roundup_pow_of_two(AFX_SBUF_CAP / PAGE_SIZE + 1)
+
+/**
+ * struct afx_sbuf - a single-producer, single-consumer byte ring of pages
+ * @head: bytes ever pushed, modulo 2^32; written by the producer only,
+ *	with smp_store_release()
+ * @tail: bytes ever pulled, modulo 2^32; written by the consumer only,
+ *	with smp_store_release()
+ * @slots: AFX_SBUF_SLOTS page pointers, allocated by the first push;
+ *	published before the @head that covers them
+ * @spare: a page the consumer finished with, for the producer's next one;
+ *	exchanged with xchg()
+ * @shut: set by afx_sbuf_shutdown(); pushes fail with -EPIPE after it
+ */
+struct afx_sbuf {
+	u32 head;
+	u32 tail;
+	struct page **slots;
+	struct page *spare;
+	bool shut;
+};
+
+void afx_sbuf_init(struct afx_sbuf *sb);
+int afx_sbuf_push(struct afx_sbuf *sb, struct iov_iter *from, size_t len);
+int afx_sbuf_pull(struct afx_sbuf *sb, struct iov_iter *to, size_t len,
+		  bool peek);
+u32 afx_sbuf_readable(const struct afx_sbuf *sb);
+u32 afx_sbuf_room(const struct afx_sbuf *sb, u32 limit);
+void afx_sbuf_shutdown(struct afx_sbuf *sb);
+void afx_sbuf_discard(struct afx_sbuf *sb);
+void afx_sbuf_purge(struct afx_sbuf *sb);
+
+#endif /* _AFX_SBUF_H */

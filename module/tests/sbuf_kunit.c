@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * afx: KUnit suite for sbuf.c, the stream buffer, through its interface
+ * only: order, peeking, the limit and the capacity, laps of the ring,
+ * shutdown, discard, purge, and a producer and a consumer on two CPUs.
+ */
+
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/kthread.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+
+#include "afx_kunit.h"
+
+static int ks_push(struct afx_sbuf *sb, const void *buf, size_t len)
+{
+	struct kvec kv = { .iov_base = (void *)buf, .iov_len = len };
+	struct iov_iter it;
+
+	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, len);
+	return afx_sbuf_push(sb, &it, len);
+}
+
+static int ks_pull(struct afx_sbuf *sb, void *buf, size_t len, bool peek)
+{
+	struct kvec kv = { .iov_base = buf, .iov_len = len };
+	struct iov_iter it;
+
+	iov_iter_kvec(&it, ITER_DEST, &kv, 1, len);
+	return afx_sbuf_pull(sb, &it, len, peek);
+}
+
+/* Byte @pos of the test stream: not periodic in any power of two. */
+static u8 ks_byte(u64 pos)
+{
+	return (u8)(pos % 251);
+}
+
+static void ks_fill(u8 *buf, u64 pos, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = ks_byte(pos + i);
+}
+
+/* The index of the first byte of @buf that is not the stream's, or -1. */
+static long ks_check(const u8 *buf, u64 pos, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != ks_byte(pos + i))
+			return i;
+	return -1;
+}
+
+static struct afx_sbuf *ks_sbuf(struct kunit *test)
+{
+	struct afx_sbuf *sb = kunit_kzalloc(test, sizeof(*sb), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, sb);
+	afx_sbuf_init(sb);
+	return sb;
+}
+
+static void sbuf_order_and_peek(struct kunit *test)
+{
+	struct afx_sbuf *sb = ks_sbuf(test);
+	const size_t size = 3 * PAGE_SIZE + 123;
+	u8 *in = kunit_kmalloc(test, size, GFP_KERNEL);
+	u8 *out = kunit_kzalloc(test, size, GFP_KERNEL);
+	size_t got = 0;
+	int n;
+
+	KUNIT_ASSERT_NOT_NULL(test, in);
+	KUNIT_ASSERT_NOT_NULL(test, out);
+	ks_fill(in, 0, size);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(sb), 0U);
+	KUNIT_EXPECT_EQ(test, ks_pull(sb, out, size, false), 0);
+
+	/* Writes of 1 byte, part of a page, and across page boundaries. */
+	KUNIT_ASSERT_EQ(test, ks_push(sb, in, 1), 1);
+	KUNIT_ASSERT_EQ(test, ks_push(sb, in + 1, 99), 99);
+	KUNIT_ASSERT_EQ(test, ks_push(sb, in + 100, 2 * PAGE_SIZE),
+			(int)(2 * PAGE_SIZE));
+	KUNIT_ASSERT_EQ(test, ks_push(sb, in + 100 + 2 * PAGE_SIZE,
+				      size - 100 - 2 * PAGE_SIZE),
+			(int)(size - 100 - 2 * PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(sb), (u32)size);
+
+	/* A peek copies without consuming, from the same place each time. */
+	KUNIT_ASSERT_EQ(test, ks_pull(sb, out, size, true), (int)size);
+	KUNIT_EXPECT_EQ(test, ks_check(out, 0, size), -1L);
+	KUNIT_ASSERT_EQ(test, ks_pull(sb, out, 10, true), 10);
+	KUNIT_EXPECT_EQ(test, ks_check(out, 0, 10), -1L);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(sb), (u32)size);
+
+	/* Reads that cut pages in odd places see every byte once. */
+	while (got < size) {
+		n = ks_pull(sb, out + got, min_t(size_t, 777, size - got),
+			    false);
+		KUNIT_ASSERT_GT(test, n, 0);
+		got += n;
+		KUNIT_EXPECT_EQ(test, afx_sbuf_readable(sb), (u32)(size - got));
+		if (got == 1554) {
+			/* A peek after reads starts where they stopped. */
+			KUNIT_ASSERT_EQ(test, ks_pull(sb, out + got, 5, true), 5);
+			KUNIT_EXPECT_EQ(test, ks_check(out + got, got, 5), -1L);
+		}
+	}
+	KUNIT_EXPECT_EQ(test, ks_check(out, 0, size), -1L);
+	KUNIT_EXPECT_EQ(test, ks_pull(sb, out, size, false), 0);
+	afx_sbuf_purge(sb);
+}
+
+static void sbuf_limit_and_room(struct kunit *test)
+{
+	struct afx_sbuf *sb = ks_sbuf(test);
+	const size_t size = 64 * 1024;
+	u8 *buf = kunit_kzalloc(test, size, GFP_KERNEL);
+	u32 room, filled = 0;
+	int n;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_room(sb, 5000), 5000U);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_room(sb, U32_MAX), AFX_SBUF_CAP);
+	KUNIT_ASSERT_EQ(test, ks_push(sb, buf, 3000), 3000);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_room(sb, 5000), 2000U);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_room(sb, 2000), 0U);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_room(sb, 1000), 0U);
+
+	/* The capacity holds whatever the caller asks for. */
+	room = afx_sbuf_room(sb, U32_MAX);
+	KUNIT_EXPECT_EQ(test, room, AFX_SBUF_CAP - 3000);
+	while ((n = ks_push(sb, buf, size)) > 0)
+		filled += n;
+	KUNIT_EXPECT_EQ(test, n, 0);
+	KUNIT_EXPECT_EQ(test, filled, room);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(sb), AFX_SBUF_CAP);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_room(sb, U32_MAX), 0U);
+	KUNIT_EXPECT_EQ(test, ks_push(sb, buf, 1), 0);
+	KUNIT_EXPECT_EQ(test, ks_pull(sb, buf, 1, false), 1);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_room(sb, U32_MAX), 1U);
+	KUNIT_EXPECT_EQ(test, ks_push(sb, buf, 2), 1);
+	afx_sbuf_purge(sb);
+}
+
+/* Many laps of the ring with the buffer kept part full: nothing is lost. */
+static void sbuf_laps(struct kunit *test)
+{
+	struct afx_sbuf *sb = ks_sbuf(test);
+	const size_t chunk = 3 * PAGE_SIZE + 17;
+	const u64 total = 8ULL * AFX_SBUF_CAP + 1234;
+	u8 *buf = kunit_kmalloc(test, chunk, GFP_KERNEL);
+	u64 in = 0, out = 0;
+	int n;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	while (out < total) {
+		while (in < total && afx_sbuf_room(sb, U32_MAX)) {
+			n = min_t(u64, chunk, total - in);
+			ks_fill(buf, in, n);
+			n = ks_push(sb, buf, n);
+			KUNIT_ASSERT_GT(test, n, 0);
+			in += n;
+		}
+		/* Read less than was written: the reader trails by pages. */
+		n = ks_pull(sb, buf, chunk - 1000, false);
+		KUNIT_ASSERT_GT(test, n, 0);
+		KUNIT_ASSERT_EQ(test, ks_check(buf, out, n), -1L);
+		out += n;
+		KUNIT_ASSERT_EQ(test, (u64)afx_sbuf_readable(sb), in - out);
+	}
+	KUNIT_EXPECT_EQ(test, in, out);
+	afx_sbuf_purge(sb);
+}
+
+static void sbuf_shutdown_and_discard(struct kunit *test)
+{
+	struct afx_sbuf *sb = ks_sbuf(test);
+	u8 buf[64];
+
+	ks_fill(buf, 0, sizeof(buf));
+	KUNIT_ASSERT_EQ(test, ks_push(sb, buf, 40), 40);
+	afx_sbuf_shutdown(sb);
+	/* Refused, even when empty-handed; queued bytes stay readable. */
+	KUNIT_EXPECT_EQ(test, ks_push(sb, buf, 1), -EPIPE);
+	KUNIT_EXPECT_EQ(test, ks_push(sb, buf, 0), -EPIPE);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(sb), 40U);
+	KUNIT_ASSERT_EQ(test, ks_pull(sb, buf, 10, false), 10);
+	KUNIT_EXPECT_EQ(test, ks_check(buf, 0, 10), -1L);
+	afx_sbuf_discard(sb);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(sb), 0U);
+	KUNIT_EXPECT_EQ(test, ks_pull(sb, buf, sizeof(buf), false), 0);
+	afx_sbuf_purge(sb);
+}
+
+/* Discarding pages' worth, from the middle of a page, leaves it empty. */
+static void sbuf_discard_pages(struct kunit *test)
+{
+	struct afx_sbuf *sb = ks_sbuf(test);
+	const size_t size = 5 * PAGE_SIZE + 10;
+	u8 *buf = kunit_kzalloc(test, size, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_EQ(test, ks_push(sb, buf, size), (int)size);
+	KUNIT_ASSERT_EQ(test, ks_pull(sb, buf, 100, false), 100);
+	afx_sbuf_discard(sb);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(sb), 0U);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_room(sb, U32_MAX), AFX_SBUF_CAP);
+	/* Not shut down: the buffer goes on from where it was. */
+	ks_fill(buf, 0, 50);
+	KUNIT_ASSERT_EQ(test, ks_push(sb, buf, 50), 50);
+	KUNIT_ASSERT_EQ(test, ks_pull(sb, buf + 100, 50, false), 50);
+	KUNIT_EXPECT_EQ(test, ks_check(buf + 100, 0, 50), -1L);
+	afx_sbuf_purge(sb);
+}
+
+/* Purge frees what is queued; the buffer is as new after it. */
+static void sbuf_purge(struct kunit *test)
+{
+	struct afx_sbuf *sb = ks_sbuf(test);
+	u8 *buf = kunit_kzalloc(test, 3 * PAGE_SIZE, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_EQ(test, ks_push(sb, buf, 3 * PAGE_SIZE),
+			(int)(3 * PAGE_SIZE));
+	KUNIT_ASSERT_EQ(test, ks_pull(sb, buf, PAGE_SIZE + 1, false),
+			(int)(PAGE_SIZE + 1));
+	afx_sbuf_purge(sb);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(sb), 0U);
+	ks_fill(buf, 0, 10);
+	KUNIT_ASSERT_EQ(test, ks_push(sb, buf, 10), 10);
+	KUNIT_ASSERT_EQ(test, ks_pull(sb, buf + 20, 10, false), 10);
+	KUNIT_EXPECT_EQ(test, ks_check(buf + 20, 0, 10), -1L);
+	afx_sbuf_purge(sb);
+	/* Purging an empty or never used buffer is fine too. */
+	afx_sbuf_purge(sb);
+}
+
+/**
+ * struct ks_race - a producer and a consumer of one buffer on two CPUs
+ * @sb: the buffer
+ * @total: bytes to move
+ * @bad: the consumer saw a wrong byte at this position (U64_MAX if not)
+ * @pulled: bytes the consumer got
+ * @stop: the consumer gave up; the producer stops too
+ * @produced: the producer is done, or gave up
+ * @done: completed by each thread as it ends
+ * @pbuf: the producer's buffer
+ * @cbuf: the consumer's buffer
+ */
+struct ks_race {
+	struct afx_sbuf sb;
+	u64 total;
+	u64 bad;
+	u64 pulled;
+	bool stop;
+	bool produced;
+	struct completion done;
+	u8 pbuf[700];
+	u8 cbuf[1000];
+};
+
+static int ks_producer(void *arg)
+{
+	struct ks_race *r = arg;
+	u8 *buf = r->pbuf;
+	u64 pos = 0;
+	size_t len = 1;
+	int n;
+
+	while (pos < r->total && !READ_ONCE(r->stop)) {
+		len = len % sizeof(r->pbuf) + 1 + (pos & 63);
+		len = min_t(u64, min_t(size_t, len, sizeof(r->pbuf)),
+			    r->total - pos);
+		ks_fill(buf, pos, len);
+		n = ks_push(&r->sb, buf, len);
+		if (n < 0)
+			break;
+		if (!n)
+			cond_resched();
+		pos += n;
+	}
+	WRITE_ONCE(r->produced, true);
+	complete(&r->done);
+	return 0;
+}
+
+static int ks_consumer(void *arg)
+{
+	struct ks_race *r = arg;
+	unsigned long deadline = jiffies + 120 * HZ;
+	u8 *buf = r->cbuf;
+	size_t len = 1;
+	long at;
+	int n;
+
+	while (r->pulled < r->total) {
+		if (time_after(jiffies, deadline))
+			break;
+		len = len * 7 % sizeof(r->cbuf) + 1;
+		n = ks_pull(&r->sb, buf, len, false);
+		if (n < 0)
+			break;
+		if (!n) {
+			/* The producer gave up early: nothing more comes. */
+			if (READ_ONCE(r->produced) && !afx_sbuf_readable(&r->sb))
+				break;
+			cond_resched();
+			continue;
+		}
+		at = ks_check(buf, r->pulled, n);
+		if (at >= 0) {
+			r->bad = r->pulled + at;
+			break;
+		}
+		r->pulled += n;
+	}
+	WRITE_ONCE(r->stop, true);
+	complete(&r->done);
+	return 0;
+}
+
+static void sbuf_two_cpus(struct kunit *test)
+{
+	struct ks_race *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	struct task_struct *prod, *cons;
+	int cpu0, cpu1;
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two online CPUs, has %u",
+			   num_online_cpus());
+	cpu0 = cpumask_first(cpu_online_mask);
+	cpu1 = cpumask_next(cpu0, cpu_online_mask);
+
+	afx_sbuf_init(&r->sb);
+	r->total = 16ULL * AFX_SBUF_CAP;
+	r->bad = U64_MAX;
+	init_completion(&r->done);
+	prod = kthread_create(ks_producer, r, "afx-ks-prod");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(prod));
+	cons = kthread_create(ks_consumer, r, "afx-ks-cons");
+	if (IS_ERR(cons)) {
+		WRITE_ONCE(r->stop, true);
+		wake_up_process(prod);
+		wait_for_completion(&r->done);
+		KUNIT_FAIL(test, "no consumer thread");
+		return;
+	}
+	kthread_bind(prod, cpu0);
+	kthread_bind(cons, cpu1);
+	wake_up_process(prod);
+	wake_up_process(cons);
+	wait_for_completion(&r->done);
+	wait_for_completion(&r->done);
+
+	KUNIT_EXPECT_EQ(test, r->bad, U64_MAX);
+	KUNIT_EXPECT_EQ(test, r->pulled, r->total);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(&r->sb), 0U);
+	afx_sbuf_purge(&r->sb);
+}
+
+static struct kunit_case afx_sbuf_cases[] = {
+	KUNIT_CASE(sbuf_order_and_peek),
+	KUNIT_CASE(sbuf_limit_and_room),
+	KUNIT_CASE(sbuf_laps),
+	KUNIT_CASE(sbuf_shutdown_and_discard),
+	KUNIT_CASE(sbuf_discard_pages),
+	KUNIT_CASE(sbuf_purge),
+	KUNIT_CASE(sbuf_two_cpus),
+	{}
+};
+
+static struct kunit_suite afx_sbuf_suite = {
+	.name = "afx_sbuf",
+	.test_cases = afx_sbuf_cases,
+};
+
+kunit_test_suite(afx_sbuf_suite);
