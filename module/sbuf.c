@@ -39,8 +39,9 @@
  *   its end before @head does.
  *
  * Pages are allocated by the producer, GFP_KERNEL_ACCOUNT, so they are
- * charged to the writer's memory cgroup, without __GFP_ZERO (a byte is
- * read only after it is written). Steady streaming allocates nothing: the
+ * charged to the writer's memory cgroup, and __GFP_RETRY_MAYFAIL, so that
+ * a writer at its cgroup's memory.max gets -ENOBUFS instead of an OOM
+ * kill; without __GFP_ZERO (a byte is read only after it is written). Steady streaming allocates nothing: the
  * page the consumer finishes becomes the producer's next one through
  * @spare. A push that faults or cannot get a page pushes what it could
  * and reports the error only if that is nothing.
@@ -66,6 +67,12 @@
 
 /* One slot always free: the producer never enters the consumer's page. */
 static_assert(AFX_SBUF_CAP <= (AFX_SBUF_SLOTS - 1) * PAGE_SIZE);
+
+/*
+ * Charged to the writer's memory cgroup; at its limit, or when memory is
+ * short, the push fails (-ENOBUFS) rather than invoking the OOM killer.
+ */
+#define AFX_SBUF_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
 static unsigned int afx_sbuf_slot(u32 pos)
 {
@@ -96,7 +103,7 @@ static struct page *afx_sbuf_page(struct afx_sbuf *sb, u32 head)
 		return page;
 	page = xchg(&sb->spare, NULL);
 	if (!page)
-		page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		page = alloc_page(AFX_SBUF_GFP);
 	sb->slots[slot] = page;
 	return page;
 }
@@ -130,8 +137,7 @@ int afx_sbuf_push(struct afx_sbuf *sb, struct iov_iter *from, size_t len)
 	if (!len)
 		return 0;
 	if (!slots) {
-		slots = kcalloc(AFX_SBUF_SLOTS, sizeof(*slots),
-				GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		slots = kcalloc(AFX_SBUF_SLOTS, sizeof(*slots), AFX_SBUF_GFP);
 		if (!slots)
 			return -ENOBUFS;
 		/* Published by the release of the first @head. */

@@ -3,8 +3,9 @@
  * afx_fault_test - every allocation an AF_X call makes may fail.
  *
  * For each call below, fail its first allocation, then its second, and so
- * on (the kernel's fail-nth: /proc/thread-self/fail-nth with failslab
- * taking GFP_KERNEL allocations too), until the call no longer reaches
+ * on (the kernel's fail-nth: /proc/thread-self/fail-nth, with failslab
+ * and fail_page_alloc taking GFP_KERNEL allocations too, and single
+ * pages: the stream buffer's), until the call no longer reaches
  * the injected failure. After each injected failure the call must have
  * failed with a clean errno (ENOMEM, ENOBUFS, ENFILE) or absorbed the
  * failure, and the sockets must still work: the same call without a
@@ -17,8 +18,9 @@
  * state of the CRNG lock (a kernel limitation, not afx's), so the debug
  * lane's clean-log check could not pass with it.
  *
- * Needs a kernel with CONFIG_FAULT_INJECTION and FAILSLAB (the debug
- * lane); elsewhere every test is skipped with that reason.
+ * Needs a kernel with CONFIG_FAULT_INJECTION, FAILSLAB and
+ * FAIL_PAGE_ALLOC (the debug lane); elsewhere every test is skipped with
+ * that reason.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,6 +37,7 @@
 
 #define FAIL_NTH	"/proc/thread-self/fail-nth"
 #define FAILSLAB	"/sys/kernel/debug/failslab/"
+#define FAILPAGE	"/sys/kernel/debug/fail_page_alloc/"
 #define MAX_POINTS	200
 
 static int write_file(const char *path, const char *val)
@@ -85,11 +88,20 @@ FIXTURE(fault) {
  */
 FIXTURE_SETUP(fault)
 {
-	if (access(FAIL_NTH, W_OK) || access(FAILSLAB "ignore-gfp-wait", W_OK))
-		SKIP(return, "kernel without CONFIG_FAULT_INJECTION/FAILSLAB");
-	/* Also GFP_KERNEL allocations, and quietly: no stack per failure. */
+	if (access(FAIL_NTH, W_OK) || access(FAILSLAB "ignore-gfp-wait", W_OK) ||
+	    access(FAILPAGE "min-order", W_OK))
+		SKIP(return,
+		     "kernel without CONFIG_FAULT_INJECTION/FAILSLAB/FAIL_PAGE_ALLOC");
+	/*
+	 * Also GFP_KERNEL allocations and single pages (user memory, which
+	 * is highmem-flagged, stays exempt), and quietly: no stack per
+	 * failure.
+	 */
 	ASSERT_EQ(0, write_file(FAILSLAB "ignore-gfp-wait", "N"));
 	ASSERT_EQ(0, write_file(FAILSLAB "verbose", "0"));
+	ASSERT_EQ(0, write_file(FAILPAGE "ignore-gfp-wait", "N"));
+	ASSERT_EQ(0, write_file(FAILPAGE "min-order", "0"));
+	ASSERT_EQ(0, write_file(FAILPAGE "verbose", "0"));
 	self->setup_ok = 1;
 }
 
@@ -98,6 +110,8 @@ FIXTURE_TEARDOWN(fault)
 	if (self->setup_ok) {
 		fail_nth_set(0);
 		write_file(FAILSLAB "ignore-gfp-wait", "Y");
+		write_file(FAILPAGE "ignore-gfp-wait", "Y");
+		write_file(FAILPAGE "min-order", "1");
 	}
 }
 
@@ -382,7 +396,7 @@ TEST_F(fault, stream_send_small_and_large)
 	if (!self->setup_ok)
 		SKIP(return, "no fault injection in this kernel");
 	ASSERT_LT(0, run_scenario(_metadata, &s, &x));
-	x.len = 100000;	/* page fragments, several skbs */
+	x.len = 100000;	/* many pages of the stream buffer */
 	ASSERT_LT(0, run_scenario(_metadata, &s, &x));
 }
 

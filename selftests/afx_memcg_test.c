@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * afx_memcg_test.c - stream buffer memory is charged to the writer's
+ * memory cgroup and bounded by it.
+ *
+ * Documentation/afx.rst, SO_SNDBUF: the pages that hold a stream's unread
+ * bytes are charged to the memory cgroup of the writer. A writer in a
+ * cgroup whose memory.max is far below what its connections' buffers
+ * could hold gets ENOBUFS (a partial count first), nobody in the cgroup
+ * is OOM-killed, and every byte it was told was sent arrives. A reader in
+ * such a cgroup is charged nothing for what others send it.
+ *
+ * Needs cgroup v2 with the memory controller (mounted here if it is not
+ * yet); a kernel without CONFIG_MEMCG skips, saying so.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "afx_harness.h"
+
+#define CGROOT		"/sys/fs/cgroup"
+#define MEMMAX		(3L << 20)	/* memory.max of the test cgroup */
+#define CONNS		32		/* 32 x 208 KiB: over twice MEMMAX */
+#define CHUNK		65536
+#define WATCHDOG_SEC	60
+
+static int cg_write(const char *dir, const char *file, const char *val)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+/* A number from @file of @dir, or the one after "@key " in it; -1. */
+static long cg_read(const char *dir, const char *file, const char *key)
+{
+	char path[256], buf[4096], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (!key)
+		return strtol(buf, NULL, 10);
+	for (p = buf; p; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (!strncmp(p, key, strlen(key)) && p[strlen(key)] == ' ')
+			return strtol(p + strlen(key) + 1, NULL, 10);
+	}
+	return -1;
+}
+
+/*
+ * Make a fresh cgroup with the memory controller and memory.max MEMMAX.
+ * Returns 0, or a reason to skip in @why.
+ */
+static int cg_make(char *dir, size_t len, const char **why)
+{
+	char max[32];
+
+	if (access(CGROOT "/cgroup.controllers", R_OK)) {
+		mkdir(CGROOT, 0755);
+		if (mount("none", CGROOT, "cgroup2", 0, NULL)) {
+			*why = "no cgroup v2";
+			return -1;
+		}
+	}
+	if (cg_write(CGROOT, "cgroup.subtree_control", "+memory")) {
+		*why = "no memory controller (CONFIG_MEMCG)";
+		return -1;
+	}
+	snprintf(dir, len, CGROOT "/afx-memcg-%d", getpid());
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		*why = "cannot make a cgroup";
+		return -1;
+	}
+	snprintf(max, sizeof(max), "%ld", MEMMAX);
+	if (cg_write(dir, "memory.max", max)) {
+		*why = "cannot set memory.max";
+		rmdir(dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int cg_join(const char *dir)
+{
+	char pid[16];
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	return cg_write(dir, "cgroup.procs", pid);
+}
+
+/*
+ * Fill each connection (client end fds[i][0]) with pattern bytes until
+ * it is full or a send fails; record what each took in @sent.
+ * Returns the errno that ended the fill of some connection (0 if none
+ * did but EAGAIN), or -1 on an unexpected error.
+ */
+static int fill_all(int (*fds)[2], long *sent, int n)
+{
+	static unsigned char buf[CHUNK];
+	int i, stop = 0;
+	ssize_t r;
+
+	for (i = 0; i < n; i++) {
+		for (;;) {
+			afx_fill_pattern(buf, CHUNK, sent[i]);
+			r = send(fds[i][0], buf, CHUNK, MSG_DONTWAIT);
+			if (r > 0) {
+				sent[i] += r;
+				continue;
+			}
+			if (errno == EAGAIN)
+				break;
+			if (errno != ENOBUFS && errno != ENOMEM)
+				return -1;
+			stop = errno;
+			break;
+		}
+	}
+	return stop;
+}
+
+/* Read every connection to EOF; 0 if each gave exactly its pattern. */
+static int drain_all(int (*fds)[2], const long *sent, int n)
+{
+	static unsigned char buf[CHUNK];
+	long got;
+	ssize_t r;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		shutdown(fds[i][0], SHUT_WR);
+		got = 0;
+		while ((r = recv(fds[i][1], buf, sizeof(buf), 0)) > 0) {
+			if (afx_check_pattern(buf, r, got) != (size_t)r)
+				return -1;
+			got += r;
+		}
+		if (r < 0 || got != sent[i])
+			return -1;
+	}
+	return 0;
+}
+
+/* The writer in the cgroup: bounded by memory.max, ENOBUFS, no OOM kill. */
+TEST(writer_bounded_by_its_cgroup)
+{
+	static int fds[CONNS][2];
+	static long sent[CONNS];
+	const char *why = NULL;
+	char dir[128];
+	long total = 0, cur, ooms;
+	pid_t pid;
+	int i, st;
+
+	afx_watchdog(WATCHDOG_SEC);
+	if (cg_make(dir, sizeof(dir), &why))
+		SKIP(return, "%s", why);
+
+	pid = afx_child_fork(WATCHDOG_SEC);
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (cg_join(dir))
+			_exit(10);
+		for (i = 0; i < CONNS; i++)
+			if (afx_stream_pair(fds[i]))
+				_exit(11);
+		st = fill_all(fds, sent, CONNS);
+		if (st != ENOBUFS)
+			_exit(st < 0 ? 12 : 13);
+		for (i = 0; i < CONNS; i++)
+			total += sent[i];
+		/* The cgroup held the buffers to memory.max, below the limit. */
+		cur = cg_read(dir, "memory.current", NULL);
+		if (total > MEMMAX || cur > MEMMAX)
+			_exit(14);
+		if (drain_all(fds, sent, CONNS))
+			_exit(15);
+		fprintf(stderr, "# %ld bytes queued before ENOBUFS\n", total);
+		_exit(0);
+	}
+	st = afx_wait_child(pid);
+	ooms = cg_read(dir, "memory.events", "oom_kill");
+	rmdir(dir);
+	EXPECT_EQ(0, st) TH_LOG("child step %d failed (10 join, 11 pair, "
+				"12 errno, 13 no ENOBUFS, 14 over max, 15 data)",
+				st);
+	EXPECT_EQ(0, ooms);
+}
+
+/* The reader in the cgroup: what others write to it is not charged to it. */
+TEST(reader_not_charged)
+{
+	static int fds[CONNS][2];
+	static long sent[CONNS];
+	const char *why = NULL;
+	char dir[128], c = 0;
+	int i, st, sv[2], l;
+	long total = 0, cur;
+	uint32_t port;
+	pid_t pid;
+
+	afx_watchdog(WATCHDOG_SEC);
+	if (cg_make(dir, sizeof(dir), &why))
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+
+	/* The child accepts CONNS connections inside the cgroup, then waits. */
+	l = afx_listener(SOCK_STREAM, CONNS, &port);
+	ASSERT_LE(0, l);
+	pid = afx_child_fork(WATCHDOG_SEC);
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int a[CONNS];
+
+		close(sv[0]);
+		if (cg_join(dir) || write(sv[1], "j", 1) != 1)
+			_exit(10);
+		for (i = 0; i < CONNS; i++) {
+			a[i] = accept(l, NULL, NULL);
+			if (a[i] < 0)
+				_exit(11);
+		}
+		if (write(sv[1], "a", 1) != 1 || read(sv[1], &c, 1) != 1)
+			_exit(12);
+		_exit(0);
+	}
+	close(sv[1]);
+	ASSERT_EQ(1, read(sv[0], &c, 1));
+	for (i = 0; i < CONNS; i++) {
+		fds[i][0] = afx_socket(SOCK_STREAM);
+		ASSERT_LE(0, fds[i][0]);
+		ASSERT_EQ(0, afx_connect_port(fds[i][0], port));
+	}
+	ASSERT_EQ(1, read(sv[0], &c, 1));
+	/* All of it fits: the reader's cgroup pays nothing for it. */
+	EXPECT_EQ(0, fill_all(fds, sent, CONNS));
+	for (i = 0; i < CONNS; i++)
+		total += sent[i];
+	cur = cg_read(dir, "memory.current", NULL);
+	TH_LOG("%ld bytes queued to readers in the cgroup, which uses %ld",
+	       total, cur);
+	EXPECT_LT(MEMMAX, total);
+	EXPECT_GT(MEMMAX / 2, cur);
+
+	ASSERT_EQ(1, write(sv[0], "x", 1));
+	st = afx_wait_child(pid);
+	EXPECT_EQ(0, st);
+	for (i = 0; i < CONNS; i++)
+		close(fds[i][0]);
+	close(l);
+	close(sv[0]);
+	rmdir(dir);
+}
+
+TEST_HARNESS_MAIN
