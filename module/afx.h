@@ -148,6 +148,8 @@ struct afx_net {
  *	turns room at the peer into POLLOUT on this socket
  * @peer_wake_target: the sock whose @peer_wait holds @peer_wake, or NULL;
  *	written under that sock's peer_wait.lock, read under RCU
+ * @rx_polled: stream: the socket has been polled, so every push wakes it
+ *	(afx_stream_data_ready()); set once, never cleared
  * @nonblock: X_NONBLOCK; WRITE_ONCE()/READ_ONCE()
  * @refuse_when_full: X_REFUSE_WHEN_FULL; WRITE_ONCE()/READ_ONCE()
  * @all_node: entry in the namespace's list of all socks (afx_net.all),
@@ -167,6 +169,7 @@ struct afx_sock {
 	wait_queue_head_t peer_wait;
 	wait_queue_entry_t peer_wake;
 	struct sock *peer_wake_target;
+	bool rx_polled;
 	bool nonblock;
 	bool refuse_when_full;
 	struct list_head all_node;

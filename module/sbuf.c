@@ -238,6 +238,23 @@ u32 afx_sbuf_readable(const struct afx_sbuf *sb)
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_readable);
 
 /**
+ * afx_sbuf_readable_before() - the producer: what was readable before a push
+ * @sb: the buffer
+ * @pushed: what the push added
+ *
+ * For the producer, right after a push: the bytes that were readable
+ * before it, and still are, as far as the consumer's @tail says now. The
+ * caller orders this after the push itself (smp_mb()).
+ *
+ * Return: the byte count.
+ */
+u32 afx_sbuf_readable_before(const struct afx_sbuf *sb, u32 pushed)
+{
+	return sb->head - pushed - READ_ONCE(sb->tail);
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_readable_before);
+
+/**
  * afx_sbuf_room() - bytes a push may add under a limit
  * @sb: the buffer
  * @limit: the most the buffer may hold; AFX_SBUF_CAP applies too

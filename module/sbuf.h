@@ -46,6 +46,7 @@ int afx_sbuf_push(struct afx_sbuf *sb, struct iov_iter *from, size_t len);
 int afx_sbuf_pull(struct afx_sbuf *sb, struct iov_iter *to, size_t len,
 		  bool peek);
 u32 afx_sbuf_readable(const struct afx_sbuf *sb);
+u32 afx_sbuf_readable_before(const struct afx_sbuf *sb, u32 pushed);
 u32 afx_sbuf_room(const struct afx_sbuf *sb, u32 limit);
 void afx_sbuf_shutdown(struct afx_sbuf *sb);
 void afx_sbuf_discard(struct afx_sbuf *sb);

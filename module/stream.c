@@ -28,6 +28,27 @@ VISIBLE_IF_KUNIT u32 afx_stream_limit(const struct sock *sk,
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_stream_limit);
 
+/*
+ * Wake the reader of @peer after a push of @pushed bytes, unless it cannot
+ * be waiting for them. recvmsg() sleeps only on an empty buffer, so bytes
+ * that land behind unread ones wake nobody, as a pipe's do; pollers (whose
+ * low-water mark or edge trigger may want every byte) and O_ASYNC owners
+ * are woken by every push. The smp_mb() orders the push before the look
+ * at the reader; it pairs with the one a sleeper executes after queueing
+ * itself and before looking at the buffer (afx_sock_wait(),
+ * sock_poll_wait()), so one of the two sees the other.
+ */
+static void afx_stream_data_ready(struct sock *peer, u32 pushed)
+{
+	struct afx_sock *pax = afx_sk(peer);
+
+	smp_mb();
+	if (afx_sbuf_readable_before(&pax->rx, pushed) &&
+	    !READ_ONCE(pax->rx_polled) && !sock_flag(peer, SOCK_FASYNC))
+		return;
+	peer->sk_data_ready(peer);
+}
+
 /* Bytes @sk may write to @peer now without passing the limit. */
 VISIBLE_IF_KUNIT u32 afx_stream_room(const struct sock *sk,
 				     const struct sock *peer)
@@ -600,7 +621,7 @@ static int afx_stream_sendmsg(struct socket *sock, struct msghdr *msg,
 		n = min_t(size_t, len - sent, afx_stream_room(sk, peer));
 		n = afx_sbuf_push(&afx_sk(peer)->rx, &msg->msg_iter, n);
 		if (n > 0)
-			peer->sk_data_ready(peer);
+			afx_stream_data_ready(peer, n);
 		if (n < 0) {
 			err = n;
 			goto out_err;
@@ -780,6 +801,9 @@ static __poll_t afx_stream_poll(struct file *file, struct socket *sock,
 	u8 shutdown;
 	int state;
 
+	/* Before queueing: see afx_stream_data_ready(). */
+	if (!READ_ONCE(ax->rx_polled))
+		WRITE_ONCE(ax->rx_polled, true);
 	mask = afx_poll_begin(file, sock, wait, &shutdown);
 	state = READ_ONCE(sk->sk_state);
 	if (state == TCP_LISTEN)

@@ -240,13 +240,25 @@ static void stream_wakeups(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, kt_recv(s, buf, 1, MSG_PEEK), 1);
 	KUNIT_EXPECT_EQ(test, ww->calls, 0);
 
-	/* sk_data_ready is what a sender calls. */
+	/*
+	 * sk_data_ready is what a sender calls, when the buffer was empty:
+	 * bytes behind unread ones wake nobody (a reader sleeps only on an
+	 * empty buffer), unless the socket has been polled.
+	 */
 	old = s->sk->sk_data_ready;
 	kt_ready_calls = 0;
 	s->sk->sk_data_ready = kt_count_ready;
 	KUNIT_EXPECT_EQ(test, kt_send(c, "e", 1), 1);
-	s->sk->sk_data_ready = old;
+	KUNIT_EXPECT_EQ(test, kt_ready_calls, 0);
+	KUNIT_ASSERT_EQ(test, kt_recv(s, buf, 4, 0), 2);
+	KUNIT_EXPECT_EQ(test, kt_send(c, "f", 1), 1);
 	KUNIT_EXPECT_EQ(test, kt_ready_calls, 1);
+	KUNIT_EXPECT_EQ(test, kt_send(c, "g", 1), 1);
+	KUNIT_EXPECT_EQ(test, kt_ready_calls, 1);
+	kt_poll(s);
+	KUNIT_EXPECT_EQ(test, kt_send(c, "h", 1), 1);
+	KUNIT_EXPECT_EQ(test, kt_ready_calls, 2);
+	s->sk->sk_data_ready = old;
 
 	/* Shutdown wakes the peer. */
 	rw->calls = 0;
