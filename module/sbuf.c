@@ -41,10 +41,11 @@
  * Pages are allocated by the producer, GFP_KERNEL_ACCOUNT, so they are
  * charged to the writer's memory cgroup, and __GFP_RETRY_MAYFAIL, so that
  * a writer at its cgroup's memory.max gets -ENOBUFS instead of an OOM
- * kill; without __GFP_ZERO (a byte is read only after it is written). Steady streaming allocates nothing: the
- * page the consumer finishes becomes the producer's next one through
- * @spare. A push that faults or cannot get a page pushes what it could
- * and reports the error only if that is nothing.
+ * kill; without __GFP_ZERO (a byte is read only after it is written).
+ * Steady streaming allocates nothing: the page the consumer finishes
+ * becomes the producer's next one through @spare. A push that faults or
+ * cannot get a page pushes what it could and reports the error only if
+ * that is nothing.
  *
  * Shutdown (the owner shut down reading, or is closing) makes later
  * pushes fail with -EPIPE; the owner discards what is readable when it

@@ -42,6 +42,7 @@ static void afx_stream_data_ready(struct sock *peer, u32 pushed)
 {
 	struct afx_sock *pax = afx_sk(peer);
 
+	/* The push before the reader's state: see above. */
 	smp_mb();
 	if (afx_sbuf_readable_before(&pax->rx, pushed) &&
 	    !READ_ONCE(pax->rx_polled) && !sock_flag(peer, SOCK_FASYNC))
