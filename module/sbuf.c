@@ -244,14 +244,19 @@ EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_readable);
  * @pushed: what the push added
  *
  * For the producer, right after a push: the bytes that were readable
- * before it, and still are, as far as the consumer's @tail says now. The
- * caller orders this after the push itself (smp_mb()).
+ * before it, and still are, as far as the consumer's @tail says now. A
+ * push publishes @head page by page, so the consumer may already have
+ * read into the bytes it added: then nothing from before is left (0),
+ * and a reader that went to sleep in between must be woken. The caller
+ * orders this after the push itself (smp_mb()).
  *
  * Return: the byte count.
  */
 u32 afx_sbuf_readable_before(const struct afx_sbuf *sb, u32 pushed)
 {
-	return sb->head - pushed - READ_ONCE(sb->tail);
+	u32 before = sb->head - pushed, tail = READ_ONCE(sb->tail);
+
+	return (s32)(before - tail) > 0 ? before - tail : 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_readable_before);
 

@@ -149,6 +149,33 @@ static void sbuf_limit_and_room(struct kunit *test)
 	afx_sbuf_purge(sb);
 }
 
+/*
+ * What the producer finds readable from before its push: the reader may
+ * have read into the bytes the push added (it publishes page by page),
+ * and then nothing from before is left.
+ */
+static void sbuf_readable_before(struct kunit *test)
+{
+	struct afx_sbuf *sb = ks_sbuf(test);
+	u8 *buf = kunit_kzalloc(test, 2 * PAGE_SIZE, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_EQ(test, ks_push(sb, buf, 10), 10);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable_before(sb, 10), 0U);
+	KUNIT_ASSERT_EQ(test, ks_push(sb, buf, 5), 5);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable_before(sb, 5), 10U);
+	KUNIT_ASSERT_EQ(test, ks_pull(sb, buf, 4, false), 4);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable_before(sb, 5), 6U);
+	KUNIT_ASSERT_EQ(test, ks_pull(sb, buf, 8, false), 8);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable_before(sb, 5), 0U);
+	KUNIT_ASSERT_EQ(test, ks_push(sb, buf, 2 * PAGE_SIZE),
+			(int)(2 * PAGE_SIZE));
+	KUNIT_ASSERT_EQ(test, ks_pull(sb, buf, PAGE_SIZE, false),
+			(int)PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable_before(sb, 2 * PAGE_SIZE), 0U);
+	afx_sbuf_purge(sb);
+}
+
 /* Many laps of the ring with the buffer kept part full: nothing is lost. */
 static void sbuf_laps(struct kunit *test)
 {
@@ -369,6 +396,7 @@ static void sbuf_two_cpus(struct kunit *test)
 static struct kunit_case afx_sbuf_cases[] = {
 	KUNIT_CASE(sbuf_order_and_peek),
 	KUNIT_CASE(sbuf_limit_and_room),
+	KUNIT_CASE(sbuf_readable_before),
 	KUNIT_CASE(sbuf_laps),
 	KUNIT_CASE(sbuf_shutdown_and_discard),
 	KUNIT_CASE(sbuf_discard_pages),
