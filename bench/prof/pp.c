@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/* pp: 64 B ping-pong between two processes, for bench/prof (README). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include "afx_family.h"
+
+#define MSG 64
+static int sock;
+
+static void die(const char *m) { perror(m); exit(1); }
+
+static ssize_t xsend(int fd, const void *p, size_t n)
+{ return sock ? send(fd, p, n, MSG_NOSIGNAL) : write(fd, p, n); }
+static ssize_t xrecv(int fd, void *p, size_t n)
+{ return sock ? recv(fd, p, n, 0) : read(fd, p, n); }
+
+static void sendall(int fd, const char *p, size_t n)
+{ while (n) { ssize_t r = xsend(fd, p, n); if (r <= 0) die("send"); p += r; n -= r; } }
+static int recvall(int fd, char *p, size_t n)
+{ size_t g = 0; while (g < n) { ssize_t r = xrecv(fd, p + g, n - g); if (r < 0) die("recv"); if (r == 0) return 0; g += r; } return 1; }
+
+static long long now(void)
+{ struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); return ts.tv_sec * 1000000000LL + ts.tv_nsec; }
+
+static void wr(const char *path, const char *s)
+{ int fd = open(path, O_WRONLY); if (fd < 0 || write(fd, s, strlen(s)) < 0) die(path); close(fd); }
+
+/* The plugin keys on these two functions' addresses. */
+__attribute__((noinline)) void pp_mark_start(void) { asm volatile("" ::: "memory"); }
+__attribute__((noinline)) void pp_mark_end(void) { asm volatile("" ::: "memory"); }
+
+int main(int argc, char **argv)
+{
+	const char *tr = argc > 1 ? argv[1] : "afx";
+	long n = argc > 2 ? atol(argv[2]) : 1000;
+	int trace = argc > 3 && !strcmp(argv[3], "trace");
+	int cfd, sfd, p1[2], p2[2], crd, cwr, srd, swr;
+	char buf[MSG + 1], msg[MSG];
+	pid_t pid;
+
+	memset(msg, 'x', sizeof(msg));
+	if (!strcmp(tr, "pipe")) {
+		if (pipe(p1) || pipe(p2)) die("pipe");
+		cwr = p1[1]; srd = p1[0]; swr = p2[1]; crd = p2[0];
+	} else {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		int lfd;
+		sock = 1;
+		memset(&ss, 0, sizeof(ss));
+		if (!strcmp(tr, "afx")) {
+			struct sockaddr_x *sx = (void *)&ss;
+			sx->sx_family = afx_family(); sx->sx_port = 4242; sx->sx_addr = AFX_ADDR_LOCAL;
+			len = sizeof(*sx);
+			lfd = socket(afx_family(), SOCK_STREAM, 0);
+		} else {
+			struct sockaddr_un *su = (void *)&ss;
+			su->sun_family = AF_UNIX; strcpy(su->sun_path + 1, "pp");
+			len = offsetof(struct sockaddr_un, sun_path) + 3;
+			lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+		}
+		if (lfd < 0) die("socket");
+		if (bind(lfd, (void *)&ss, len) || listen(lfd, 8)) die("bind/listen");
+		cfd = socket(ss.ss_family, SOCK_STREAM, 0);
+		if (connect(cfd, (void *)&ss, len)) die("connect");
+		sfd = accept(lfd, NULL, NULL);
+		if (sfd < 0) die("accept");
+		close(lfd);
+		crd = cwr = cfd; srd = swr = sfd;
+	}
+	pid = fork();
+	if (pid < 0) die("fork");
+	if (pid == 0) {
+		if (!sock) { close(cwr); close(crd); }
+		while (recvall(srd, buf, MSG))
+			sendall(swr, buf, MSG);
+		_exit(0);
+	}
+	if (!sock) { close(srd); close(swr); }
+	if (trace) {
+		char s[64];
+		snprintf(s, sizeof(s), "%d %d\n", getpid(), pid);
+		wr("/sys/kernel/tracing/set_ftrace_pid", s);
+	}
+	for (int i = 0; i < 2000; i++) {	/* warm-up */
+		sendall(cwr, msg, MSG);
+		if (!recvall(crd, buf, MSG)) die("eof");
+	}
+	int mfd = -1, ofd = -1;
+	if (trace) {
+		mfd = open("/sys/kernel/tracing/trace_marker", O_WRONLY);
+		ofd = open("/sys/kernel/tracing/tracing_on", O_WRONLY);
+		if (mfd < 0 || ofd < 0) die("tracefs");
+		if (write(ofd, "1", 1) < 0 || write(mfd, "PP-START", 8) < 0) die("marker");
+	}
+	pp_mark_start();
+	long long t0 = now();
+	for (long i = 0; i < n; i++) {
+		sendall(cwr, msg, MSG);
+		if (!recvall(crd, buf, MSG)) die("eof");
+	}
+	long long t1 = now();
+	pp_mark_end();
+	if (trace) {
+		if (write(mfd, "PP-END", 6) < 0 || write(ofd, "0", 1) < 0) die("marker");
+	}
+	printf("PP-RESULT transport=%s n=%ld trace=%d ns_per_rt=%.1f\n", tr, n, trace, (double)(t1 - t0) / n);
+	fflush(stdout);
+	if (sock) shutdown(cwr, SHUT_WR); else close(cwr);
+	waitpid(pid, NULL, 0);
+	return 0;
+}
