@@ -178,7 +178,9 @@ fi
 
 # --- 3. socat SOCKET-LISTEN <- socat SOCKET-CONNECT ------------------------
 P=33003
-bg l3 socat -d -d SOCKET-LISTEN:$FAM:0:$(sx $P $ADDR_LOCAL) \
+# -t 5: after the client's EOF socat waits that long for tr's answer (the
+# default, 0.5 s, is shorter than tr's start on a loaded debug guest).
+bg l3 socat -d -d -t 5 SOCKET-LISTEN:$FAM:0:$(sx $P $ADDR_LOCAL) \
 	SYSTEM:'tr a-z A-Z'
 lp=$last
 if wait_for "$tmp/l3.err" "listening on" &&
