@@ -40,24 +40,12 @@
 #define FAILPAGE	"/sys/kernel/debug/fail_page_alloc/"
 #define MAX_POINTS	200
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
-}
-
 static int fail_nth_set(int n)
 {
 	char buf[16];
 
 	snprintf(buf, sizeof(buf), "%d", n);
-	return write_file(FAIL_NTH, buf);
+	return afx_write_file(FAIL_NTH, buf);
 }
 
 static int fail_nth_get(void)
@@ -97,11 +85,11 @@ FIXTURE_SETUP(fault)
 	 * is highmem-flagged, stays exempt), and quietly: no stack per
 	 * failure.
 	 */
-	ASSERT_EQ(0, write_file(FAILSLAB "ignore-gfp-wait", "N"));
-	ASSERT_EQ(0, write_file(FAILSLAB "verbose", "0"));
-	ASSERT_EQ(0, write_file(FAILPAGE "ignore-gfp-wait", "N"));
-	ASSERT_EQ(0, write_file(FAILPAGE "min-order", "0"));
-	ASSERT_EQ(0, write_file(FAILPAGE "verbose", "0"));
+	ASSERT_EQ(0, afx_write_file(FAILSLAB "ignore-gfp-wait", "N"));
+	ASSERT_EQ(0, afx_write_file(FAILSLAB "verbose", "0"));
+	ASSERT_EQ(0, afx_write_file(FAILPAGE "ignore-gfp-wait", "N"));
+	ASSERT_EQ(0, afx_write_file(FAILPAGE "min-order", "0"));
+	ASSERT_EQ(0, afx_write_file(FAILPAGE "verbose", "0"));
 	self->setup_ok = 1;
 }
 
@@ -109,9 +97,9 @@ FIXTURE_TEARDOWN(fault)
 {
 	if (self->setup_ok) {
 		fail_nth_set(0);
-		write_file(FAILSLAB "ignore-gfp-wait", "Y");
-		write_file(FAILPAGE "ignore-gfp-wait", "Y");
-		write_file(FAILPAGE "min-order", "1");
+		afx_write_file(FAILSLAB "ignore-gfp-wait", "Y");
+		afx_write_file(FAILPAGE "ignore-gfp-wait", "Y");
+		afx_write_file(FAILPAGE "min-order", "1");
 	}
 }
 

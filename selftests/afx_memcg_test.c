@@ -34,30 +34,29 @@
 #define CHUNK		65536
 #define WATCHDOG_SEC	60
 
+static int cg_open(const char *dir, const char *file, int flags)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return open(path, flags | O_CLOEXEC);
+}
+
 static int cg_write(const char *dir, const char *file, const char *val)
 {
 	char path[256];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
+	return afx_write_file(path, val);
 }
 
 /* A number from @file of @dir, or the one after "@key " in it; -1. */
 static long cg_read(const char *dir, const char *file, const char *key)
 {
-	char path[256], buf[4096], *p;
+	int fd = cg_open(dir, file, O_RDONLY);
+	char buf[4096], *p;
 	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);

@@ -233,18 +233,6 @@ static int count_lines(const char *t)
 	return n;
 }
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
 /*
  * Drop to nobody, staying dumpable: /proc/self/{uid,gid}_map of a process
  * that is not dumpable belong to root, and a user namespace's maps must
@@ -275,9 +263,9 @@ static void peercred_in_userns(uint32_t port, int out)
 	if (unshare(CLONE_NEWUSER))
 		_exit(errno == EPERM || errno == EINVAL ? 3 : 2);
 	snprintf(map, sizeof(map), "0 %d 1", NOBODY);
-	if (write_str("/proc/self/setgroups", "deny") ||
-	    write_str("/proc/self/uid_map", map) ||
-	    write_str("/proc/self/gid_map", map))
+	if (afx_write_file("/proc/self/setgroups", "deny") ||
+	    afx_write_file("/proc/self/uid_map", map) ||
+	    afx_write_file("/proc/self/gid_map", map))
 		_exit(2);
 	c = afx_socket(SOCK_STREAM);
 	if (c < 0 || afx_connect_port(c, port) ||
@@ -358,9 +346,9 @@ TEST(other_netns_sockets_invisible_and_unreachable)
 		if (unshare(CLONE_NEWUSER | CLONE_NEWNET))
 			_exit(errno == EPERM || errno == EINVAL ? 3 : 2);
 		snprintf(map, sizeof(map), "0 %d 1", NOBODY);
-		if (write_str("/proc/self/setgroups", "deny") ||
-		    write_str("/proc/self/uid_map", map) ||
-		    write_str("/proc/self/gid_map", map))
+		if (afx_write_file("/proc/self/setgroups", "deny") ||
+		    afx_write_file("/proc/self/uid_map", map) ||
+		    afx_write_file("/proc/self/gid_map", map))
 			_exit(2);
 		c = afx_socket(SOCK_STREAM);
 		s = afx_socket(SOCK_DGRAM);

@@ -544,6 +544,19 @@ int afx_write_sysctl_int(const char *path, int val)
 	return 0;
 }
 
+/* Write @val to the file @path in one write(); 0 if all of it went. */
+int afx_write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
 /* Deterministic byte stream: byte at absolute offset off. */
 unsigned char afx_pattern_byte(uint64_t off)
 {

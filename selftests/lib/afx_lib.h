@@ -204,6 +204,7 @@ int afx_send_all(int fd, const void *buf, size_t len);
 int afx_recv_all(int fd, void *buf, size_t len);	/* EOF: ENODATA */
 int afx_read_sysctl_int(const char *path, int *val);
 int afx_write_sysctl_int(const char *path, int val);
+int afx_write_file(const char *path, const char *val);	/* proc, debugfs, cgroupfs */
 
 unsigned char afx_pattern_byte(uint64_t off);
 void afx_fill_pattern(void *buf, size_t len, uint64_t off);
