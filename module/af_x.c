@@ -205,7 +205,6 @@ struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
 	ax = afx_sk(sk);
 	spin_lock_init(&ax->lock);
 	afx_sbuf_init(&ax->rx);
-	ax->tx_wait_limit = U32_MAX;
 	INIT_HLIST_NODE(&ax->bind_node);
 	INIT_LIST_HEAD(&ax->conn_node);
 	INIT_LIST_HEAD(&ax->acceptq);
