@@ -73,9 +73,10 @@
  * to a socket that has shut down reading or is closing. Memory is charged
  * to the receiver (skb_set_owner_r()).
  *
- * A reader wakes writers after it frees room, a writer wakes the reader
- * after it adds data, both through the socket callbacks, which wake only
- * if someone sleeps (skwq_has_sleeper()).
+ * A reader wakes writers after it frees room, through the socket
+ * callback, which wakes only if someone sleeps (skwq_has_sleeper()). A
+ * stream writer wakes the reader only when the reader can be waiting for
+ * what it added (afx_stream_data_ready()).
  *
  * Sleeping: socket calls sleep in afx_sock_wait(), whose wait entry is
  * woken only by the poll events it waits for. Datagram senders waiting for
