@@ -22,9 +22,12 @@
  *     exit, so that the namespace dies with live sockets.
  * At the end every client shuts down writing and the server checks it got
  * exactly what was sent. Prints its figures; exits 0 only with 0 bytes
- * lost, 0 errors, and every part having run.
+ * lost, 0 errors, and every part having run. Prints progress every 10 s;
+ * a part still running 90 s after the end is named, with the kernel
+ * stack of every thread, and the soak fails at once.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -55,6 +58,26 @@ static double t_end;
 
 static atomic_long errors, churned, signals_sent, eintrs, rmmod_refused;
 static atomic_long netns_made;
+/* Bytes the server threads verified so far, for the progress lines. */
+static atomic_ullong verified;
+/* Which parts are still running (bit per part), for the watchdog. */
+static atomic_uint running;
+
+enum part { P_DATA, P_CHURN_ACCEPT, P_CHURN_CONNECT, P_SIGNALS, P_RMMOD,
+	    P_NETNS, NPARTS };
+static const char *const part_name[NPARTS] = {
+	"data", "churn accept", "churn connect", "signals", "rmmod", "netns",
+};
+
+static void part_start(enum part p)
+{
+	atomic_fetch_or(&running, 1u << p);
+}
+
+static void part_done(enum part p)
+{
+	atomic_fetch_and(&running, ~(1u << p));
+}
 
 static double now(void)
 {
@@ -164,6 +187,7 @@ static void *server_loop(void *p)
 				}
 				c->off += r;
 				s->bytes += r;
+				atomic_fetch_add(&verified, r);
 				continue;
 			}
 			if (r < 0 && errno == EAGAIN)
@@ -253,6 +277,7 @@ static void *churn_accept(void *p)
 	int l = *(int *)p, a;
 	char b;
 
+	part_start(P_CHURN_ACCEPT);
 	while (now() < t_end) {
 		if (afx_poll(l, POLLIN, 200) <= 0)
 			continue;
@@ -263,6 +288,7 @@ static void *churn_accept(void *p)
 			fail("churn: accepted connection lost its byte");
 		close(a);
 	}
+	part_done(P_CHURN_ACCEPT);
 	return NULL;
 }
 
@@ -271,6 +297,7 @@ static void *churn_connect(void *p)
 	uint32_t port = *(uint32_t *)p;
 	int fd;
 
+	part_start(P_CHURN_CONNECT);
 	while (now() < t_end) {
 		fd = afx_socket(SOCK_STREAM);
 		if (fd < 0) {
@@ -288,6 +315,7 @@ static void *churn_connect(void *p)
 		}
 		close(fd);
 	}
+	part_done(P_CHURN_CONNECT);
 	return NULL;
 }
 
@@ -310,6 +338,7 @@ static void *blocked_reader(void *p)
 	char b;
 	ssize_t r;
 
+	part_start(P_SIGNALS);
 	atomic_store(&v->tid, afx_gettid());
 	for (;;) {
 		r = recv(v->fd, &b, 1, 0);
@@ -317,10 +346,10 @@ static void *blocked_reader(void *p)
 			atomic_fetch_add(&eintrs, 1);
 			continue;
 		}
-		if (r == 1 && b == 'z' && atomic_load(&v->stop))
-			return NULL;
-		fail("signalled reader: recv %zd (%s)", r,
-		     r < 0 ? strerror(errno) : "unexpected data");
+		if (!(r == 1 && b == 'z' && atomic_load(&v->stop)))
+			fail("signalled reader: recv %zd (%s)", r,
+			     r < 0 ? strerror(errno) : "unexpected data");
+		part_done(P_SIGNALS);
 		return NULL;
 	}
 }
@@ -347,6 +376,7 @@ static void *rmmod_attempts(void *p)
 	struct timespec gap = { 0, 50 * 1000 * 1000 };
 
 	(void)p;
+	part_start(P_RMMOD);
 	while (now() < t_end) {
 		if (syscall(SYS_delete_module, "afx", O_NONBLOCK) == 0) {
 			fail("rmmod afx succeeded with sockets open");
@@ -358,6 +388,7 @@ static void *rmmod_attempts(void *p)
 			fail("delete_module: %s", strerror(errno));
 		nanosleep(&gap, NULL);
 	}
+	part_done(P_RMMOD);
 	return NULL;
 }
 
@@ -394,6 +425,7 @@ static void *netns_churn(void *p)
 	pid_t pid;
 
 	(void)p;
+	part_start(P_NETNS);
 	while (now() < t_end) {
 		pid = fork();
 		if (pid == 0)
@@ -409,7 +441,78 @@ static void *netns_churn(void *p)
 		else
 			atomic_fetch_add(&netns_made, 1);
 	}
+	part_done(P_NETNS);
 	return NULL;
+}
+
+/* Print the kernel stack of every thread of process @pid. */
+static void dump_stacks(pid_t pid)
+{
+	char path[300], line[256];
+	struct dirent *d;
+	DIR *dir;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack", pid,
+			 d->d_name);
+		fprintf(stderr, "afx_soak: task %d/%s kernel stack:\n", pid,
+			d->d_name);
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f))
+			fprintf(stderr, "    %s", line);
+		if (f)
+			fclose(f);
+	}
+	closedir(dir);
+}
+
+/*
+ * Progress every 10 s; if any part still runs 90 s after the end, name
+ * it, show where every thread of ours and of the client processes is
+ * in the kernel, and fail at once instead of running into the test's
+ * timeout with nothing said.
+ */
+static pid_t *client_pids;
+
+static void *watchdog(void *p)
+{
+	double next = now() + 10;
+	unsigned int r;
+	int k;
+
+	(void)p;
+	for (;;) {
+		sleep(1);
+		r = atomic_load(&running);
+		if (!r)
+			return NULL;
+		if (now() >= next) {
+			next += 10;
+			printf("afx_soak: %.0f s: %llu bytes verified, %ld churned, %ld EINTR, %ld errors\n",
+			       now() - (t_end - soak_seconds),
+			       (unsigned long long)atomic_load(&verified),
+			       atomic_load(&churned), atomic_load(&eintrs),
+			       atomic_load(&errors));
+		}
+		if (now() < t_end + 90)
+			continue;
+		for (k = 0; k < NPARTS; k++)
+			if (r & (1u << k))
+				fprintf(stderr, "afx_soak: stuck 90 s after the end: %s\n",
+					part_name[k]);
+		dump_stacks(getpid());
+		for (k = 0; k < nproc; k++)
+			if (client_pids[k] > 0)
+				dump_stacks(client_pids[k]);
+		_exit(1);
+	}
 }
 
 /* ---- main ------------------------------------------------------------------- */
@@ -417,7 +520,7 @@ static void *netns_churn(void *p)
 int main(int argc, char **argv)
 {
 	uint64_t sent = 0, got = 0, moved, off;
-	pthread_t churn_t[2], sig_t[2], rmmod_t, netns_t;
+	pthread_t churn_t[2], sig_t[2], rmmod_t, netns_t, watchdog_t;
 	struct sigaction sa = { .sa_handler = on_usr1 };
 	struct sigvictim victim = { 0 };
 	struct rlimit rl;
@@ -453,6 +556,8 @@ int main(int argc, char **argv)
 	if (setrlimit(RLIMIT_NOFILE, &rl))
 		fprintf(stderr, "afx_soak: setrlimit: %s (continuing)\n",
 			strerror(errno));
+	/* Progress and failures must reach the log even if we are killed. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART */
 
@@ -466,6 +571,9 @@ int main(int argc, char **argv)
 	}
 	t0 = now();
 	t_end = t0 + soak_seconds;
+	client_pids = pids;
+	part_start(P_DATA);
+	pthread_create(&watchdog_t, NULL, watchdog, NULL);
 
 	/* Clients connect in order; we accept in the same order. */
 	for (k = 0, i = 0; k < nproc; k++) {
@@ -538,6 +646,8 @@ int main(int argc, char **argv)
 			fail("client process %d failed (%#x)", k, st);
 		close(pipes[k]);
 	}
+	part_done(P_DATA);
+	pthread_join(watchdog_t, NULL);
 	for (i = 0; i < nconn; i++)
 		close(srv[i].fd);
 	close(l);
