@@ -121,7 +121,10 @@ static int __afx_bind(struct sock *sk, u32 addr, u32 port)
 		spin_unlock(&an->lock);
 		return -EADDRINUSE;
 	}
-	afx_fill_addr(&ax->local, addr, port);
+	ax->local.sx_addr = addr;
+	ax->local.sx_port = port;
+	/* Address before family: pairs with afx_is_bound()'s acquire. */
+	smp_store_release(&ax->local.sx_family, afx_family);
 	hlist_add_head_rcu(&ax->bind_node, afx_bucket(an, space, port));
 	spin_unlock(&an->lock);
 	return 0;

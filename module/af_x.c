@@ -67,16 +67,27 @@
  * push, so a reader that sees EOF or an error under that lock and then
  * an empty buffer has read every byte sent before them.
  *
- * Datagrams: a sender copies the payload into an skb holding no lock,
- * then appends it to the receiver's sk_receive_queue under the receiver's
- * afx_sock.lock, which also guards sk_shutdown, so that nothing is queued
- * to a socket that has shut down reading or is closing. Memory is charged
- * to the receiver (skb_set_owner_r()).
+ * Datagrams: each socket's afx_sock.rx holds the datagrams sent to it as
+ * records, a struct afx_dgram_hdr (length, sender's port) and the payload,
+ * in the same ring of pages. Senders are its producers, serialised by the
+ * receiver's afx_sock.rx_wlock; the receiver's recvmsg() under its socket
+ * lock is the consumer. A record is published whole, with one release of
+ * the ring's head, and copied from the sender's buffer with page faults
+ * disabled: a sender never sleeps on a fault while others wait for
+ * rx_wlock, it faults its buffer in after letting go and tries again. A
+ * broadcast copies the payload from the user once and pushes that copy
+ * to each receiver in turn, holding references, not RCU. SO_RCVBUF
+ * bounds the bytes queued, headers included; pages are charged to the
+ * sender's memory cgroup. Shutting down reading and closing take
+ * rx_wlock once after setting sk_shutdown, so a sender still pushing has
+ * finished and later ones are refused: nothing is queued to a socket that
+ * has shut down reading once that call returns.
  *
  * A reader wakes writers after it frees room, through the socket
  * callback, which wakes only if someone sleeps (skwq_has_sleeper()). A
- * stream writer wakes the reader only when the reader can be waiting for
- * what it added (afx_stream_data_ready()).
+ * writer of either type wakes the reader only when the reader can be
+ * waiting for what it added: the buffer held nothing before, or the
+ * socket is polled or O_ASYNC (afx_stream_data_ready(), afx_dgram_queue()).
  *
  * Sleeping: socket calls sleep in afx_sock_wait(), whose wait entry is
  * woken only by the poll events it waits for. Datagram senders waiting for
@@ -94,11 +105,16 @@
  *             afx_sock.peer_wait.lock -> the wait queue of the socket
  *                 whose peer_wake entry is parked there (the relay
  *                 wakes its poller under it)
+ *             lock_sock(sk) -> afx_sock.rx_wlock (a datagram socket's
+ *                 own, when it shuts down reading or closes)
  *             afx_net.all_lock is taken alone, with BHs off
  * afx_net.lock and afx_sock.lock are never held together, and no spinlock
  * is held across a user copy or an allocation other than GFP_ATOMIC. The
  * socket lock is held across a stream writer's user copy, so nothing but
  * the socket's own calls may wait for it: introspection reads without it.
+ * A datagram sender holds its receiver's rx_wlock, and nothing else,
+ * across the copy of one datagram, which takes no page faults, and the
+ * page allocations it needs.
  * Which lock guards which field is in the kernel-doc of struct afx_net
  * and struct afx_sock (afx.h).
  *
@@ -154,11 +170,10 @@ static void afx_sk_destruct(struct sock *sk)
 	struct afx_sock *ax = afx_sk(sk);
 
 	afx_sklist_del(sk);
-	__skb_queue_purge(&sk->sk_receive_queue);
 	afx_sbuf_purge(&ax->rx);
+	mutex_destroy(&ax->rx_wlock);
 	WARN_ON_ONCE(ax->peer);
 	WARN_ON_ONCE(!hlist_unhashed(&ax->bind_node));
-	WARN_ON_ONCE(atomic_read(&sk->sk_rmem_alloc));
 }
 
 /* Wake those waiting to write, and only them. */
@@ -206,6 +221,7 @@ struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
 	ax = afx_sk(sk);
 	spin_lock_init(&ax->lock);
 	afx_sbuf_init(&ax->rx);
+	mutex_init(&ax->rx_wlock);
 	INIT_HLIST_NODE(&ax->bind_node);
 	INIT_LIST_HEAD(&ax->conn_node);
 	INIT_LIST_HEAD(&ax->acceptq);
@@ -214,40 +230,6 @@ struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
 	INIT_LIST_HEAD(&ax->peer_wake.entry);
 	afx_sklist_add(sk);
 	return sk;
-}
-
-/**
- * afx_skb_from_msg() - copy @size bytes of @msg into a new skb
- * @sk: the sending socket
- * @msg: the source
- * @size: bytes to copy, at most AFX_SKB_MAX
- * @err: the errno on failure
- *
- * Small payloads are linear; larger ones go into page fragments so that
- * no high-order allocation is needed. Called without locks held: the
- * copy may fault.
- *
- * Return: the skb, or NULL with *@err set.
- */
-struct sk_buff *afx_skb_from_msg(struct sock *sk, struct msghdr *msg,
-				 size_t size, int *err)
-{
-	size_t linear = min_t(size_t, size, SKB_MAX_HEAD(0));
-	struct sk_buff *skb;
-
-	skb = alloc_skb_with_frags(linear, size - linear, PAGE_ALLOC_COSTLY_ORDER,
-				   err, sk->sk_allocation);
-	if (!skb)
-		return NULL;
-	skb_put(skb, linear);
-	skb->data_len = size - linear;
-	skb->len = size;
-	*err = skb_copy_datagram_from_iter(skb, 0, &msg->msg_iter, size);
-	if (*err) {
-		kfree_skb(skb);
-		return NULL;
-	}
-	return skb;
 }
 
 static int afx_create(struct net *net, struct socket *sock, int protocol,
@@ -439,21 +421,13 @@ int afx_sock_wait(struct sock *sk, long *timeo, __poll_t events,
 }
 
 /**
- * afx_purge() - drop the datagrams queued at @sk
+ * afx_purge() - drop what is queued at @sk and not read
  * @sk: the socket; it has shut down reading, so nothing more can arrive
- *
- * Stream bytes are the stream buffer's (afx_sbuf_discard()).
  */
 void afx_purge(struct sock *sk)
 {
-	struct afx_sock *ax = afx_sk(sk);
-	struct sk_buff_head q;
-
-	__skb_queue_head_init(&q);
-	spin_lock(&ax->lock);
-	skb_queue_splice_init(&sk->sk_receive_queue, &q);
-	spin_unlock(&ax->lock);
-	__skb_queue_purge(&q);
+	sock_owned_by_me(sk);
+	afx_sbuf_discard(&afx_sk(sk)->rx);
 }
 
 /**
@@ -631,10 +605,6 @@ static int __init afx_init(void)
 	}
 	afx_family = family;
 	afx_family_ops.family = family;
-	err = afx_dgram_init();
-	if (err)
-		return err;
-
 	err = proto_register(&afx_proto, 1);
 	if (err)
 		return err;

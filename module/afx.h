@@ -9,6 +9,7 @@
 
 #include <linux/hash.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
@@ -109,9 +110,8 @@ struct afx_net {
 
 /**
  * struct afx_sock - an AF_X socket
- * @sk: the generic socket; must be first. Of its fields, sk_receive_queue
- *	(datagram) and sk_shutdown are written under @lock
- *	(afx_shutdown_add()), and so
+ * @sk: the generic socket; must be first. Of its fields, sk_shutdown is
+ *	written under @lock (afx_shutdown_add()), and so
  *	is sk_err once connected, except that sock_error() clears it
  *	locklessly; sk_state is written under afx_net.lock, by the socket's
  *	own calls (holding its socket lock) or, for a connector waiting on
@@ -119,17 +119,26 @@ struct afx_net {
  *	Lockless readers (poll, wait conditions, introspection) use
  *	READ_ONCE(); a reader that must see the queue, sk_err and
  *	sk_shutdown consistently takes @lock (stream recvmsg).
- * @lock: protects sk_receive_queue (used with the __skb_* helpers),
- *	sk_shutdown and, once connected, sk_err: the one lock a datagram
- *	sender or a closing or shutting down peer takes on its receiver
- * @rx: stream: the bytes sent to this socket and not read yet. The peer's
- *	sendmsg() is its producer, this socket's recvmsg() and release()
- *	its consumer, each under its own socket lock; see DOC: Stream buffer
+ * @lock: protects sk_shutdown, once connected sk_err, and a datagram
+ *	socket's @peer_addr: the one lock a closing or shutting down stream
+ *	peer takes on its receiver
+ * @rx: what was sent to this socket and not read yet: stream bytes, or
+ *	datagram records (DOC: Data in af_x.c). Producers: the stream peer's
+ *	sendmsg() under the peer's socket lock, or datagram senders under
+ *	@rx_wlock; consumer: this socket's recvmsg() and release() under its
+ *	socket lock. See DOC: Stream buffer
+ * @rx_wlock: datagram: serialises the senders pushing to @rx
+ * @rx_records: datagram: datagrams ever pushed to @rx; written under
+ *	@rx_wlock, read locklessly for introspection
+ * @rx_records_read: datagram: datagrams ever consumed from @rx; written
+ *	under the socket lock, read locklessly for introspection
  * @local: bound address; sx_family is 0 while unbound. Written once, by
  *	bind or autobind under the socket lock and afx_net.lock, before the
- *	socket is put in the bind table
+ *	socket is put in the bind table, sx_family last with a release:
+ *	lockless readers test it with afx_is_bound() first
  * @peer_addr: stream or datagram peer address; sx_family is 0 if none.
- *	Written under the socket lock
+ *	Written under the socket lock, and for a datagram socket also under
+ *	@lock, under which its sendmsg() reads it
  * @peer: stream only: the other end of the connection (reference held).
  *	Set at connect() before either end is visible; cleared with
  *	WRITE_ONCE() under the socket lock, or, for a child that never got a
@@ -148,8 +157,8 @@ struct afx_net {
  *	turns room at the peer into POLLOUT on this socket
  * @peer_wake_target: the sock whose @peer_wait holds @peer_wake, or NULL;
  *	written under that sock's peer_wait.lock, read under RCU
- * @rx_polled: stream: the socket has been polled, so every push wakes it
- *	(afx_stream_data_ready()); set once, never cleared
+ * @rx_polled: the socket has been polled, so every push wakes it
+ *	(afx_stream_data_ready(), afx_dgram_queue()); set once, never cleared
  * @nonblock: X_NONBLOCK; WRITE_ONCE()/READ_ONCE()
  * @refuse_when_full: X_REFUSE_WHEN_FULL; WRITE_ONCE()/READ_ONCE()
  * @all_node: entry in the namespace's list of all socks (afx_net.all),
@@ -157,8 +166,11 @@ struct afx_net {
  */
 struct afx_sock {
 	struct sock sk;
-	spinlock_t lock; /* receive queue and sk_shutdown */
+	spinlock_t lock; /* sk_shutdown, sk_err */
 	struct afx_sbuf rx;
+	struct mutex rx_wlock; /* datagram senders pushing to @rx */
+	u32 rx_records;
+	u32 rx_records_read;
 	struct sockaddr_x local;
 	struct sockaddr_x peer_addr;
 	struct sock *peer;
@@ -208,9 +220,11 @@ static inline void afx_stat_inc(const struct sock *sk, enum afx_stat s)
 	afx_stat_add(sk, s, 1);
 }
 
+/* Once true, afx_sk(sk)->local is complete and stays as it is. */
 static inline bool afx_is_bound(const struct sock *sk)
 {
-	return READ_ONCE(afx_sk(sk)->local.sx_family) != 0;
+	/* Pairs with the release in __afx_bind(): the address is there. */
+	return smp_load_acquire(&afx_sk(sk)->local.sx_family) != 0;
 }
 
 static inline u32 afx_port(const struct sock *sk)
@@ -249,8 +263,6 @@ static inline bool afx_nonblock(const struct sock *sk, bool flag)
 u64 afx_stat_read(struct afx_net *an, enum afx_stat s);
 struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
 			  bool kern);
-struct sk_buff *afx_skb_from_msg(struct sock *sk, struct msghdr *msg,
-				 size_t size, int *err);
 void afx_fill_addr(struct sockaddr_x *sx, u32 addr, u32 port);
 int afx_getname(struct socket *sock, struct sockaddr *uaddr, int peer);
 int afx_setsockopt(struct socket *sock, int level, int optname,
@@ -285,6 +297,8 @@ struct sock *afx_stream_lookup(struct net *net, u32 port);
  *	yet read; datagram: payload bytes of the queued datagrams
  * @wqueue: listener: the backlog; stream: bytes sent that the peer has
  *	not read yet; datagram: 0
+ * @rmem: bytes queued for reading as held: stream payload, or datagrams
+ *	with their headers
  * @type: SOCK_STREAM or SOCK_DGRAM
  * @state: sk_state, except TCP_ESTABLISHED for a connected datagram socket
  * @shutdown: sk_shutdown (RCV_SHUTDOWN, SEND_SHUTDOWN)
@@ -297,6 +311,7 @@ struct afx_sock_info {
 	unsigned long peer_ino;
 	u32 rqueue;
 	u32 wqueue;
+	u32 rmem;
 	u8 type;
 	u8 state;
 	u8 shutdown;
@@ -313,7 +328,6 @@ void afx_sock_info(struct sock *sk, struct afx_sock_info *info);
 void afx_stream_info(struct sock *sk, struct afx_sock_info *info);
 
 /* dgram.c */
-int afx_dgram_init(void);
 void afx_dgram_info(struct sock *sk, struct afx_sock_info *info);
 
 /* proc.c */
@@ -386,8 +400,9 @@ bool afx_acceptq_full(const struct sock *listener);
 bool afx_stream_can_write(struct sock *sk);
 bool afx_stream_can_read(struct sock *sk);
 bool afx_dgram_accepts(const struct afx_sock *ax, u32 from);
-bool afx_dgram_room(const struct sock *rcv, unsigned int truesize);
-int afx_dgram_queue(struct sock *rcv, struct sk_buff *skb);
+bool afx_dgram_room(const struct sock *rcv, u32 size);
+int afx_dgram_queue(struct sock *rcv, u32 from, struct iov_iter *msg,
+		    size_t len);
 #endif
 
 #endif /* _AFX_H */

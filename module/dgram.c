@@ -13,9 +13,11 @@
  * does; the entry removes itself when it fires or when the peer closes.
  */
 
+#include <linux/mm.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
 #include <linux/sockios.h>
+#include <linux/uio.h>
 #include <asm/ioctls.h>
 #include <net/sock.h>
 #include <kunit/visibility.h>
@@ -24,14 +26,20 @@
 #include "compat.h"
 
 /**
- * struct afx_dgram_cb - per-datagram state in skb->cb
+ * struct afx_dgram_hdr - what precedes each datagram in the receive buffer
+ * @len: payload bytes that follow
  * @from: the sender's port
  */
-struct afx_dgram_cb {
+struct afx_dgram_hdr {
+	u32 len;
 	u32 from;
 };
 
-#define AFX_DGRAM_CB(skb)	((struct afx_dgram_cb *)(skb)->cb)
+/* Bytes a datagram of @len payload bytes takes in the receive buffer. */
+static u32 afx_dgram_size(u32 len)
+{
+	return sizeof(struct afx_dgram_hdr) + len;
+}
 
 /* Does @ax take datagrams from port @from? Connected sockets filter. */
 VISIBLE_IF_KUNIT bool afx_dgram_accepts(const struct afx_sock *ax, u32 from)
@@ -41,32 +49,16 @@ VISIBLE_IF_KUNIT bool afx_dgram_accepts(const struct afx_sock *ax, u32 from)
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_dgram_accepts);
 
-/* Memory an empty datagram costs: POLLOUT means at least that much room. */
-static unsigned int afx_dgram_min_truesize __read_mostly;
-
-/**
- * afx_dgram_init() - measure what the smallest datagram costs
- *
- * Return: 0 or -ENOMEM.
+/*
+ * May a datagram taking @size bytes be queued at @rcv? SO_RCVBUF bounds the
+ * bytes queued, headers included; an empty buffer takes any datagram.
  */
-int afx_dgram_init(void)
+VISIBLE_IF_KUNIT bool afx_dgram_room(const struct sock *rcv, u32 size)
 {
-	struct sk_buff *skb = alloc_skb(0, GFP_KERNEL);
+	const struct afx_sbuf *rx = &afx_sk(rcv)->rx;
 
-	if (!skb)
-		return -ENOMEM;
-	afx_dgram_min_truesize = skb->truesize;
-	kfree_skb(skb);
-	return 0;
-}
-
-/* May @truesize more bytes be queued at @rcv? An empty queue takes any. */
-VISIBLE_IF_KUNIT bool afx_dgram_room(const struct sock *rcv,
-				     unsigned int truesize)
-{
-	unsigned int used = atomic_read(&rcv->sk_rmem_alloc);
-
-	return !used || used + truesize <= READ_ONCE(rcv->sk_rcvbuf);
+	return afx_sbuf_room(rx, READ_ONCE(rcv->sk_rcvbuf)) >= size ||
+	       !afx_sbuf_readable(rx);
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_dgram_room);
 
@@ -98,24 +90,42 @@ static struct sock *afx_dgram_lookup(struct net *net, u32 port, u32 from,
 	return found;
 }
 
-/* Queue @skb at @rcv if it has room: 0, -EAGAIN (full) or -ECONNREFUSED. */
-VISIBLE_IF_KUNIT int afx_dgram_queue(struct sock *rcv, struct sk_buff *skb)
+/*
+ * Queue a datagram of @len bytes from @from at @rcv if it has room.
+ * Return: 0, -EAGAIN (full), -ECONNREFUSED (@rcv shut down reading),
+ * -EFAULT (@from must be faulted in first, see afx_sbuf_push_record()) or
+ * -ENOBUFS.
+ */
+VISIBLE_IF_KUNIT int afx_dgram_queue(struct sock *rcv, u32 from,
+				     struct iov_iter *msg, size_t len)
 {
+	struct afx_dgram_hdr hdr = { .len = len, .from = from };
 	struct afx_sock *rax = afx_sk(rcv);
-	int err = 0;
+	u32 size = afx_dgram_size(len);
+	bool wake = false;
+	int err;
 
-	spin_lock(&rax->lock);
-	if (rcv->sk_shutdown & RCV_SHUTDOWN)
+	mutex_lock(&rax->rx_wlock);
+	if (READ_ONCE(rcv->sk_shutdown) & RCV_SHUTDOWN) {
 		err = -ECONNREFUSED;
-	else if (!afx_dgram_room(rcv, skb->truesize))
+	} else if (!afx_dgram_room(rcv, size)) {
 		err = -EAGAIN;
-	else
-		__skb_queue_tail(&rcv->sk_receive_queue, skb);
-	if (!err)
-		skb_set_owner_r(skb, rcv);
-	spin_unlock(&rax->lock);
+	} else {
+		err = afx_sbuf_push_record(&rax->rx, &hdr, sizeof(hdr), msg, len);
+		if (err == -EPIPE)
+			err = -ECONNREFUSED;
+	}
+	if (!err) {
+		WRITE_ONCE(rax->rx_records, rax->rx_records + 1);
+		/* The push before the reader's state: as stream.c. */
+		smp_mb();
+		wake = !afx_sbuf_readable_before(&rax->rx, size) ||
+		       READ_ONCE(rax->rx_polled) ||
+		       sock_flag(rcv, SOCK_FASYNC);
+	}
+	mutex_unlock(&rax->rx_wlock);
 
-	if (!err)
+	if (wake)
 		rcv->sk_data_ready(rcv);
 	return err;
 }
@@ -132,10 +142,10 @@ static bool afx_dgram_is_peer(const struct sock *sk, u32 port)
 	       READ_ONCE(ax->peer_addr.sx_port) == port;
 }
 
-static int afx_dgram_unicast(struct sock *sk, u32 port, struct sk_buff *skb,
-			     long *timeo)
+static int afx_dgram_unicast(struct sock *sk, u32 port, struct msghdr *msg,
+			     size_t len, long *timeo)
 {
-	u32 from = AFX_DGRAM_CB(skb)->from;
+	u32 from = afx_port(sk), size = afx_dgram_size(len);
 	struct sock *rcv;
 	bool filtered;
 	int err;
@@ -149,7 +159,7 @@ static int afx_dgram_unicast(struct sock *sk, u32 port, struct sk_buff *skb,
 						    AFX_STAT_DROP_NOPORT);
 			return -ECONNREFUSED;
 		}
-		err = afx_dgram_queue(rcv, skb);
+		err = afx_dgram_queue(rcv, from, &msg->msg_iter, len);
 		if (err == -EAGAIN && !*timeo && afx_dgram_is_peer(sk, port)) {
 			/*
 			 * A nonblocking sender to its connected peer waits
@@ -157,7 +167,14 @@ static int afx_dgram_unicast(struct sock *sk, u32 port, struct sk_buff *skb,
 			 */
 			sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
 			afx_dgram_peer_wake_arm(sk, rcv);
-			err = afx_dgram_queue(rcv, skb);
+			err = afx_dgram_queue(rcv, from, &msg->msg_iter, len);
+		}
+		if (err == -EFAULT) {
+			/* Fault the payload in without the receiver's lock. */
+			sock_put(rcv);
+			if (fault_in_iov_iter_readable(&msg->msg_iter, len))
+				return -EFAULT;
+			continue;
 		}
 		if (err != -EAGAIN || !*timeo) {
 			sock_put(rcv);
@@ -166,7 +183,7 @@ static int afx_dgram_unicast(struct sock *sk, u32 port, struct sk_buff *skb,
 
 		prepare_to_wait(&afx_sk(rcv)->peer_wait, &wait,
 				TASK_INTERRUPTIBLE);
-		if (!afx_dgram_room(rcv, skb->truesize) &&
+		if (!afx_dgram_room(rcv, size) &&
 		    !(READ_ONCE(rcv->sk_shutdown) & RCV_SHUTDOWN) &&
 		    !signal_pending(current))
 			*timeo = schedule_timeout(*timeo);
@@ -177,28 +194,80 @@ static int afx_dgram_unicast(struct sock *sk, u32 port, struct sk_buff *skb,
 	}
 }
 
-static void afx_dgram_broadcast(struct sock *sk, u32 port, struct sk_buff *skb)
+/* The datagram sockets bound to @port, with a reference each. */
+static struct sock **afx_dgram_receivers(struct net *net, u32 port,
+					 unsigned int *n)
 {
-	struct afx_net *an = afx_net(sock_net(sk));
-	u32 from = AFX_DGRAM_CB(skb)->from;
-	struct sk_buff *copy;
+	struct afx_net *an = afx_net(net);
+	unsigned int max = 0, i = 0;
 	struct afx_sock *ax;
+	struct sock **rcv;
 
 	rcu_read_lock();
 	for (ax = afx_port_first(an, AFX_SPACE_DGRAM, port); ax;
-	     ax = afx_port_next(an, ax)) {
-		if (!afx_dgram_accepts(ax, from)) {
-			afx_stat_inc(sk, AFX_STAT_DROP_FILTERED);
-			continue;
-		}
-		copy = skb_clone(skb, GFP_ATOMIC);
-		if (!copy || afx_dgram_queue(&ax->sk, copy)) {
-			kfree_skb(copy);
-			afx_stat_inc(sk, AFX_STAT_DROP_BCAST_FULL);
-		}
-	}
+	     ax = afx_port_next(an, ax))
+		max++;
 	rcu_read_unlock();
-	consume_skb(skb);
+	*n = 0;
+	if (!max)
+		return NULL;
+	rcv = kvmalloc_array(max, sizeof(*rcv), GFP_KERNEL);
+	if (!rcv)
+		return ERR_PTR(-ENOMEM);
+	/* Sockets bound since the count was taken do not get this one. */
+	rcu_read_lock();
+	for (ax = afx_port_first(an, AFX_SPACE_DGRAM, port); ax && i < max;
+	     ax = afx_port_next(an, ax))
+		if (refcount_inc_not_zero(&ax->sk.sk_refcnt))
+			rcv[i++] = &ax->sk;
+	rcu_read_unlock();
+	*n = i;
+	return rcv;
+}
+
+/*
+ * A copy to every socket on @port that takes datagrams from us and has
+ * room; the others' copies are dropped and counted. The payload is copied
+ * from the user once, then from that copy to each receiver, with no lock
+ * or RCU section held across the fan-out.
+ */
+static int afx_dgram_broadcast(struct sock *sk, u32 port, struct msghdr *msg,
+			       size_t len)
+{
+	u32 from = afx_port(sk);
+	struct sock **rcv;
+	struct iov_iter it;
+	struct kvec kv;
+	unsigned int i, n;
+	void *data;
+
+	data = kvmalloc(len ?: 1, GFP_KERNEL_ACCOUNT);
+	if (!data)
+		return -ENOBUFS;
+	if (!copy_from_iter_full(data, len, &msg->msg_iter)) {
+		kvfree(data);
+		return -EFAULT;
+	}
+	rcv = afx_dgram_receivers(sock_net(sk), port, &n);
+	if (IS_ERR(rcv)) {
+		kvfree(data);
+		return PTR_ERR(rcv);
+	}
+	for (i = 0; i < n; i++) {
+		if (!afx_dgram_accepts(afx_sk(rcv[i]), from)) {
+			afx_stat_inc(sk, AFX_STAT_DROP_FILTERED);
+		} else {
+			kv.iov_base = data;
+			kv.iov_len = len;
+			iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, len);
+			if (afx_dgram_queue(rcv[i], from, &it, len))
+				afx_stat_inc(sk, AFX_STAT_DROP_BCAST_FULL);
+		}
+		sock_put(rcv[i]);
+	}
+	kvfree(rcv);
+	kvfree(data);
+	return 0;
 }
 
 static int afx_dgram_sendmsg(struct socket *sock, struct msghdr *msg,
@@ -208,7 +277,6 @@ static int afx_dgram_sendmsg(struct socket *sock, struct msghdr *msg,
 	struct sock *sk = sock->sk;
 	struct afx_sock *ax = afx_sk(sk);
 	struct afx_net *an = afx_net(sock_net(sk));
-	struct sk_buff *skb;
 	u32 daddr, dport;
 	long timeo;
 	int err;
@@ -230,38 +298,36 @@ static int afx_dgram_sendmsg(struct socket *sock, struct msghdr *msg,
 		dport = sx->sx_port;
 	}
 
-	lock_sock(sk);
-	if (sk->sk_shutdown & SEND_SHUTDOWN) {
-		err = -EPIPE;
-	} else if (!sx && !ax->peer_addr.sx_family) {
-		err = -EDESTADDRREQ;
-	} else {
-		if (!sx) {
-			daddr = ax->peer_addr.sx_addr;
-			dport = ax->peer_addr.sx_port;
-		}
-		err = afx_autobind(sk);
-	}
-	release_sock(sk);
-	if (err)
+	/* Racing shutdown() or connect() may go either way, as with a lock. */
+	err = -EPIPE;
+	if (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN)
 		goto out_err;
-
-	skb = afx_skb_from_msg(sk, msg, len, &err);
-	if (!skb)
-		return err;
-	AFX_DGRAM_CB(skb)->from = afx_port(sk);
+	if (!sx) {
+		spin_lock(&ax->lock);
+		err = ax->peer_addr.sx_family ? 0 : -EDESTADDRREQ;
+		daddr = ax->peer_addr.sx_addr;
+		dport = ax->peer_addr.sx_port;
+		spin_unlock(&ax->lock);
+		if (err)
+			goto out_err;
+	}
+	if (!afx_is_bound(sk)) {
+		lock_sock(sk);
+		err = afx_autobind(sk);
+		release_sock(sk);
+		if (err)
+			goto out_err;
+	}
 
 	if (daddr == AFX_ADDR_BROADCAST) {
-		afx_dgram_broadcast(sk, dport, skb);
+		err = afx_dgram_broadcast(sk, dport, msg, len);
 	} else {
 		timeo = sock_sndtimeo(sk, afx_nonblock(sk, msg->msg_flags &
 						       MSG_DONTWAIT));
-		err = afx_dgram_unicast(sk, dport, skb, &timeo);
-		if (err) {
-			kfree_skb(skb);
-			goto out_err;
-		}
+		err = afx_dgram_unicast(sk, dport, msg, len, &timeo);
 	}
+	if (err)
+		goto out_err;
 	afx_stat_inc(sk, AFX_STAT_DGRAM_SENT);
 	afx_stat_add(sk, AFX_STAT_BYTES_OUT, len);
 	return len;
@@ -282,8 +348,21 @@ static void afx_dgram_wake_senders(struct sock *sk)
 
 static bool afx_dgram_can_read(struct sock *sk)
 {
-	return !skb_queue_empty_lockless(&sk->sk_receive_queue) ||
+	return afx_sbuf_readable(&afx_sk(sk)->rx) ||
 	       (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN);
+}
+
+/* The header of the oldest datagram at @sk, which the caller knows is there. */
+static void afx_dgram_peek_hdr(struct sock *sk, struct afx_dgram_hdr *hdr)
+{
+	struct kvec kv = { .iov_base = hdr, .iov_len = sizeof(*hdr) };
+	struct iov_iter it;
+
+	sock_owned_by_me(sk);
+	iov_iter_kvec(&it, ITER_DEST, &kv, 1, sizeof(*hdr));
+	if (WARN_ON_ONCE(afx_sbuf_peek_at(&afx_sk(sk)->rx, 0, &it,
+					  sizeof(*hdr)) != sizeof(*hdr)))
+		memset(hdr, 0, sizeof(*hdr));
 }
 
 static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
@@ -292,10 +371,8 @@ static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 	DECLARE_SOCKADDR(struct sockaddr_x *, sx, msg->msg_name);
 	struct sock *sk = sock->sk;
 	struct afx_sock *ax = afx_sk(sk);
-	bool peek = flags & MSG_PEEK;
-	struct sk_buff *skb;
+	struct afx_dgram_hdr hdr;
 	size_t copied;
-	bool eof;
 	long timeo;
 	int err;
 
@@ -304,19 +381,11 @@ static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 
 	lock_sock(sk);
 	timeo = sock_rcvtimeo(sk, afx_nonblock(sk, flags & MSG_DONTWAIT));
-	for (;;) {
-		/* EOF only with the queue seen empty under the same lock. */
-		spin_lock(&ax->lock);
-		skb = skb_peek(&sk->sk_receive_queue);
-		if (skb && peek)
-			skb_get(skb);
-		else if (skb)
-			__skb_unlink(skb, &sk->sk_receive_queue);
-		eof = sk->sk_shutdown & RCV_SHUTDOWN;
-		spin_unlock(&ax->lock);
-		if (skb)
-			break;
-		if (eof) {
+	while (!afx_sbuf_readable(&ax->rx)) {
+		if (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) {
+			/* A datagram may have come in just before. */
+			if (afx_sbuf_readable(&ax->rx))
+				break;
 			err = 0;
 			goto out;
 		}
@@ -325,34 +394,26 @@ static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 			goto out;
 	}
 
-	copied = min_t(size_t, len, skb->len);
-	if (copied < skb->len)
+	afx_dgram_peek_hdr(sk, &hdr);
+	copied = min_t(size_t, len, hdr.len);
+	if (copied < hdr.len)
 		msg->msg_flags |= MSG_TRUNC;
-	err = skb_copy_datagram_msg(skb, 0, msg, copied);
-	if (err) {
-		/* Keep the datagram for a reader with a valid buffer. */
-		if (!peek) {
-			spin_lock(&ax->lock);
-			__skb_queue_head(&sk->sk_receive_queue, skb);
-			spin_unlock(&ax->lock);
-			skb = NULL;
-		}
-		goto out_free;
+	/* Copied before it is consumed: a reader that faults keeps it. */
+	if (afx_sbuf_peek_at(&ax->rx, sizeof(hdr), &msg->msg_iter, copied) !=
+	    copied) {
+		err = -EFAULT;
+		goto out;
 	}
 	if (sx) {
-		afx_fill_addr(sx, AFX_ADDR_LOCAL, AFX_DGRAM_CB(skb)->from);
+		afx_fill_addr(sx, AFX_ADDR_LOCAL, hdr.from);
 		msg->msg_namelen = sizeof(*sx);
 	}
-	err = (flags & MSG_TRUNC) ? skb->len : copied;
-	if (!peek) {
+	err = (flags & MSG_TRUNC) ? hdr.len : copied;
+	if (!(flags & MSG_PEEK)) {
+		afx_sbuf_consume(&ax->rx, afx_dgram_size(hdr.len));
+		WRITE_ONCE(ax->rx_records_read, ax->rx_records_read + 1);
 		afx_stat_inc(sk, AFX_STAT_DGRAM_RCVD);
-		afx_stat_add(sk, AFX_STAT_BYTES_IN, skb->len);
-	}
-out_free:
-	if (peek) {
-		kfree_skb(skb);
-	} else if (skb) {
-		consume_skb(skb);
+		afx_stat_add(sk, AFX_STAT_BYTES_IN, hdr.len);
 		afx_dgram_wake_senders(sk);
 	}
 out:
@@ -424,7 +485,7 @@ static void afx_dgram_peer_wake_arm(struct sock *sk, struct sock *rcv)
  */
 static bool afx_dgram_send_returns(const struct sock *rcv)
 {
-	return afx_dgram_room(rcv, afx_dgram_min_truesize) ||
+	return afx_dgram_room(rcv, afx_dgram_size(0)) ||
 	       (READ_ONCE(rcv->sk_shutdown) & RCV_SHUTDOWN);
 }
 
@@ -469,7 +530,12 @@ static __poll_t afx_dgram_poll(struct file *file, struct socket *sock,
 
 	mask = afx_poll_begin(file, sock, wait, &shutdown);
 	mask |= afx_poll_shutdown(shutdown);
-	if (!skb_queue_empty_lockless(&sk->sk_receive_queue))
+	/* From now on every datagram queued here wakes us (afx_dgram_queue()). */
+	if (!READ_ONCE(afx_sk(sk)->rx_polled))
+		WRITE_ONCE(afx_sk(sk)->rx_polled, true);
+	/* rx_polled before the ring: pairs with afx_dgram_queue()'s smp_mb(). */
+	smp_mb();
+	if (afx_sbuf_readable(&afx_sk(sk)->rx))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (afx_dgram_writable(sk))
 		mask |= EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;
@@ -486,7 +552,9 @@ static int afx_dgram_connect(struct socket *sock, struct sockaddr *uaddr,
 
 	if (len >= (int)sizeof(sa_family_t) && uaddr->sa_family == AF_UNSPEC) {
 		lock_sock(sk);
+		spin_lock(&ax->lock);
 		memset(&ax->peer_addr, 0, sizeof(ax->peer_addr));
+		spin_unlock(&ax->lock);
 		sock->state = SS_UNCONNECTED;
 		afx_dgram_peer_wake_detach(sk);
 		release_sock(sk);
@@ -505,12 +573,24 @@ static int afx_dgram_connect(struct socket *sock, struct sockaddr *uaddr,
 	err = afx_autobind(sk);
 	if (!err) {
 		afx_dgram_peer_wake_detach(sk);
+		spin_lock(&ax->lock);
 		afx_fill_addr(&ax->peer_addr, sx->sx_addr == AFX_ADDR_BROADCAST ?
 			      AFX_ADDR_BROADCAST : AFX_ADDR_LOCAL, sx->sx_port);
+		spin_unlock(&ax->lock);
 		sock->state = SS_CONNECTED;
 	}
 	release_sock(sk);
 	return err;
+}
+
+/*
+ * A sender that found @sk open for reading before it shut down reading
+ * has finished its push when this returns; later ones see the shutdown.
+ */
+static void afx_dgram_push_barrier(struct sock *sk)
+{
+	mutex_lock(&afx_sk(sk)->rx_wlock);
+	mutex_unlock(&afx_sk(sk)->rx_wlock);
 }
 
 static int afx_dgram_shutdown(struct socket *sock, int how)
@@ -523,8 +603,10 @@ static int afx_dgram_shutdown(struct socket *sock, int how)
 
 	lock_sock(sk);
 	afx_shutdown_add(sk, how + 1);
-	if (sk->sk_shutdown & RCV_SHUTDOWN)
+	if (sk->sk_shutdown & RCV_SHUTDOWN) {
+		afx_dgram_push_barrier(sk);
 		wake_up_interruptible_all(&ax->peer_wait);
+	}
 	sk->sk_state_change(sk);
 	release_sock(sk);
 	return 0;
@@ -533,6 +615,7 @@ static int afx_dgram_shutdown(struct socket *sock, int how)
 /* afx_release() callback: let go of senders and of the peer we poll. */
 static void afx_dgram_close(struct sock *sk)
 {
+	afx_dgram_push_barrier(sk);
 	/* Blocked senders look again and relays parked here detach. */
 	wake_up_interruptible_all(&afx_sk(sk)->peer_wait);
 	afx_dgram_peer_wake_detach(sk);
@@ -547,17 +630,18 @@ static int afx_dgram_ioctl(struct socket *sock, unsigned int cmd,
 			   unsigned long arg)
 {
 	struct sock *sk = sock->sk;
-	struct afx_sock *ax = afx_sk(sk);
-	struct sk_buff *skb;
+	struct afx_dgram_hdr hdr;
 	int amount = 0;
 
 	switch (cmd) {
 	case SIOCINQ:
-		spin_lock(&ax->lock);
-		skb = skb_peek(&sk->sk_receive_queue);
-		if (skb)
-			amount = skb->len;
-		spin_unlock(&ax->lock);
+		/* The length of the next datagram. */
+		lock_sock(sk);
+		if (afx_sbuf_readable(&afx_sk(sk)->rx)) {
+			afx_dgram_peek_hdr(sk, &hdr);
+			amount = hdr.len;
+		}
+		release_sock(sk);
 		break;
 	case SIOCOUTQ:
 		break;
@@ -567,18 +651,17 @@ static int afx_dgram_ioctl(struct socket *sock, unsigned int cmd,
 	return put_user(amount, (int __user *)arg);
 }
 
-/* Payload bytes of the datagrams queued at @sk. */
+/* Payload bytes of the datagrams queued at @sk: a snapshot. */
 static u32 afx_dgram_queued(struct sock *sk)
 {
 	struct afx_sock *ax = afx_sk(sk);
-	struct sk_buff *skb;
-	u32 bytes = 0;
+	u32 records, bytes;
 
-	spin_lock(&ax->lock);
-	skb_queue_walk(&sk->sk_receive_queue, skb)
-		bytes += skb->len;
-	spin_unlock(&ax->lock);
-	return bytes;
+	records = READ_ONCE(ax->rx_records) - READ_ONCE(ax->rx_records_read);
+	bytes = afx_sbuf_readable(&ax->rx);
+	/* The two counts are read apart: never report less than nothing. */
+	return bytes > records * sizeof(struct afx_dgram_hdr) ?
+	       bytes - records * sizeof(struct afx_dgram_hdr) : 0;
 }
 
 /**

@@ -60,6 +60,32 @@ static bool afx_diag_match(const struct afx_diag_req *req,
 	return true;
 }
 
+/*
+ * SK_MEMINFO_* as other families report them, from afx's own accounting:
+ * what is queued for @sk to read (datagrams with their 8-byte headers)
+ * and, for a stream, what it has queued at its peer.
+ */
+static int afx_diag_put_meminfo(struct sock *sk,
+				const struct afx_sock_info *info,
+				struct sk_buff *skb)
+{
+	struct nlattr *attr;
+	u32 *mem;
+
+	attr = nla_reserve(skb, AFX_DIAG_MEMINFO, SK_MEMINFO_VARS * sizeof(u32));
+	if (!attr)
+		return -EMSGSIZE;
+	mem = nla_data(attr);
+	memset(mem, 0, SK_MEMINFO_VARS * sizeof(u32));
+	mem[SK_MEMINFO_RMEM_ALLOC] = info->rmem;
+	mem[SK_MEMINFO_RCVBUF] = READ_ONCE(sk->sk_rcvbuf);
+	if (info->type == SOCK_STREAM && info->state != TCP_LISTEN)
+		mem[SK_MEMINFO_WMEM_ALLOC] = info->wqueue;
+	mem[SK_MEMINFO_SNDBUF] = READ_ONCE(sk->sk_sndbuf);
+	mem[SK_MEMINFO_DROPS] = atomic_read(&sk->sk_drops);
+	return 0;
+}
+
 static int afx_diag_fill(struct sock *sk, const struct afx_sock_info *info,
 			 struct sk_buff *skb, const struct afx_diag_req *req,
 			 struct user_namespace *user_ns, u32 portid, u32 seq,
@@ -104,7 +130,7 @@ static int afx_diag_fill(struct sock *sk, const struct afx_sock_info *info,
 		goto cancel;
 
 	if ((req->adiag_show & AFX_DIAG_SHOW_MEMINFO) &&
-	    sock_diag_put_meminfo(sk, skb, AFX_DIAG_MEMINFO))
+	    afx_diag_put_meminfo(sk, info, skb))
 		goto cancel;
 
 	if (nla_put_u8(skb, AFX_DIAG_SHUTDOWN, info->shutdown))

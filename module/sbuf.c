@@ -62,6 +62,7 @@
 #include <linux/atomic.h>
 #include <linux/gfp.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <kunit/visibility.h>
 
 #include "sbuf.h"
@@ -167,6 +168,96 @@ int afx_sbuf_push(struct afx_sbuf *sb, struct iov_iter *from, size_t len)
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_push);
 
+/*
+ * Write @len bytes from @from at @pos, past @head, without publishing them
+ * and without taking page faults. Return: 0, -ENOBUFS or -EFAULT.
+ */
+static int afx_sbuf_write_at(struct afx_sbuf *sb, u32 pos, struct iov_iter *from,
+			     size_t len)
+{
+	struct page *page;
+	size_t chunk, n;
+	u32 off;
+
+	while (len) {
+		off = pos & ~PAGE_MASK;
+		page = afx_sbuf_page(sb, pos);
+		if (!page)
+			return -ENOBUFS;
+		chunk = min_t(size_t, len, PAGE_SIZE - off);
+		pagefault_disable();
+		n = copy_page_from_iter(page, off, chunk, from);
+		pagefault_enable();
+		if (n < chunk) {
+			iov_iter_revert(from, n);
+			return -EFAULT;
+		}
+		pos += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/**
+ * afx_sbuf_push_record() - the producer: append a record, whole or not at all
+ * @sb: the buffer
+ * @hdr: header bytes, written first
+ * @hlen: their number
+ * @from: the payload; advanced by @len on success, left as it was on error
+ * @len: payload bytes
+ *
+ * The record becomes readable with one store of @head, so the consumer
+ * sees all of it or nothing. The caller checks the room first. The copy
+ * from @from takes no page faults, so that a producer holding a lock other
+ * producers wait for never sleeps on one: where it would fault, nothing is
+ * published and the caller faults the source in without its lock
+ * (fault_in_iov_iter_readable()) and tries again. Pages are allocated as
+ * by afx_sbuf_push(). Producers of one buffer must be serialised by the
+ * caller.
+ *
+ * Return: 0; -EPIPE after afx_sbuf_shutdown(); -EMSGSIZE if the record is
+ * larger than the space left below AFX_SBUF_CAP; -ENOBUFS; -EFAULT.
+ */
+int afx_sbuf_push_record(struct afx_sbuf *sb, const void *hdr, u32 hlen,
+			 struct iov_iter *from, size_t len)
+{
+	struct kvec kv = { .iov_base = (void *)hdr, .iov_len = hlen };
+	u32 head = sb->head, tail;
+	struct page **slots;
+	struct iov_iter hi;
+	size_t left;
+	int err;
+
+	if (READ_ONCE(sb->shut))
+		return -EPIPE;
+	/* As push: the consumer let go of the pages behind @tail. */
+	tail = smp_load_acquire(&sb->tail);
+	if (len > AFX_SBUF_CAP || hlen + len > AFX_SBUF_CAP - (head - tail))
+		return -EMSGSIZE;
+	if (!sb->slots) {
+		slots = kcalloc(AFX_SBUF_SLOTS, sizeof(*slots), AFX_SBUF_GFP);
+		if (!slots)
+			return -ENOBUFS;
+		/* As push: published by the release of @head. */
+		sb->slots = slots;
+	}
+	iov_iter_kvec(&hi, ITER_SOURCE, &kv, 1, hlen);
+	err = afx_sbuf_write_at(sb, head, &hi, hlen);
+	if (err)
+		return err;
+	left = iov_iter_count(from);
+	err = afx_sbuf_write_at(sb, head + hlen, from, len);
+	if (err) {
+		/* write_at reverted its last chunk; revert the ones before. */
+		iov_iter_revert(from, left - iov_iter_count(from));
+		return err;
+	}
+	/* As push: bytes and slots before @head, for pull's acquire. */
+	smp_store_release(&sb->head, head + hlen + (u32)len);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_push_record);
+
 /* The consumer is done with the page of @slot: keep it for the producer. */
 static void afx_sbuf_release_page(struct afx_sbuf *sb, unsigned int slot)
 {
@@ -178,27 +269,18 @@ static void afx_sbuf_release_page(struct afx_sbuf *sb, unsigned int slot)
 		__free_page(page);
 }
 
-/**
- * afx_sbuf_pull() - the consumer: copy bytes out to @to
- * @sb: the buffer
- * @to: the destination; advanced by what was copied
- * @len: bytes to copy at most
- * @peek: copy without consuming
- *
- * May sleep (user copy). Consumers of one buffer must be serialised by
- * the caller.
- *
- * Return: bytes copied (consumed unless @peek); 0 if nothing is readable
- * or @len is 0; -EFAULT if nothing could be copied.
- */
-int afx_sbuf_pull(struct afx_sbuf *sb, struct iov_iter *to, size_t len,
-		  bool peek)
+/* Copy out from @skip bytes past @tail; consume what is copied unless @peek. */
+static int __afx_sbuf_pull(struct afx_sbuf *sb, u32 skip, struct iov_iter *to,
+			   size_t len, bool peek)
 {
 	u32 tail = sb->tail, head, off, chunk, slot;
 	size_t done = 0, n;
 
 	/* The bytes below @head are written: pairs with push. */
 	head = smp_load_acquire(&sb->head);
+	if (skip > head - tail)
+		return 0;
+	tail += skip;
 	len = min_t(size_t, len, head - tail);
 	while (done < len) {
 		off = tail & ~PAGE_MASK;
@@ -218,7 +300,46 @@ int afx_sbuf_pull(struct afx_sbuf *sb, struct iov_iter *to, size_t len,
 	}
 	return done;
 }
+
+/**
+ * afx_sbuf_pull() - the consumer: copy bytes out to @to
+ * @sb: the buffer
+ * @to: the destination; advanced by what was copied
+ * @len: bytes to copy at most
+ * @peek: copy without consuming
+ *
+ * May sleep (user copy). Consumers of one buffer must be serialised by
+ * the caller.
+ *
+ * Return: bytes copied (consumed unless @peek); 0 if nothing is readable
+ * or @len is 0; -EFAULT if nothing could be copied.
+ */
+int afx_sbuf_pull(struct afx_sbuf *sb, struct iov_iter *to, size_t len,
+		  bool peek)
+{
+	return __afx_sbuf_pull(sb, 0, to, len, peek);
+}
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_pull);
+
+/**
+ * afx_sbuf_peek_at() - the consumer: copy bytes from an offset, keeping them
+ * @sb: the buffer
+ * @skip: bytes after the oldest readable one to start at
+ * @to: the destination; advanced by what was copied
+ * @len: bytes to copy at most
+ *
+ * May sleep (user copy). Consumers of one buffer must be serialised by
+ * the caller.
+ *
+ * Return: bytes copied; 0 if nothing is readable there or @len is 0;
+ * -EFAULT if nothing could be copied.
+ */
+int afx_sbuf_peek_at(struct afx_sbuf *sb, u32 skip, struct iov_iter *to,
+		     size_t len)
+{
+	return __afx_sbuf_pull(sb, skip, to, len, true);
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_peek_at);
 
 /**
  * afx_sbuf_readable() - bytes pushed and not yet pulled
@@ -294,6 +415,36 @@ void afx_sbuf_shutdown(struct afx_sbuf *sb)
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_shutdown);
 
 /**
+ * afx_sbuf_consume() - the consumer: drop bytes without copying them
+ * @sb: the buffer
+ * @len: bytes to drop; no more than are readable are dropped
+ *
+ * Frees the pages that hold only dropped bytes. Consumers must be
+ * serialised by the caller.
+ */
+void afx_sbuf_consume(struct afx_sbuf *sb, u32 len)
+{
+	u32 tail = sb->tail, end, next;
+
+	/* As pull: pages below @head are complete. */
+	end = smp_load_acquire(&sb->head);
+	if (len < end - tail)
+		end = tail + len;
+	while (tail != end) {
+		next = (tail | ~PAGE_MASK) + 1;
+		if (next - tail > end - tail) {
+			tail = end;
+			break;
+		}
+		tail = next;
+		afx_sbuf_release_page(sb, afx_sbuf_slot(tail - 1));
+	}
+	/* As pull: the slots behind @tail are free for the producer. */
+	smp_store_release(&sb->tail, tail);
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_consume);
+
+/**
  * afx_sbuf_discard() - the consumer: drop everything readable
  * @sb: the buffer, shut down
  *
@@ -302,21 +453,7 @@ EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_shutdown);
  */
 void afx_sbuf_discard(struct afx_sbuf *sb)
 {
-	u32 tail = sb->tail, head, next;
-
-	/* As pull: pages below @head are complete. */
-	head = smp_load_acquire(&sb->head);
-	while (tail != head) {
-		next = (tail | ~PAGE_MASK) + 1;
-		if (next - tail > head - tail) {
-			tail = head;
-			break;
-		}
-		tail = next;
-		afx_sbuf_release_page(sb, afx_sbuf_slot(tail - 1));
-	}
-	/* As pull: the slots behind @tail are free for the producer. */
-	smp_store_release(&sb->tail, tail);
+	afx_sbuf_consume(sb, U32_MAX);
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_discard);
 

@@ -43,8 +43,13 @@ struct afx_sbuf {
 
 void afx_sbuf_init(struct afx_sbuf *sb);
 int afx_sbuf_push(struct afx_sbuf *sb, struct iov_iter *from, size_t len);
+int afx_sbuf_push_record(struct afx_sbuf *sb, const void *hdr, u32 hlen,
+			 struct iov_iter *from, size_t len);
 int afx_sbuf_pull(struct afx_sbuf *sb, struct iov_iter *to, size_t len,
 		  bool peek);
+int afx_sbuf_peek_at(struct afx_sbuf *sb, u32 skip, struct iov_iter *to,
+		     size_t len);
+void afx_sbuf_consume(struct afx_sbuf *sb, u32 len);
 u32 afx_sbuf_readable(const struct afx_sbuf *sb);
 u32 afx_sbuf_readable_before(const struct afx_sbuf *sb, u32 pushed);
 u32 afx_sbuf_room(const struct afx_sbuf *sb, u32 limit);

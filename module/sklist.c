@@ -123,6 +123,7 @@ void afx_sock_info(struct sock *sk, struct afx_sock_info *info)
 	if (afx_is_bound(sk))
 		info->local = ax->local;
 	info->peer = ax->peer_addr;
+	info->rmem = afx_sbuf_readable(&ax->rx);
 
 	if (sk->sk_type == SOCK_DGRAM)
 		afx_dgram_info(sk, info);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -312,6 +313,61 @@ TEST_F(dg, fionread_siocoutq)
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(self->r, SIOCATMARK + 0x7f0, &v));
 	EXPECT_EQ(ENOTTY, errno);
+}
+
+/*
+ * Unreadable payloads fail with EFAULT and queue nothing, however much of
+ * the buffer was readable; a payload the kernel has to fault in (never
+ * touched, across pages) is sent whole; an unwritable receive buffer
+ * leaves the datagram queued.
+ */
+TEST_F(dg, efault_whole_or_nothing)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char *m;
+	int v;
+
+	m = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	/* Page 3 is unreadable; pages 0-2 are never touched before the send. */
+	ASSERT_EQ(0, mprotect(m + 3 * pg, pg, PROT_NONE));
+
+	errno = 0;
+	EXPECT_EQ(-1, afx_send_to(self->s, (void *)8, 100, AFX_ADDR_LOCAL,
+				  self->p1, 0));
+	EXPECT_EQ(EFAULT, errno);
+	/* Readable for 2 pages, then not: nothing of it arrives. */
+	errno = 0;
+	EXPECT_EQ(-1, afx_send_to(self->s, m + pg, 2 * pg + 100, AFX_ADDR_LOCAL,
+				  self->p1, 0));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_TRUE(afx_dg_queue_empty(self->r));
+
+	/* Never touched, so faulted in by the send: all of it arrives. */
+	EXPECT_EQ(3 * pg, afx_send_to(self->s, m, 3 * pg, AFX_ADDR_LOCAL,
+				      self->p1, 0));
+	v = -1;
+	ASSERT_EQ(0, ioctl(self->r, FIONREAD, &v));
+	EXPECT_EQ(3 * pg, v);
+	/* A receive buffer that faults keeps the datagram queued. */
+	errno = 0;
+	EXPECT_EQ(-1, recv(self->r, m + 3 * pg, 100, 0));
+	EXPECT_EQ(EFAULT, errno);
+	memset(rbuf, 0xff, 3 * pg);
+	EXPECT_EQ(3 * pg, recv(self->r, rbuf, sizeof(rbuf), 0));
+	EXPECT_EQ(0, rbuf[0]);
+	EXPECT_EQ(0, rbuf[3 * pg - 1]);
+	EXPECT_TRUE(afx_dg_queue_empty(self->r));
+
+	/* Broadcast: the same checks, before any receiver is looked at. */
+	ASSERT_EQ(0, afx_set_int(self->s, SOL_SOCKET, SO_BROADCAST, 1));
+	errno = 0;
+	EXPECT_EQ(-1, afx_send_to(self->s, m + pg, 2 * pg + 100,
+				  AFX_ADDR_BROADCAST, self->p1, 0));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_TRUE(afx_dg_queue_empty(self->r));
+	munmap(m, 4 * pg);
 }
 
 TEST_F(dg, listen_accept_eopnotsupp)

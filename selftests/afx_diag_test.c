@@ -116,8 +116,8 @@ TEST(diag_matches_proc)
 
 		ASSERT_NE(NULL, d);
 		EXPECT_EQ(77, d->rq.adiag_rqueue);
-		/* The datagram is charged to the receiver's memory. */
-		EXPECT_LT(77, d->mem[SK_MEMINFO_RMEM_ALLOC]);
+		/* The datagram and its 8-byte header wait at the receiver. */
+		EXPECT_EQ(77 + 8, d->mem[SK_MEMINFO_RMEM_ALLOC]);
 		d = dent_find(dents, n, inos[2]);
 		ASSERT_NE(NULL, d);
 		EXPECT_EQ(33, d->rq.adiag_rqueue);

@@ -444,22 +444,27 @@ struct socket *kt_dgram(struct kunit *test, u32 port, bool reuse)
 }
 
 /**
- * kt_queued_truesize() - what @sk's receive queue holds
+ * kt_dgrams() - how many datagrams wait at @sk
+ * @sk: a datagram socket
+ *
+ * Return: datagrams queued and not yet read.
+ */
+u32 kt_dgrams(struct sock *sk)
+{
+	return READ_ONCE(afx_sk(sk)->rx_records) -
+	       READ_ONCE(afx_sk(sk)->rx_records_read);
+}
+
+/**
+ * kt_queued_bytes() - what @sk's receive buffer holds
  * @sk: the socket
  *
- * Return: the sum of the truesize of every skb in the receive queue.
+ * Return: bytes readable: stream payload, or datagram records with their
+ * headers.
  */
-unsigned int kt_queued_truesize(struct sock *sk)
+u32 kt_queued_bytes(struct sock *sk)
 {
-	struct afx_sock *ax = afx_sk(sk);
-	unsigned int sum = 0;
-	struct sk_buff *skb;
-
-	spin_lock(&ax->lock);
-	skb_queue_walk(&sk->sk_receive_queue, skb)
-		sum += skb->truesize;
-	spin_unlock(&ax->lock);
-	return sum;
+	return afx_sbuf_readable(&afx_sk(sk)->rx);
 }
 
 static int kt_waiter_fn(wait_queue_entry_t *wq, unsigned int mode, int sync,

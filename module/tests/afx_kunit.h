@@ -86,7 +86,8 @@ void kt_pair_on(struct kunit *test, struct socket *l, struct socket **c,
 void kt_pair(struct kunit *test, struct socket **c, struct socket **s);
 struct socket *kt_dgram(struct kunit *test, u32 port, bool reuse);
 
-unsigned int kt_queued_truesize(struct sock *sk);
+u32 kt_dgrams(struct sock *sk);
+u32 kt_queued_bytes(struct sock *sk);
 struct kt_waiter *kt_waiter(struct kunit *test, struct wait_queue_head *head);
 
 #endif /* AFX_KUNIT_H */

@@ -7,13 +7,24 @@
 #include <kunit/test.h>
 #include <linux/net.h>
 #include <linux/poll.h>
-#include <linux/skbuff.h>
+#include <linux/uio.h>
 #include <linux/wait.h>
 #include <net/sock.h>
 
 #include "afx_kunit.h"
 
 /* ---- afx_dgram: queue accounting, truncation, broadcast ------------------------ */
+
+/* Queue a datagram of @len zero bytes from port @from at @sk. */
+static int kt_queue(struct sock *sk, u32 from, size_t len)
+{
+	static const char zeros[256];
+	struct kvec kv = { .iov_base = (void *)zeros, .iov_len = len };
+	struct iov_iter it;
+
+	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, len);
+	return afx_dgram_queue(sk, from, &it, len);
+}
 
 static void dgram_room(struct kunit *test)
 {
@@ -23,13 +34,15 @@ static void dgram_room(struct kunit *test)
 	WRITE_ONCE(sk->sk_rcvbuf, 1000);
 	/* An empty queue takes anything, however large. */
 	KUNIT_EXPECT_TRUE(test, afx_dgram_room(sk, 5000));
-	atomic_set(&sk->sk_rmem_alloc, 600);
-	KUNIT_EXPECT_TRUE(test, afx_dgram_room(sk, 400));
-	KUNIT_EXPECT_FALSE(test, afx_dgram_room(sk, 401));
-	KUNIT_EXPECT_TRUE(test, afx_dgram_room(sk, 0));
-	atomic_set(&sk->sk_rmem_alloc, 1000);
-	KUNIT_EXPECT_FALSE(test, afx_dgram_room(sk, 1));
-	atomic_set(&sk->sk_rmem_alloc, 0);
+	/* 200 payload bytes take 208: the header counts. */
+	KUNIT_ASSERT_EQ(test, kt_queue(sk, 1, 200), 0);
+	KUNIT_EXPECT_EQ(test, kt_queued_bytes(sk), 208U);
+	KUNIT_EXPECT_TRUE(test, afx_dgram_room(sk, 792));
+	KUNIT_EXPECT_FALSE(test, afx_dgram_room(sk, 793));
+	/* SO_RCVBUF is read at each send. */
+	WRITE_ONCE(sk->sk_rcvbuf, 208);
+	KUNIT_EXPECT_FALSE(test, afx_dgram_room(sk, 8));
+	KUNIT_EXPECT_EQ(test, kt_queue(sk, 1, 0), -EAGAIN);
 }
 
 static void dgram_accepts(struct kunit *test)
@@ -50,44 +63,25 @@ static void dgram_accepts(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, afx_dgram_accepts(ax, KT_PORT + 1));
 }
 
-static struct sk_buff *kt_skb(struct kunit *test, unsigned int len)
-{
-	struct sk_buff *skb = alloc_skb(len, GFP_KERNEL);
-
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, skb);
-	skb_put_zero(skb, len);
-	return skb;
-}
-
 static void dgram_queue(struct kunit *test)
 {
 	struct socket *d = kt_sock(test, SOCK_DGRAM);
 	struct sock *sk = d->sk;
-	struct sk_buff *a = kt_skb(test, 100), *b = kt_skb(test, 100);
-	struct sk_buff *c = kt_skb(test, 100);
-	unsigned int ta = a->truesize;
-	int err;
 
-	WRITE_ONCE(sk->sk_rcvbuf, ta + ta / 2);
-	KUNIT_ASSERT_EQ(test, afx_dgram_queue(sk, a), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&sk->sk_rmem_alloc), (int)ta);
-	KUNIT_EXPECT_PTR_EQ(test, a->sk, sk);
-	KUNIT_EXPECT_EQ(test, skb_queue_len(&sk->sk_receive_queue), 1U);
+	WRITE_ONCE(sk->sk_rcvbuf, 150);
+	KUNIT_ASSERT_EQ(test, kt_queue(sk, 5, 100), 0);
+	KUNIT_EXPECT_EQ(test, kt_queued_bytes(sk), 108U);
+	KUNIT_EXPECT_EQ(test, kt_dgrams(sk), 1U);
 
-	err = afx_dgram_queue(sk, b);
-	KUNIT_EXPECT_EQ(test, err, -EAGAIN);
-	KUNIT_EXPECT_EQ(test, atomic_read(&sk->sk_rmem_alloc), (int)ta);
-	KUNIT_EXPECT_EQ(test, skb_queue_len(&sk->sk_receive_queue), 1U);
-	if (err)
-		kfree_skb(b);
+	/* Full: refused whole, nothing of it queued. */
+	KUNIT_EXPECT_EQ(test, kt_queue(sk, 5, 100), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, kt_queued_bytes(sk), 108U);
+	KUNIT_EXPECT_EQ(test, kt_dgrams(sk), 1U);
 
 	KUNIT_ASSERT_EQ(test, kernel_sock_shutdown(d, SHUT_RD), 0);
 	WRITE_ONCE(sk->sk_rcvbuf, 1 << 20);
-	err = afx_dgram_queue(sk, c);
-	KUNIT_EXPECT_EQ(test, err, -ECONNREFUSED);
-	if (err)
-		kfree_skb(c);
-	KUNIT_EXPECT_EQ(test, skb_queue_len(&sk->sk_receive_queue), 1U);
+	KUNIT_EXPECT_EQ(test, kt_queue(sk, 5, 100), -ECONNREFUSED);
+	KUNIT_EXPECT_EQ(test, kt_dgrams(sk), 1U);
 }
 
 static void dgram_accounting(struct kunit *test)
@@ -101,11 +95,11 @@ static void dgram_accounting(struct kunit *test)
 
 	for (i = 1; i <= 3; i++)
 		KUNIT_ASSERT_EQ(test, kt_sendto(s, &to, "abcdefgh", i, 0), i);
-	KUNIT_EXPECT_EQ(test, skb_queue_len(&r->sk->sk_receive_queue), 3U);
-	KUNIT_EXPECT_EQ(test, atomic_read(&r->sk->sk_rmem_alloc),
-			(int)kt_queued_truesize(r->sk));
+	KUNIT_EXPECT_EQ(test, kt_dgrams(r->sk), 3U);
+	/* Each datagram takes its payload and an 8-byte header. */
+	KUNIT_EXPECT_EQ(test, kt_queued_bytes(r->sk), 3 * 8U + 1 + 2 + 3);
 	KUNIT_EXPECT_EQ(test, kt_stat(&init_net, AFX_STAT_DGRAM_SENT), sent + 3);
-	KUNIT_EXPECT_EQ(test, atomic_read(&s->sk->sk_rmem_alloc), 0);
+	KUNIT_EXPECT_EQ(test, kt_queued_bytes(s->sk), 0U);
 
 	for (i = 1; i <= 3; i++) {
 		KUNIT_EXPECT_EQ(test, kt_recvfrom(r, buf, sizeof(buf), 0, NULL,
@@ -113,15 +107,15 @@ static void dgram_accounting(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, from.sx_port, kt_port(s));
 		KUNIT_EXPECT_EQ(test, from.sx_addr, AFX_ADDR_LOCAL);
 	}
-	KUNIT_EXPECT_EQ(test, atomic_read(&r->sk->sk_rmem_alloc), 0);
+	KUNIT_EXPECT_EQ(test, kt_queued_bytes(r->sk), 0U);
 	KUNIT_EXPECT_EQ(test, kt_stat(&init_net, AFX_STAT_DGRAM_RCVD), rcvd + 3);
 	KUNIT_EXPECT_EQ(test, kt_recv(r, buf, sizeof(buf), 0), -EAGAIN);
 
 	/* Zero-length datagrams are datagrams. */
 	KUNIT_EXPECT_EQ(test, kt_sendto(s, &to, "", 0, 0), 0);
-	KUNIT_EXPECT_EQ(test, skb_queue_len(&r->sk->sk_receive_queue), 1U);
+	KUNIT_EXPECT_EQ(test, kt_dgrams(r->sk), 1U);
 	KUNIT_EXPECT_EQ(test, kt_recv(r, buf, sizeof(buf), 0), 0);
-	KUNIT_EXPECT_TRUE(test, skb_queue_empty(&r->sk->sk_receive_queue));
+	KUNIT_EXPECT_TRUE(test, !kt_dgrams(r->sk));
 }
 
 static void dgram_full_never_dropped(struct kunit *test)
@@ -140,7 +134,9 @@ static void dgram_full_never_dropped(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, err, -EAGAIN);
 	KUNIT_EXPECT_GT(test, sent, 0);
-	KUNIT_EXPECT_LE(test, atomic_read(&r->sk->sk_rmem_alloc), 4096);
+	/* Exactly as many as fit in 4096 bytes, headers included. */
+	KUNIT_EXPECT_EQ(test, sent, 4096 / (int)(sizeof(buf) + 8));
+	KUNIT_EXPECT_LE(test, kt_queued_bytes(r->sk), 4096U);
 
 	while (kt_recv(r, buf, sizeof(buf), 0) == sizeof(buf))
 		got++;
@@ -164,7 +160,7 @@ static void dgram_truncation(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kt_recvfrom(r, buf, 10, 0, &mflags, NULL), 10);
 	KUNIT_EXPECT_TRUE(test, mflags & MSG_TRUNC);
 	KUNIT_EXPECT_EQ(test, memcmp(buf, data, 10), 0);
-	KUNIT_EXPECT_EQ(test, skb_queue_len(&r->sk->sk_receive_queue), 2U);
+	KUNIT_EXPECT_EQ(test, kt_dgrams(r->sk), 2U);
 
 	/* MSG_TRUNC asked for: the real length. */
 	KUNIT_EXPECT_EQ(test, kt_recvfrom(r, buf, 10, MSG_TRUNC, &mflags, NULL),
@@ -173,11 +169,11 @@ static void dgram_truncation(struct kunit *test)
 
 	/* Peek keeps it; a full-size read has no MSG_TRUNC. */
 	KUNIT_EXPECT_EQ(test, kt_recvfrom(r, buf, 5, MSG_PEEK, &mflags, NULL), 5);
-	KUNIT_EXPECT_EQ(test, skb_queue_len(&r->sk->sk_receive_queue), 1U);
+	KUNIT_EXPECT_EQ(test, kt_dgrams(r->sk), 1U);
 	KUNIT_EXPECT_EQ(test, kt_recvfrom(r, buf, 100, 0, &mflags, NULL), 100);
 	KUNIT_EXPECT_FALSE(test, mflags & MSG_TRUNC);
 	KUNIT_EXPECT_EQ(test, memcmp(buf, data, 100), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&r->sk->sk_rmem_alloc), 0);
+	KUNIT_EXPECT_EQ(test, kt_queued_bytes(r->sk), 0U);
 }
 
 static void dgram_unicast_refused(struct kunit *test)
@@ -199,7 +195,7 @@ static void dgram_unicast_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kt_sendto(s, &to, "x", 1, 0), -ECONNREFUSED);
 	KUNIT_EXPECT_EQ(test, kt_stat(&init_net, AFX_STAT_DROP_FILTERED),
 			filtered + 1);
-	KUNIT_EXPECT_TRUE(test, skb_queue_empty(&r->sk->sk_receive_queue));
+	KUNIT_EXPECT_TRUE(test, !kt_dgrams(r->sk));
 
 	/* Other errors, checked before anything is queued. */
 	to.sx_port = 0;
@@ -235,18 +231,18 @@ static void dgram_broadcast_fanout(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, kt_sendto(s, &to, "all", 3, 0), 3);
 
 	for (i = 0; i < 4; i++) {
-		KUNIT_EXPECT_EQ(test, skb_queue_len(&r[i]->sk->sk_receive_queue), 1U);
+		KUNIT_EXPECT_EQ(test, kt_dgrams(r[i]->sk), 1U);
 		KUNIT_EXPECT_EQ(test, kt_recvfrom(r[i], buf, sizeof(buf), 0, NULL,
 						  &from), 3);
 		KUNIT_EXPECT_EQ(test, memcmp(buf, "all", 3), 0);
 		KUNIT_EXPECT_EQ(test, from.sx_port, KT_PORT);
-		KUNIT_EXPECT_EQ(test, atomic_read(&r[i]->sk->sk_rmem_alloc), 0);
+		KUNIT_EXPECT_EQ(test, kt_queued_bytes(r[i]->sk), 0U);
 	}
 
 	/* Unicast to the shared port reaches exactly one of them. */
 	KUNIT_ASSERT_EQ(test, kt_sendto(s, &u, "one", 3, 0), 3);
 	for (i = 0; i < 4; i++)
-		queued += skb_queue_len(&r[i]->sk->sk_receive_queue);
+		queued += kt_dgrams(r[i]->sk);
 	KUNIT_EXPECT_EQ(test, queued, 1U);
 }
 
@@ -276,9 +272,9 @@ static void dgram_broadcast_drops_and_filters(struct kunit *test)
 
 	/* The sender never blocks or fails; the full one drops its copy. */
 	KUNIT_EXPECT_EQ(test, kt_sendto(s, &to, buf, sizeof(buf), 0), 256);
-	KUNIT_EXPECT_EQ(test, skb_queue_len(&full->sk->sk_receive_queue), 1U);
-	KUNIT_EXPECT_EQ(test, skb_queue_len(&open->sk->sk_receive_queue), 1U);
-	KUNIT_EXPECT_TRUE(test, skb_queue_empty(&picky->sk->sk_receive_queue));
+	KUNIT_EXPECT_EQ(test, kt_dgrams(full->sk), 1U);
+	KUNIT_EXPECT_EQ(test, kt_dgrams(open->sk), 1U);
+	KUNIT_EXPECT_TRUE(test, !kt_dgrams(picky->sk));
 	KUNIT_EXPECT_EQ(test, kt_stat(&init_net, AFX_STAT_DROP_BCAST_FULL), drops + 1);
 	KUNIT_EXPECT_EQ(test, kt_stat(&init_net, AFX_STAT_DROP_FILTERED), filtered + 1);
 

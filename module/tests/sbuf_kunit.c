@@ -2,7 +2,8 @@
 /*
  * afx: KUnit suite for sbuf.c, the stream buffer, through its interface
  * only: order, peeking, the limit and the capacity, laps of the ring,
- * shutdown, discard, purge, and a producer and a consumer on two CPUs.
+ * records, shutdown, discard, purge, and a producer and a consumer on two
+ * CPUs.
  */
 
 #include <kunit/test.h>
@@ -393,7 +394,77 @@ static void sbuf_two_cpus(struct kunit *test)
 	afx_sbuf_purge(&r->sb);
 }
 
+/* Records: whole or nothing, read at offsets, consumed across pages. */
+static void sbuf_records(struct kunit *test)
+{
+	struct afx_sbuf *sb = ks_sbuf(test);
+	const size_t big = PAGE_SIZE + 100;
+	u8 *in = kunit_kmalloc(test, big, GFP_KERNEL);
+	u8 *out = kunit_kzalloc(test, big, GFP_KERNEL);
+	struct iovec iov = { .iov_base = (void __user *)1, .iov_len = 64 };
+	u32 hdr = 0xabcd1234, h = 0;
+	struct kvec kv;
+	struct iov_iter it;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, in);
+	KUNIT_ASSERT_NOT_NULL(test, out);
+	ks_fill(in, 0, big);
+	/* Push records until one straddles a page boundary. */
+	for (i = 0; i < 3; i++) {
+		kv.iov_base = in;
+		kv.iov_len = big;
+		iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, big);
+		KUNIT_ASSERT_EQ(test, afx_sbuf_push_record(sb, &hdr, sizeof(hdr),
+							   &it, big), 0);
+		KUNIT_EXPECT_EQ(test, iov_iter_count(&it), (size_t)0);
+	}
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(sb), 3 * (sizeof(hdr) + big));
+
+	/* A source that faults publishes nothing and is left as it was. */
+	iov_iter_init(&it, ITER_SOURCE, &iov, 1, 64);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_push_record(sb, &hdr, sizeof(hdr), &it,
+						   64), -EFAULT);
+	KUNIT_EXPECT_EQ(test, iov_iter_count(&it), (size_t)64);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(sb), 3 * (sizeof(hdr) + big));
+
+	for (i = 0; i < 3; i++) {
+		kv.iov_base = &h;
+		kv.iov_len = sizeof(h);
+		iov_iter_kvec(&it, ITER_DEST, &kv, 1, sizeof(h));
+		KUNIT_ASSERT_EQ(test, afx_sbuf_peek_at(sb, 0, &it, sizeof(h)),
+				(int)sizeof(h));
+		KUNIT_EXPECT_EQ(test, h, hdr);
+		memset(out, 0, big);
+		kv.iov_base = out;
+		kv.iov_len = big;
+		iov_iter_kvec(&it, ITER_DEST, &kv, 1, big);
+		KUNIT_ASSERT_EQ(test, afx_sbuf_peek_at(sb, sizeof(h), &it, big),
+				(int)big);
+		KUNIT_EXPECT_EQ(test, ks_check(out, 0, big), -1L);
+		afx_sbuf_consume(sb, sizeof(h) + big);
+		KUNIT_EXPECT_EQ(test, afx_sbuf_readable(sb),
+				(2 - i) * (sizeof(hdr) + big));
+	}
+	/* Past the end: nothing. */
+	iov_iter_kvec(&it, ITER_DEST, &kv, 1, big);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_peek_at(sb, 1, &it, big), 0);
+
+	/* A record larger than the capacity left is refused whole. */
+	kv.iov_base = in;
+	kv.iov_len = big;
+	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, big);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_push_record(sb, &hdr, sizeof(hdr), &it,
+						   AFX_SBUF_CAP), -EMSGSIZE);
+	afx_sbuf_shutdown(sb);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_push_record(sb, &hdr, sizeof(hdr), &it,
+						   big), -EPIPE);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(sb), 0U);
+	afx_sbuf_purge(sb);
+}
+
 static struct kunit_case afx_sbuf_cases[] = {
+	KUNIT_CASE(sbuf_records),
 	KUNIT_CASE(sbuf_order_and_peek),
 	KUNIT_CASE(sbuf_limit_and_room),
 	KUNIT_CASE(sbuf_readable_before),

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -974,7 +975,7 @@ long afx_dg_fill(int s, uint32_t port, size_t len, uint32_t *seq, long max)
 long afx_dg_fill_full(int s, uint32_t port)
 {
 	uint32_t seq = 0;
-	long a, b;
+	long a, b, c;
 
 	a = afx_dg_fill(s, port, 1000, &seq, 100000);
 	if (a < 0)
@@ -982,17 +983,26 @@ long afx_dg_fill_full(int s, uint32_t port)
 	b = afx_dg_fill(s, port, 1, &seq, 100000);
 	if (b < 0)
 		return -1;
-	return a + b;
+	c = afx_dg_fill(s, port, 0, &seq, 100000);
+	if (c < 0)
+		return -1;
+	return a + b + c;
 }
 
 long afx_dg_drain_check(int r, uint32_t *seq, size_t (*size)(uint32_t),
 			size_t len)
 {
+	return afx_dg_drain_some(r, seq, size, len, LONG_MAX);
+}
+
+long afx_dg_drain_some(int r, uint32_t *seq, size_t (*size)(uint32_t),
+		       size_t len, long max)
+{
 	unsigned char *rbuf = afx_dg_rbuf;
 	long n = 0;
 	ssize_t got;
 
-	for (;;) {
+	while (n < max) {
 		got = recv(r, rbuf, sizeof(afx_dg_rbuf), MSG_DONTWAIT);
 		if (got < 0 && errno == EAGAIN)
 			return n;
@@ -1014,6 +1024,7 @@ long afx_dg_drain_check(int r, uint32_t *seq, size_t (*size)(uint32_t),
 		(*seq)++;
 		n++;
 	}
+	return n;
 }
 
 int afx_dg_queue_empty(int fd)

@@ -235,7 +235,10 @@ ssize_t afx_send_to(int fd, const void *buf, size_t len, uint32_t addr,
  * on another error or after max.
  */
 long afx_dg_fill(int s, uint32_t port, size_t len, uint32_t *seq, long max);
-/* 1000-byte datagrams, then 1-byte ones until not even those fit */
+/*
+ * 1000-byte datagrams, then 1-byte ones, then empty ones, until not even
+ * those fit
+ */
 long afx_dg_fill_full(int s, uint32_t port);
 /*
  * Read every queued datagram (MSG_DONTWAIT), checking they are numbered
@@ -244,6 +247,9 @@ long afx_dg_fill_full(int s, uint32_t port);
  */
 long afx_dg_drain_check(int r, uint32_t *seq, size_t (*size)(uint32_t),
 			size_t len);
+/* The same, reading at most max datagrams. */
+long afx_dg_drain_some(int r, uint32_t *seq, size_t (*size)(uint32_t),
+		       size_t len, long max);
 
 /* 1 if nothing is queued on fd (a MSG_DONTWAIT recv says EAGAIN) */
 int afx_dg_queue_empty(int fd);
