@@ -1,0 +1,12 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Guest side of ow.c (see README): one-way cost and context switches per
+# transport. Kernel args: afx_ow_tr (transports), afx_ow_sizes, afx_ow_n.
+. /afx/scripts/guest/lib.sh
+load_afx || { echo "OW: insmod failed"; exit 1; }
+for sz in ${afx_ow_sizes:-64}; do
+	for t in ${afx_ow_tr:-afxdg unixdg afxs unixs pipe}; do
+		/afx/build/ow "$t" "$sz" "${afx_ow_n:-20000}"
+		OW_SELF=1 /afx/build/ow "$t" "$sz" "${afx_ow_n:-20000}"
+	done
+done
