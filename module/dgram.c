@@ -355,13 +355,9 @@ static bool afx_dgram_can_read(struct sock *sk)
 /* The header of the oldest datagram at @sk, which the caller knows is there. */
 static void afx_dgram_peek_hdr(struct sock *sk, struct afx_dgram_hdr *hdr)
 {
-	struct kvec kv = { .iov_base = hdr, .iov_len = sizeof(*hdr) };
-	struct iov_iter it;
-
 	sock_owned_by_me(sk);
-	iov_iter_kvec(&it, ITER_DEST, &kv, 1, sizeof(*hdr));
-	if (WARN_ON_ONCE(afx_sbuf_peek_at(&afx_sk(sk)->rx, 0, &it,
-					  sizeof(*hdr)) != sizeof(*hdr)))
+	if (WARN_ON_ONCE(afx_sbuf_peek_kernel(&afx_sk(sk)->rx, 0, hdr,
+					      sizeof(*hdr)) != sizeof(*hdr)))
 		memset(hdr, 0, sizeof(*hdr));
 }
 

@@ -61,6 +61,7 @@
 
 #include <linux/atomic.h>
 #include <linux/gfp.h>
+#include <linux/highmem.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <kunit/visibility.h>
@@ -198,6 +199,27 @@ static int afx_sbuf_write_at(struct afx_sbuf *sb, u32 pos, struct iov_iter *from
 	return 0;
 }
 
+/* Write @len bytes of @buf at @pos, past @head, without publishing them. */
+static int afx_sbuf_write_kernel(struct afx_sbuf *sb, u32 pos, const void *buf,
+				 u32 len)
+{
+	struct page *page;
+	u32 off, chunk;
+
+	while (len) {
+		off = pos & ~PAGE_MASK;
+		page = afx_sbuf_page(sb, pos);
+		if (!page)
+			return -ENOBUFS;
+		chunk = min_t(u32, len, PAGE_SIZE - off);
+		memcpy_to_page(page, off, buf, chunk);
+		buf += chunk;
+		pos += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
 /**
  * afx_sbuf_push_record() - the producer: append a record, whole or not at all
  * @sb: the buffer
@@ -221,10 +243,8 @@ static int afx_sbuf_write_at(struct afx_sbuf *sb, u32 pos, struct iov_iter *from
 int afx_sbuf_push_record(struct afx_sbuf *sb, const void *hdr, u32 hlen,
 			 struct iov_iter *from, size_t len)
 {
-	struct kvec kv = { .iov_base = (void *)hdr, .iov_len = hlen };
 	u32 head = sb->head, tail;
 	struct page **slots;
-	struct iov_iter hi;
 	size_t left;
 	int err;
 
@@ -241,8 +261,7 @@ int afx_sbuf_push_record(struct afx_sbuf *sb, const void *hdr, u32 hlen,
 		/* As push: published by the release of @head. */
 		sb->slots = slots;
 	}
-	iov_iter_kvec(&hi, ITER_SOURCE, &kv, 1, hlen);
-	err = afx_sbuf_write_at(sb, head, &hi, hlen);
+	err = afx_sbuf_write_kernel(sb, head, hdr, hlen);
 	if (err)
 		return err;
 	left = iov_iter_count(from);
@@ -320,6 +339,40 @@ int afx_sbuf_pull(struct afx_sbuf *sb, struct iov_iter *to, size_t len,
 	return __afx_sbuf_pull(sb, 0, to, len, peek);
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_pull);
+
+/**
+ * afx_sbuf_peek_kernel() - the consumer: copy bytes from an offset to @buf
+ * @sb: the buffer
+ * @skip: bytes after the oldest readable one to start at
+ * @buf: the destination, kernel memory
+ * @len: bytes to copy at most
+ *
+ * For small fixed parts of what is queued (a record's header). Consumers
+ * of one buffer must be serialised by the caller.
+ *
+ * Return: bytes copied, less than @len only if fewer are readable there.
+ */
+u32 afx_sbuf_peek_kernel(struct afx_sbuf *sb, u32 skip, void *buf, u32 len)
+{
+	u32 tail = sb->tail, head, off, chunk, done = 0;
+
+	/* As pull: the bytes below @head are written. */
+	head = smp_load_acquire(&sb->head);
+	if (skip > head - tail)
+		return 0;
+	tail += skip;
+	len = min_t(u32, len, head - tail);
+	while (done < len) {
+		off = tail & ~PAGE_MASK;
+		chunk = min_t(u32, len - done, PAGE_SIZE - off);
+		memcpy_from_page(buf + done, sb->slots[afx_sbuf_slot(tail)], off,
+				 chunk);
+		done += chunk;
+		tail += chunk;
+	}
+	return done;
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_peek_kernel);
 
 /**
  * afx_sbuf_peek_at() - the consumer: copy bytes from an offset, keeping them

@@ -49,6 +49,7 @@ int afx_sbuf_pull(struct afx_sbuf *sb, struct iov_iter *to, size_t len,
 		  bool peek);
 int afx_sbuf_peek_at(struct afx_sbuf *sb, u32 skip, struct iov_iter *to,
 		     size_t len);
+u32 afx_sbuf_peek_kernel(struct afx_sbuf *sb, u32 skip, void *buf, u32 len);
 void afx_sbuf_consume(struct afx_sbuf *sb, u32 len);
 u32 afx_sbuf_readable(const struct afx_sbuf *sb);
 u32 afx_sbuf_readable_before(const struct afx_sbuf *sb, u32 pushed);

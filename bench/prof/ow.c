@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 		} else if (connect(wfd, (void *)&ss, len)) die("connect");
 	}
 	if (getenv("OW_SELF")) {	/* one process: cost of a send plus a recv */
-		long batch = 8;
+		long batch = sz > 8192 ? 1 : 8;
 		t0 = now();
 		for (long i = 0; i < n; i += batch) {
 			for (long k = 0; k < batch; k++)

@@ -4,8 +4,8 @@
 # transport. Kernel args: afx_ow_tr (transports), afx_ow_sizes, afx_ow_n.
 . /afx/scripts/guest/lib.sh
 load_afx || { echo "OW: insmod failed"; exit 1; }
-for sz in ${afx_ow_sizes:-64}; do
-	for t in ${afx_ow_tr:-afxdg unixdg afxs unixs pipe}; do
+for sz in $(echo "${afx_ow_sizes:-64}" | tr , " "); do
+	for t in $(echo "${afx_ow_tr:-afxdg,unixdg,afxs,unixs,pipe}" | tr , " "); do
 		/afx/build/ow "$t" "$sz" "${afx_ow_n:-20000}"
 		OW_SELF=1 /afx/build/ow "$t" "$sz" "${afx_ow_n:-20000}"
 	done

@@ -463,7 +463,40 @@ static void sbuf_records(struct kunit *test)
 	afx_sbuf_purge(sb);
 }
 
+/* A record header that straddles two pages reads back whole. */
+static void sbuf_record_header_straddles(struct kunit *test)
+{
+	struct afx_sbuf *sb = ks_sbuf(test);
+	const size_t first = PAGE_SIZE - 8 - 3;
+	u8 *in = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	u64 hdr = 0x0102030405060708ULL, h = 0;
+	struct kvec kv;
+	struct iov_iter it;
+
+	KUNIT_ASSERT_NOT_NULL(test, in);
+	kv.iov_base = in;
+	kv.iov_len = first;
+	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, first);
+	KUNIT_ASSERT_EQ(test, afx_sbuf_push_record(sb, &hdr, sizeof(hdr), &it,
+						   first), 0);
+	/* The second header starts 3 bytes before the end of page 0. */
+	hdr = 0x1122334455667788ULL;
+	kv.iov_len = 10;
+	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, 10);
+	KUNIT_ASSERT_EQ(test, afx_sbuf_push_record(sb, &hdr, sizeof(hdr), &it,
+						   10), 0);
+	afx_sbuf_consume(sb, sizeof(hdr) + first);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_peek_kernel(sb, 0, &h, sizeof(h)),
+			(u32)sizeof(h));
+	KUNIT_EXPECT_EQ(test, h, hdr);
+	/* Short where fewer bytes are readable. */
+	KUNIT_EXPECT_EQ(test, afx_sbuf_peek_kernel(sb, 12, &h, sizeof(h)), 6U);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_peek_kernel(sb, 19, &h, sizeof(h)), 0U);
+	afx_sbuf_purge(sb);
+}
+
 static struct kunit_case afx_sbuf_cases[] = {
+	KUNIT_CASE(sbuf_record_header_straddles),
 	KUNIT_CASE(sbuf_records),
 	KUNIT_CASE(sbuf_order_and_peek),
 	KUNIT_CASE(sbuf_limit_and_room),
