@@ -17,6 +17,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -830,6 +832,227 @@ TEST_F_TIMEOUT(race, broadcast_against_receivers_closing, RACE_TIMEOUT)
 	EXPECT_LT(0, rcvd);
 	close(rx);
 	close(tx);
+}
+
+/* ---- datagram: senders and a reader on two CPUs --------------------------- */
+
+/* Datagram @seq of sender @who: its length and its bytes. */
+static size_t dg_len(uint32_t seq)
+{
+	return 5 + (seq * 7919U) % 1400U;
+}
+
+static void dg_fill(unsigned char *buf, unsigned char who, uint32_t seq)
+{
+	size_t i, len = dg_len(seq);
+
+	memcpy(buf, &seq, 4);
+	buf[4] = who;
+	for (i = 5; i < len; i++)
+		buf[i] = (unsigned char)(seq * 7 + who + i);
+}
+
+/* Is @buf (@n bytes) datagram @seq of sender @who, whole? */
+static bool dg_ok(const unsigned char *buf, ssize_t n, unsigned char who,
+		  uint32_t seq)
+{
+	unsigned char want[1500];
+
+	if (n < 5 || (size_t)n != dg_len(seq))
+		return false;
+	dg_fill(want, who, seq);
+	return !memcmp(buf, want, n);
+}
+
+struct senders_arg {
+	int fd;
+	uint32_t port;
+	uint32_t seq;
+};
+
+/* The worker: 64 numbered datagrams, blocking sends. */
+static void send_numbered(void *p)
+{
+	struct senders_arg *a = p;
+	unsigned char buf[1500];
+	struct sockaddr_x to = afx_sockaddr(AFX_ADDR_LOCAL, a->port);
+	int k;
+
+	for (k = 0; k < 64; k++) {
+		dg_fill(buf, 0, a->seq);
+		if (sendto(a->fd, buf, dg_len(a->seq), 0, AFX_SA(&to),
+			   AFX_ADDRLEN) != (ssize_t)dg_len(a->seq))
+			abort();
+		a->seq++;
+	}
+}
+
+/*
+ * Two senders push into one receiver's ring, one on each CPU, while the
+ * receiver reads on one of them: every datagram arrives whole, once, and
+ * in its sender's order (the producer lock, the whole-record publication
+ * and the reader's copy-then-consume).
+ */
+TEST_F_TIMEOUT(race, dgram_two_senders_against_reader, RACE_TIMEOUT)
+{
+	double end = now_s() + race_seconds(), t0 = now_s();
+	uint32_t next[2] = { 0, 0 }, seq1 = 0;
+	long iters = 0, rcvd = 0, odd = 0, eagain = 0;
+	struct senders_arg a = { 0 };
+	unsigned char buf[2048];
+	struct sockaddr_x from, to;
+	int rx, tx[2], i, k;
+	uint32_t port[2], seq;
+	socklen_t fl;
+	struct race r;
+	ssize_t n;
+
+	rx = afx_socket(SOCK_DGRAM);
+	ASSERT_LE(0, rx);
+	ASSERT_EQ(0, afx_bind(rx, AFX_ADDR_ANY, 0));
+	for (i = 0; i < 2; i++) {
+		tx[i] = afx_socket(SOCK_DGRAM);
+		ASSERT_LE(0, tx[i]);
+		ASSERT_EQ(0, afx_bind(tx[i], AFX_ADDR_ANY, 0));
+		port[i] = (uint32_t)afx_local_port(tx[i]);
+	}
+	a.fd = tx[0];
+	a.port = (uint32_t)afx_local_port(rx);
+	to = afx_sockaddr(AFX_ADDR_LOCAL, a.port);
+	ASSERT_EQ(0, race_start(&r, send_numbered));
+	while (now_s() < end) {
+		race_go(&r, ++iters, &a);
+		/* Send and read by turns until the worker is done, then drain. */
+		for (k = 0; ; k++) {
+			bool done = atomic_load(&r.done) == iters;
+
+			if (k < 64) {
+				dg_fill(buf, 1, seq1);
+				n = sendto(tx[1], buf, dg_len(seq1), MSG_DONTWAIT,
+					   AFX_SA(&to), AFX_ADDRLEN);
+				if (n == (ssize_t)dg_len(seq1))
+					seq1++;
+				else if (n < 0 && errno == EAGAIN)
+					eagain++;
+				else
+					odd++;
+			}
+			fl = sizeof(from);
+			n = recvfrom(rx, buf, sizeof(buf), MSG_DONTWAIT,
+				     AFX_SA(&from), &fl);
+			if (n < 0) {
+				if (errno != EAGAIN)
+					odd++;
+				if (done && k >= 64)
+					break;
+				continue;
+			}
+			rcvd++;
+			i = from.sx_port == port[1];
+			memcpy(&seq, buf, 4);
+			if (from.sx_port != port[i] || seq != next[i] ||
+			    !dg_ok(buf, n, (unsigned char)i, seq))
+				odd++;
+			next[i] = seq + 1;
+		}
+	}
+	race_stop(&r);
+	TH_LOG("%ld rounds, %ld received, %u + %u sent, %ld EAGAIN, %.0f/s, %ld odd",
+	       iters, rcvd, a.seq, seq1, eagain, rcvd / (now_s() - t0), odd);
+	EXPECT_EQ(0, odd);
+	EXPECT_EQ(a.seq, next[0]);
+	EXPECT_EQ(seq1, next[1]);
+	EXPECT_EQ((long)(a.seq + seq1), rcvd);
+	close(rx);
+	close(tx[0]);
+	close(tx[1]);
+}
+
+struct shut_arg {
+	int fd;
+	uint32_t port;
+	uint32_t sent;
+	long odd;
+};
+
+/* The worker: numbered datagrams until the receiver refuses them. */
+static void send_until_refused(void *p)
+{
+	struct shut_arg *a = p;
+	struct sockaddr_x to = afx_sockaddr(AFX_ADDR_LOCAL, a->port);
+	unsigned char buf[1500];
+	ssize_t n;
+
+	a->sent = 0;
+	for (;;) {
+		dg_fill(buf, 0, a->sent);
+		n = sendto(a->fd, buf, dg_len(a->sent), MSG_DONTWAIT,
+			   AFX_SA(&to), AFX_ADDRLEN);
+		if (n == (ssize_t)dg_len(a->sent))
+			a->sent++;
+		else if (n < 0 && errno == ECONNREFUSED)
+			return;
+		else if (!(n < 0 && errno == EAGAIN))
+			a->odd++;
+	}
+}
+
+/*
+ * A receiver shuts down reading on one CPU while a sender pushes on the
+ * other: every send that succeeded is read back, whole and in order,
+ * before the end (0), and nothing is read after it.
+ */
+TEST_F_TIMEOUT(race, dgram_shutdown_rd_against_sender, RACE_TIMEOUT)
+{
+	double end = now_s() + race_seconds(), t0 = now_s();
+	long iters = 0, rcvd = 0, odd = 0, spin;
+	struct shut_arg a = { 0 };
+	unsigned char buf[2048];
+	uint32_t seq, next;
+	struct race r;
+	int rx, k;
+	ssize_t n;
+
+	a.fd = afx_socket(SOCK_DGRAM);
+	ASSERT_LE(0, a.fd);
+	ASSERT_EQ(0, afx_bind(a.fd, AFX_ADDR_ANY, 0));
+	ASSERT_EQ(0, race_start(&r, send_until_refused));
+	while (now_s() < end) {
+		rx = afx_socket(SOCK_DGRAM);
+		ASSERT_LE(0, rx);
+		ASSERT_EQ(0, afx_bind(rx, AFX_ADDR_ANY, 0));
+		a.port = (uint32_t)afx_local_port(rx);
+		race_go(&r, ++iters, &a);
+		for (spin = random() % 20000; spin > 0; spin--)
+			__asm__ __volatile__("" ::: "memory");
+		ASSERT_EQ(0, shutdown(rx, SHUT_RD));
+		for (next = 0;; next++) {
+			n = recv(rx, buf, sizeof(buf), MSG_DONTWAIT);
+			if (n == 0)
+				break;
+			memcpy(&seq, buf, 4);
+			if (n < 0 || seq != next || !dg_ok(buf, n, 0, seq)) {
+				odd++;
+				break;
+			}
+			rcvd++;
+		}
+		race_wait(&r, iters);
+		/* The end stays the end; what was sent was read. */
+		for (k = 0; k < 4; k++)
+			if (recv(rx, buf, sizeof(buf), MSG_DONTWAIT) != 0)
+				odd++;
+		if (next != a.sent)
+			odd++;
+		close(rx);
+	}
+	race_stop(&r);
+	TH_LOG("%ld rounds, %ld read before the end, %.0f rounds/s, %ld odd",
+	       iters, rcvd, iters / (now_s() - t0), odd + a.odd);
+	EXPECT_EQ(0, odd);
+	EXPECT_EQ(0, a.odd);
+	EXPECT_LT(0, rcvd);
+	close(a.fd);
 }
 
 /* ---- stream: SO_RCVLOWAT and small writes --------------------------------- */
