@@ -219,6 +219,7 @@ struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
 	sock_set_flag(sk, SOCK_RCU_FREE);
 
 	ax = afx_sk(sk);
+	ax->an = afx_net(net);
 	spin_lock_init(&ax->lock);
 	afx_sbuf_init(&ax->rx);
 	mutex_init(&ax->rx_wlock);

@@ -119,6 +119,9 @@ struct afx_net {
  *	Lockless readers (poll, wait conditions, introspection) use
  *	READ_ONCE(); a reader that must see the queue, sk_err and
  *	sk_shutdown consistently takes @lock (stream recvmsg).
+ * @an: the afx state of the socket's namespace (afx_net(sock_net(sk))),
+ *	set at allocation; the namespace outlives the socket, so the data
+ *	path reads it without net_generic()'s RCU section
  * @lock: protects sk_shutdown, once connected sk_err, and a datagram
  *	socket's @peer_addr: the one lock a closing or shutting down stream
  *	peer takes on its receiver
@@ -166,6 +169,7 @@ struct afx_net {
  */
 struct afx_sock {
 	struct sock sk;
+	struct afx_net *an;
 	spinlock_t lock; /* sk_shutdown, sk_err */
 	struct afx_sbuf rx;
 	struct mutex rx_wlock; /* datagram senders pushing to @rx */
@@ -212,7 +216,7 @@ static inline struct afx_net *afx_net(const struct net *net)
 
 static inline void afx_stat_add(const struct sock *sk, enum afx_stat s, u64 n)
 {
-	this_cpu_add(afx_net(sock_net(sk))->stats->v[s], n);
+	this_cpu_add(afx_sk(sk)->an->stats->v[s], n);
 }
 
 static inline void afx_stat_inc(const struct sock *sk, enum afx_stat s)

@@ -66,10 +66,9 @@ EXPORT_SYMBOL_IF_KUNIT(afx_dgram_room);
  * The socket on @port that takes datagrams from @from, with a reference,
  * or NULL; *@filtered tells whether one was there but connected elsewhere.
  */
-static struct sock *afx_dgram_lookup(struct net *net, u32 port, u32 from,
+static struct sock *afx_dgram_lookup(struct afx_net *an, u32 port, u32 from,
 				     bool *filtered)
 {
-	struct afx_net *an = afx_net(net);
 	struct sock *found = NULL;
 	struct afx_sock *ax;
 
@@ -153,7 +152,7 @@ static int afx_dgram_unicast(struct sock *sk, u32 port, struct msghdr *msg,
 	for (;;) {
 		DEFINE_WAIT(wait);
 
-		rcv = afx_dgram_lookup(sock_net(sk), port, from, &filtered);
+		rcv = afx_dgram_lookup(afx_sk(sk)->an, port, from, &filtered);
 		if (!rcv) {
 			afx_stat_inc(sk, filtered ? AFX_STAT_DROP_FILTERED :
 						    AFX_STAT_DROP_NOPORT);
@@ -276,7 +275,7 @@ static int afx_dgram_sendmsg(struct socket *sock, struct msghdr *msg,
 	DECLARE_SOCKADDR(struct sockaddr_x *, sx, msg->msg_name);
 	struct sock *sk = sock->sk;
 	struct afx_sock *ax = afx_sk(sk);
-	struct afx_net *an = afx_net(sock_net(sk));
+	struct afx_net *an = ax->an;
 	u32 daddr, dport;
 	long timeo;
 	int err;
@@ -497,7 +496,7 @@ static bool afx_dgram_writable(struct sock *sk)
 		return true;
 
 	/* Nobody to take it: the send fails at once, so it does not block. */
-	rcv = afx_dgram_lookup(sock_net(sk), READ_ONCE(ax->peer_addr.sx_port),
+	rcv = afx_dgram_lookup(afx_sk(sk)->an, READ_ONCE(ax->peer_addr.sx_port),
 			       afx_port(sk), &filtered);
 	if (!rcv)
 		return true;
