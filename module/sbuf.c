@@ -38,6 +38,11 @@
  *   by the consumer, even when head == tail, because @tail cannot pass
  *   its end before @head does.
  *
+ * Pages are only ever in the slots from @tail's to @head's, both
+ * included: the consumer clears the slots it leaves, a push publishes up
+ * to each page it fills, and a record push that fails frees the pages it
+ * took past the one @head is in; so purge looks at those slots alone.
+ *
  * Pages are allocated by the producer, GFP_KERNEL_ACCOUNT, so they are
  * charged to the writer's memory cgroup, and __GFP_RETRY_MAYFAIL, so that
  * a writer at its cgroup's memory.max gets -ENOBUFS instead of an OOM
@@ -220,6 +225,25 @@ static int afx_sbuf_write_kernel(struct afx_sbuf *sb, u32 pos, const void *buf,
 	return 0;
 }
 
+/*
+ * A record push failed: free the pages it took for the bytes from @head to
+ * @end, except the page @head is in, which the next push fills.
+ */
+static void afx_sbuf_unwind(struct afx_sbuf *sb, u32 head, u32 end)
+{
+	unsigned int slot;
+	u32 pos;
+
+	for (pos = (head | ~PAGE_MASK) + 1; pos - head < end - head;
+	     pos += PAGE_SIZE) {
+		slot = afx_sbuf_slot(pos);
+		if (sb->slots[slot]) {
+			__free_page(sb->slots[slot]);
+			sb->slots[slot] = NULL;
+		}
+	}
+}
+
 /**
  * afx_sbuf_push_record() - the producer: append a record, whole or not at all
  * @sb: the buffer
@@ -262,13 +286,16 @@ int afx_sbuf_push_record(struct afx_sbuf *sb, const void *hdr, u32 hlen,
 		sb->slots = slots;
 	}
 	err = afx_sbuf_write_kernel(sb, head, hdr, hlen);
-	if (err)
+	if (err) {
+		afx_sbuf_unwind(sb, head, head + hlen);
 		return err;
+	}
 	left = iov_iter_count(from);
 	err = afx_sbuf_write_at(sb, head + hlen, from, len);
 	if (err) {
 		/* write_at reverted its last chunk; revert the ones before. */
 		iov_iter_revert(from, left - iov_iter_count(from));
+		afx_sbuf_unwind(sb, head, head + hlen + (u32)len);
 		return err;
 	}
 	/* As push: bytes and slots before @head, for pull's acquire. */
@@ -516,12 +543,19 @@ EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_discard);
  */
 void afx_sbuf_purge(struct afx_sbuf *sb)
 {
-	unsigned int i;
+	unsigned int slot, last;
+	u32 pos;
 
 	if (sb->slots) {
-		for (i = 0; i < AFX_SBUF_SLOTS; i++)
-			if (sb->slots[i])
-				__free_page(sb->slots[i]);
+		/* Only the slots from @tail's to @head's hold pages. */
+		last = afx_sbuf_slot(sb->head);
+		for (pos = sb->tail & PAGE_MASK;; pos += PAGE_SIZE) {
+			slot = afx_sbuf_slot(pos);
+			if (sb->slots[slot])
+				__free_page(sb->slots[slot]);
+			if (slot == last)
+				break;
+		}
 		kfree(sb->slots);
 	}
 	if (sb->spare)
