@@ -14,6 +14,10 @@
 #include <sys/wait.h>
 #include "afx_family.h"
 
+/* The QEMU plugins of this directory key on these two functions. */
+__attribute__((noinline)) void pp_mark_start(void) { asm volatile("" ::: "memory"); }
+__attribute__((noinline)) void pp_mark_end(void) { asm volatile("" ::: "memory"); }
+
 static void die(const char *m) { perror(m); exit(1); }
 static long long now(void)
 { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); return ts.tv_sec * 1000000000LL + ts.tv_nsec; }
@@ -30,6 +34,42 @@ int main(int argc, char **argv)
 	pid_t pid;
 
 	memset(msg, 'x', sizeof(msg));
+	if (getenv("OW_CHURN")) {	/* one process: connect, 1 B each way, close */
+		int fam = strncmp(tr, "afx", 3) ? AF_UNIX : afx_family();
+		struct sockaddr_storage ss = { 0 };
+		socklen_t len;
+		int l, c, a;
+		char b;
+
+		if (fam == AF_UNIX) {
+			struct sockaddr_un *su = (void *)&ss;
+			su->sun_family = AF_UNIX; strcpy(su->sun_path + 1, "owc");
+			len = offsetof(struct sockaddr_un, sun_path) + 4;
+		} else {
+			struct sockaddr_x *sx = (void *)&ss;
+			sx->sx_family = fam; sx->sx_port = 4244; sx->sx_addr = AFX_ADDR_LOCAL;
+			len = sizeof(*sx);
+		}
+		l = socket(fam, SOCK_STREAM, 0);
+		if (l < 0 || bind(l, (void *)&ss, len) || listen(l, 16)) die("churn listen");
+		pp_mark_start();
+		t0 = now();
+		for (long i = 0; i < n; i++) {
+			c = socket(fam, SOCK_STREAM, 0);
+			if (c < 0 || connect(c, (void *)&ss, len)) die("churn connect");
+			a = accept(l, NULL, NULL);
+			if (a < 0) die("churn accept");
+			if (write(c, "q", 1) != 1 || read(a, &b, 1) != 1) die("churn req");
+			if (write(a, "r", 1) != 1 || read(c, &b, 1) != 1) die("churn rep");
+			close(c);
+			if (read(a, &b, 1) != 0) die("churn eof");
+			close(a);
+		}
+		t1 = now();
+		pp_mark_end();
+		printf("OW churn %s: %.1f ns per connection\n", tr, (double)(t1 - t0) / n);
+		return 0;
+	}
 	if (!strcmp(tr, "pipe")) {
 		if (pipe(fd)) die("pipe");
 		rfd = fd[0]; wfd = fd[1]; stream = 1;
@@ -61,6 +101,7 @@ int main(int argc, char **argv)
 	}
 	if (getenv("OW_SELF")) {	/* one process: cost of a send plus a recv */
 		long batch = sz > 8192 ? 1 : 8;
+		pp_mark_start();
 		t0 = now();
 		for (long i = 0; i < n; i += batch) {
 			for (long k = 0; k < batch; k++)
@@ -69,6 +110,7 @@ int main(int argc, char **argv)
 				if (read(rfd, buf, stream ? sz : sizeof(buf)) != (ssize_t)sz) die("self read");
 		}
 		t1 = now();
+		pp_mark_end();
 		printf("OW self %s size %zu: %.1f ns per send+recv\n", tr, sz, (double)(t1 - t0) / n);
 		return 0;
 	}
