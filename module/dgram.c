@@ -194,10 +194,9 @@ static int afx_dgram_unicast(struct sock *sk, u32 port, struct msghdr *msg,
 }
 
 /* The datagram sockets bound to @port, with a reference each. */
-static struct sock **afx_dgram_receivers(struct net *net, u32 port,
+static struct sock **afx_dgram_receivers(struct afx_net *an, u32 port,
 					 unsigned int *n)
 {
-	struct afx_net *an = afx_net(net);
 	unsigned int max = 0, i = 0;
 	struct afx_sock *ax;
 	struct sock **rcv;
@@ -247,7 +246,7 @@ static int afx_dgram_broadcast(struct sock *sk, u32 port, struct msghdr *msg,
 		kvfree(data);
 		return -EFAULT;
 	}
-	rcv = afx_dgram_receivers(sock_net(sk), port, &n);
+	rcv = afx_dgram_receivers(afx_sk(sk)->an, port, &n);
 	if (IS_ERR(rcv)) {
 		kvfree(data);
 		return PTR_ERR(rcv);

@@ -18,6 +18,26 @@
 __attribute__((noinline)) void pp_mark_start(void) { asm volatile("" ::: "memory"); }
 __attribute__((noinline)) void pp_mark_end(void) { asm volatile("" ::: "memory"); }
 
+/* The listening address: abstract @name for AF_UNIX, else @port. */
+static socklen_t ow_addr(int fam, unsigned int port, const char *name,
+			 struct sockaddr_storage *ss)
+{
+	if (fam == AF_UNIX) {
+		struct sockaddr_un *su = (void *)ss;
+
+		su->sun_family = AF_UNIX;
+		strcpy(su->sun_path + 1, name);
+		return offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name);
+	} else {
+		struct sockaddr_x *sx = (void *)ss;
+
+		sx->sx_family = fam;
+		sx->sx_port = port;
+		sx->sx_addr = AFX_ADDR_LOCAL;
+		return sizeof(*sx);
+	}
+}
+
 static void die(const char *m) { perror(m); exit(1); }
 static long long now(void)
 { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); return ts.tv_sec * 1000000000LL + ts.tv_nsec; }
@@ -41,15 +61,7 @@ int main(int argc, char **argv)
 		int l, c, a;
 		char b;
 
-		if (fam == AF_UNIX) {
-			struct sockaddr_un *su = (void *)&ss;
-			su->sun_family = AF_UNIX; strcpy(su->sun_path + 1, "owc");
-			len = offsetof(struct sockaddr_un, sun_path) + 4;
-		} else {
-			struct sockaddr_x *sx = (void *)&ss;
-			sx->sx_family = fam; sx->sx_port = 4244; sx->sx_addr = AFX_ADDR_LOCAL;
-			len = sizeof(*sx);
-		}
+		len = ow_addr(fam, 4244, "owc", &ss);
 		l = socket(fam, SOCK_STREAM, 0);
 		if (l < 0 || bind(l, (void *)&ss, len) || listen(l, 16)) die("churn listen");
 		pp_mark_start();
@@ -79,15 +91,7 @@ int main(int argc, char **argv)
 		socklen_t len;
 		int fam = strncmp(tr, "afx", 3) ? AF_UNIX : afx_family();
 		stream = type == SOCK_STREAM;
-		if (fam == AF_UNIX) {
-			struct sockaddr_un *su = (void *)&ss;
-			su->sun_family = AF_UNIX; strcpy(su->sun_path + 1, "ow");
-			len = offsetof(struct sockaddr_un, sun_path) + 3;
-		} else {
-			struct sockaddr_x *sx = (void *)&ss;
-			sx->sx_family = fam; sx->sx_port = 4243; sx->sx_addr = AFX_ADDR_LOCAL;
-			len = sizeof(*sx);
-		}
+		len = ow_addr(fam, 4243, "ow", &ss);
 		rfd = socket(fam, type, 0);
 		if (rfd < 0 || bind(rfd, (void *)&ss, len)) die("bind");
 		wfd = socket(fam, type, 0);
