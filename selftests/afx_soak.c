@@ -272,13 +272,21 @@ static void client_process(uint32_t port, int n, int out)
 
 /* ---- churn ----------------------------------------------------------------- */
 
+/* Set when churn_connect() is done: the acceptor may stop then, not before. */
+static atomic_bool churn_connect_done;
+
 static void *churn_accept(void *p)
 {
 	int l = *(int *)p, a;
 	char b;
 
 	part_start(P_CHURN_ACCEPT);
-	while (now() < t_end) {
+	/*
+	 * A connector that found the accept queue full waits, without a
+	 * timeout, for room only accept() makes: keep accepting until it is
+	 * done, or it waits for ever.
+	 */
+	while (!atomic_load(&churn_connect_done)) {
 		if (afx_poll(l, POLLIN, 200) <= 0)
 			continue;
 		a = accept(l, NULL, NULL);
@@ -315,6 +323,7 @@ static void *churn_connect(void *p)
 		}
 		close(fd);
 	}
+	atomic_store(&churn_connect_done, true);
 	part_done(P_CHURN_CONNECT);
 	return NULL;
 }
