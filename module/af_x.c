@@ -57,21 +57,26 @@
  *
  * Streams: each socket embeds the stream buffer of the bytes sent to it
  * (afx_sock.rx, DOC: Stream buffer in sbuf.c), a ring of pages with one
- * producer, the peer's sendmsg() under the peer's socket lock, and one
- * consumer, our own recvmsg() under our socket lock; they share no lock.
- * A writer copies straight from its user buffer into the pages, a reader
- * straight out of them. SO_SNDBUF and SO_RCVBUF bound the payload bytes
- * queued (afx_stream_limit()), so the low-water mark and the limits are
- * in the same unit. Shutting down and resetting go through the
- * receiver's afx_sock.lock (afx_shutdown_add()), after the writer's last
- * push, so a reader that sees EOF or an error under that lock and then
- * an empty buffer has read every byte sent before them.
+ * producer, the peer's sendmsg() under the peer's afx_sock.tx_lock, and
+ * one consumer, our own recvmsg() under our afx_sock.rx_lock; they share
+ * no lock, and neither takes the socket lock once the socket is
+ * connected: TCP_ESTABLISHED is final until release(), and the peer link
+ * with it (afx_stream_connected()), so a socket's sending and receiving
+ * do not serialise each other either. A writer copies straight from its
+ * user buffer into the pages, a reader straight out of them. SO_SNDBUF
+ * and SO_RCVBUF bound the payload bytes queued (afx_stream_limit()), so
+ * the low-water mark and the limits are in the same unit. Shutting down
+ * and resetting go through the receiver's afx_sock.lock
+ * (afx_shutdown_add()), after the writer's last push (shutdown(SHUT_WR)
+ * takes the writer's tx_lock, and a closing writer has no send in
+ * progress), so a reader that sees EOF or an error under that lock and
+ * then an empty buffer has read every byte sent before them.
  *
  * Datagrams: each socket's afx_sock.rx holds the datagrams sent to it as
  * records, a struct afx_dgram_hdr (length, sender's port) and the payload,
  * in the same ring of pages. Senders are its producers, serialised by the
- * receiver's afx_sock.rx_wlock; the receiver's recvmsg() under its socket
- * lock is the consumer. A record is published whole, with one release of
+ * receiver's afx_sock.rx_wlock; the receiver's recvmsg() under its
+ * afx_sock.rx_lock is the consumer. A record is published whole, with one release of
  * the ring's head, and copied from the sender's buffer with page faults
  * disabled: a sender never sleeps on a fault while others wait for
  * rx_wlock, it faults its buffer in after letting go and tries again. A
@@ -89,8 +94,9 @@
  * waiting for what it added: the buffer held nothing before, or the
  * socket is polled or O_ASYNC (afx_stream_data_ready(), afx_dgram_queue()).
  *
- * Sleeping: socket calls sleep in afx_sock_wait(), whose wait entry is
- * woken only by the poll events it waits for. Datagram senders waiting for
+ * Sleeping: socket calls sleep in afx_sock_wait(), or afx_io_wait() for
+ * the data path, which drops the direction lock instead of the socket
+ * lock; the wait entry is woken only by the poll events it waits for. Datagram senders waiting for
  * room sleep on the receiver's afx_sock.peer_wait instead (they hold no
  * lock on the receiver), and a connected datagram socket's poll() parks
  * its peer_wake entry there to turn room at its peer into POLLOUT, as
@@ -107,11 +113,18 @@
  *                 wakes its poller under it)
  *             lock_sock(sk) -> afx_sock.rx_wlock (a datagram socket's
  *                 own, when it shuts down reading or closes)
+ *             lock_sock(sk) -> afx_sock.tx_lock (a stream socket's own,
+ *                 when it shuts down writing)
+ * The data path takes the direction locks, afx_sock.rx_lock (reading) and
+ * afx_sock.tx_lock (stream writing), never while holding the socket lock
+ * and never the other way round: it lets go of the socket lock before it
+ * takes one (afx_stream_connected()).
  *             afx_net.all_lock is taken alone, with BHs off
  * afx_net.lock and afx_sock.lock are never held together, and no spinlock
- * is held across a user copy or an allocation other than GFP_ATOMIC. The
- * socket lock is held across a stream writer's user copy, so nothing but
- * the socket's own calls may wait for it: introspection reads without it.
+ * is held across a user copy or an allocation other than GFP_ATOMIC.
+ * rx_lock and tx_lock are held across the user copy, which may fault and
+ * sleep (userfaultfd: indefinitely), so only the socket's own calls take
+ * them; a peer, a sender or introspection never waits for either.
  * A datagram sender holds its receiver's rx_wlock, and nothing else,
  * across the copy of one datagram, which takes no page faults, and the
  * page allocations it needs.
@@ -172,6 +185,8 @@ static void afx_sk_destruct(struct sock *sk)
 	afx_sklist_del(sk);
 	afx_sbuf_purge(&ax->rx);
 	mutex_destroy(&ax->rx_wlock);
+	mutex_destroy(&ax->rx_lock);
+	mutex_destroy(&ax->tx_lock);
 	WARN_ON_ONCE(ax->peer);
 	WARN_ON_ONCE(!hlist_unhashed(&ax->bind_node));
 }
@@ -223,6 +238,8 @@ struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
 	spin_lock_init(&ax->lock);
 	afx_sbuf_init(&ax->rx);
 	mutex_init(&ax->rx_wlock);
+	mutex_init(&ax->rx_lock);
+	mutex_init(&ax->tx_lock);
 	INIT_HLIST_NODE(&ax->bind_node);
 	INIT_LIST_HEAD(&ax->conn_node);
 	INIT_LIST_HEAD(&ax->acceptq);
@@ -377,6 +394,46 @@ static int afx_wake_filter(struct wait_queue_entry *wq_entry, unsigned int mode,
 	return woken_wake_function(wq_entry, mode, sync, key);
 }
 
+/*
+ * Sleep on @sk until @cond holds, dropping @lock (a mutex) while asleep,
+ * or the socket lock if @lock is NULL.
+ */
+static int __afx_sock_wait(struct sock *sk, struct mutex *lock, long *timeo,
+			   __poll_t events, bool (*cond)(struct sock *sk))
+{
+	struct afx_wait wait = {
+		.events = events | EPOLLERR | EPOLLHUP,
+	};
+	int err = 0;
+
+	init_wait(&wait.wq);
+	wait.wq.func = afx_wake_filter;
+	add_wait_queue(sk_sleep(sk), &wait.wq);
+	/* Queued before @cond reads: pairs with skwq_has_sleeper(). */
+	smp_mb();
+	while (!cond(sk)) {
+		if (!*timeo) {
+			err = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = sock_intr_errno(*timeo);
+			break;
+		}
+		if (lock)
+			mutex_unlock(lock);
+		else
+			release_sock(sk);
+		*timeo = wait_woken(&wait.wq, TASK_INTERRUPTIBLE, *timeo);
+		if (lock)
+			mutex_lock(lock);
+		else
+			lock_sock(sk);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait.wq);
+	return err;
+}
+
 /**
  * afx_sock_wait() - sleep on the socket until a condition holds
  * @sk: the socket; its lock is held and dropped while sleeping
@@ -393,32 +450,26 @@ static int afx_wake_filter(struct wait_queue_entry *wq_entry, unsigned int mode,
 int afx_sock_wait(struct sock *sk, long *timeo, __poll_t events,
 		  bool (*cond)(struct sock *sk))
 {
-	struct afx_wait wait = {
-		.events = events | EPOLLERR | EPOLLHUP,
-	};
-	int err = 0;
-
 	sock_owned_by_me(sk);
-	init_wait(&wait.wq);
-	wait.wq.func = afx_wake_filter;
-	add_wait_queue(sk_sleep(sk), &wait.wq);
-	/* Queued before @cond reads: pairs with skwq_has_sleeper(). */
-	smp_mb();
-	while (!cond(sk)) {
-		if (!*timeo) {
-			err = -EAGAIN;
-			break;
-		}
-		if (signal_pending(current)) {
-			err = sock_intr_errno(*timeo);
-			break;
-		}
-		release_sock(sk);
-		*timeo = wait_woken(&wait.wq, TASK_INTERRUPTIBLE, *timeo);
-		lock_sock(sk);
-	}
-	remove_wait_queue(sk_sleep(sk), &wait.wq);
-	return err;
+	return __afx_sock_wait(sk, NULL, timeo, events, cond);
+}
+
+/**
+ * afx_io_wait() - afx_sock_wait() for the data path's direction locks
+ * @sk: the socket
+ * @lock: afx_sock.rx_lock or afx_sock.tx_lock of @sk, held and dropped
+ *	while sleeping
+ * @timeo: remaining timeout, updated
+ * @events: the poll events that can make @cond true
+ * @cond: the condition, evaluated with @lock held
+ *
+ * Return: as afx_sock_wait().
+ */
+int afx_io_wait(struct sock *sk, struct mutex *lock, long *timeo,
+		__poll_t events, bool (*cond)(struct sock *sk))
+{
+	lockdep_assert_held(lock);
+	return __afx_sock_wait(sk, lock, timeo, events, cond);
 }
 
 /**

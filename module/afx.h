@@ -116,6 +116,10 @@ struct afx_net {
  *	locklessly; sk_state is written under afx_net.lock, by the socket's
  *	own calls (holding its socket lock) or, for a connector waiting on
  *	the pending queue, by the listener's accept(), listen() or close.
+ *	A stream socket enters TCP_ESTABLISHED with a release, after
+ *	@peer is set, and leaves it only in release(): the data path reads
+ *	it with an acquire (afx_stream_connected()) and then uses @peer
+ *	without the socket lock.
  *	Lockless readers (poll, wait conditions, introspection) use
  *	READ_ONCE(); a reader that must see the queue, sk_err and
  *	sk_shutdown consistently takes @lock (stream recvmsg).
@@ -127,10 +131,18 @@ struct afx_net {
  *	peer takes on its receiver
  * @rx: what was sent to this socket and not read yet: stream bytes, or
  *	datagram records (DOC: Data in af_x.c). Producers: the stream peer's
- *	sendmsg() under the peer's socket lock, or datagram senders under
- *	@rx_wlock; consumer: this socket's recvmsg() and release() under its
- *	socket lock. See DOC: Stream buffer
+ *	sendmsg() under the peer's @tx_lock, or datagram senders under
+ *	@rx_wlock; consumer: this socket's recvmsg() under @rx_lock, or its
+ *	release(), which no other call of the socket can overlap. See
+ *	DOC: Stream buffer
  * @rx_wlock: datagram: serialises the senders pushing to @rx
+ * @rx_lock: serialises the consumers of @rx: recvmsg() of either type, a
+ *	datagram socket's SIOCINQ. Held across the user copy, so only the
+ *	socket's own calls take it
+ * @tx_lock: stream: serialises this socket's sendmsg() calls, the
+ *	producer of the peer's @rx, and shutdown(SHUT_WR) against them.
+ *	Held across the user copy, which may fault and sleep, so only the
+ *	socket's own calls take it, never its peer's
  * @rx_records: datagram: datagrams ever pushed to @rx; written under
  *	@rx_wlock, read locklessly for introspection
  * @rx_records_read: datagram: datagrams ever consumed from @rx; written
@@ -143,7 +155,8 @@ struct afx_net {
  *	Written under the socket lock, and for a datagram socket also under
  *	@lock, under which its sendmsg() reads it
  * @peer: stream only: the other end of the connection (reference held).
- *	Set at connect() before either end is visible; cleared with
+ *	Set at connect() before either end is visible, and stays set while
+ *	the socket is TCP_ESTABLISHED (see @sk); cleared with
  *	WRITE_ONCE() under the socket lock, or, for a child that never got a
  *	struct socket, by whoever drops it from the listener's queues; others
  *	read it under RCU (the peer is SOCK_RCU_FREE)
@@ -173,6 +186,8 @@ struct afx_sock {
 	spinlock_t lock; /* sk_shutdown, sk_err */
 	struct afx_sbuf rx;
 	struct mutex rx_wlock; /* datagram senders pushing to @rx */
+	struct mutex rx_lock; /* consumers of @rx */
+	struct mutex tx_lock; /* stream: producer of the peer's @rx */
 	u32 rx_records;
 	u32 rx_records_read;
 	struct sockaddr_x local;
@@ -275,6 +290,8 @@ int afx_getsockopt(struct socket *sock, int level, int optname,
 		   char __user *optval, int __user *optlen);
 int afx_sock_wait(struct sock *sk, long *timeo, __poll_t events,
 		  bool (*cond)(struct sock *sk));
+int afx_io_wait(struct sock *sk, struct mutex *lock, long *timeo,
+		__poll_t events, bool (*cond)(struct sock *sk));
 int afx_release(struct socket *sock, void (*close)(struct sock *sk));
 void afx_purge(struct sock *sk);
 __poll_t afx_poll_begin(struct file *file, struct socket *sock,

@@ -353,7 +353,7 @@ static bool afx_dgram_can_read(struct sock *sk)
 /* The header of the oldest datagram at @sk, which the caller knows is there. */
 static void afx_dgram_peek_hdr(struct sock *sk, struct afx_dgram_hdr *hdr)
 {
-	sock_owned_by_me(sk);
+	lockdep_assert_held(&afx_sk(sk)->rx_lock);
 	if (WARN_ON_ONCE(afx_sbuf_peek_kernel(&afx_sk(sk)->rx, 0, hdr,
 					      sizeof(*hdr)) != sizeof(*hdr)))
 		memset(hdr, 0, sizeof(*hdr));
@@ -373,8 +373,9 @@ static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
 
-	lock_sock(sk);
 	timeo = sock_rcvtimeo(sk, afx_nonblock(sk, flags & MSG_DONTWAIT));
+	if (mutex_lock_interruptible(&ax->rx_lock))
+		return sock_intr_errno(timeo);
 	while (!afx_sbuf_readable(&ax->rx)) {
 		if (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) {
 			/* A datagram may have come in just before. */
@@ -383,7 +384,8 @@ static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 			err = 0;
 			goto out;
 		}
-		err = afx_sock_wait(sk, &timeo, EPOLLIN, afx_dgram_can_read);
+		err = afx_io_wait(sk, &ax->rx_lock, &timeo, EPOLLIN,
+				  afx_dgram_can_read);
 		if (err)
 			goto out;
 	}
@@ -411,7 +413,7 @@ static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 		afx_dgram_wake_senders(sk);
 	}
 out:
-	release_sock(sk);
+	mutex_unlock(&ax->rx_lock);
 	return err;
 }
 
@@ -630,12 +632,12 @@ static int afx_dgram_ioctl(struct socket *sock, unsigned int cmd,
 	switch (cmd) {
 	case SIOCINQ:
 		/* The length of the next datagram. */
-		lock_sock(sk);
+		mutex_lock(&afx_sk(sk)->rx_lock);
 		if (afx_sbuf_readable(&afx_sk(sk)->rx)) {
 			afx_dgram_peek_hdr(sk, &hdr);
 			amount = hdr.len;
 		}
-		release_sock(sk);
+		mutex_unlock(&afx_sk(sk)->rx_lock);
 		break;
 	case SIOCOUTQ:
 		break;

@@ -18,8 +18,9 @@
  * arithmetic wraps with them); head - tail bytes are readable.
  *
  * There is one producer, the peer's sendmsg(), serialised by the peer's
- * socket lock, and one consumer, the owner's recvmsg() or release(),
- * serialised by the owner's socket lock. No lock is shared between them:
+ * afx_sock.tx_lock, and one consumer, the owner's recvmsg(), serialised
+ * by the owner's afx_sock.rx_lock, or its release(). No lock is shared
+ * between them:
  *
  * - The producer writes bytes into pages, then publishes them with
  *   smp_store_release(&head); the consumer reads @head with
@@ -60,7 +61,7 @@
  *
  * Wakeups are the caller's: stream.c calls sk_data_ready() after a push
  * and sk_write_space() after a pull. Their skwq_has_sleeper() and the
- * smp_mb() a sleeper executes after queueing itself (afx_sock_wait(),
+ * smp_mb() a sleeper executes after queueing itself (afx_io_wait(),
  * sock_poll_wait()) order the index stores against the sleeper checks.
  */
 

@@ -35,7 +35,7 @@ EXPORT_SYMBOL_IF_KUNIT(afx_stream_limit);
  * low-water mark or edge trigger may want every byte) and O_ASYNC owners
  * are woken by every push. The smp_mb() orders the push before the look
  * at the reader; it pairs with the one a sleeper executes after queueing
- * itself and before looking at the buffer (afx_sock_wait(),
+ * itself and before looking at the buffer (afx_io_wait(),
  * sock_poll_wait()), so one of the two sees the other.
  */
 static void afx_stream_data_ready(struct sock *peer, u32 pushed)
@@ -109,8 +109,10 @@ static void afx_stream_establish(struct sock *listener, struct sock *child)
 	lockdep_assert_held(&an->lock);
 	list_add_tail(&afx_sk(child)->conn_node, &afx_sk(listener)->acceptq);
 	sk_acceptq_added(listener);
-	WRITE_ONCE(child->sk_state, TCP_ESTABLISHED);
-	WRITE_ONCE(client->sk_state, TCP_ESTABLISHED);
+	/* After the peer links: pairs with afx_stream_connected(). */
+	smp_store_release(&child->sk_state, TCP_ESTABLISHED);
+	/* The same for the client. */
+	smp_store_release(&client->sk_state, TCP_ESTABLISHED);
 	afx_stat_inc(listener, AFX_STAT_CONNECTS);
 }
 
@@ -571,6 +573,30 @@ static int afx_stream_accept(struct socket *sock, struct socket *newsock,
 }
 #endif
 
+/*
+ * The data path runs without the socket lock once the socket is connected,
+ * which it stays until release(): wait under the lock only while a
+ * connect() is in progress.
+ * Return: 0 once connected (afx_sock.peer is then set and stays), else
+ * -ENOTCONN or the error of the wait.
+ */
+static int afx_stream_connected(struct sock *sk, long *timeo, __poll_t events)
+{
+	int err = 0;
+
+	/* The peer link before the state: pairs with afx_stream_establish(). */
+	if (smp_load_acquire(&sk->sk_state) == TCP_ESTABLISHED)
+		return 0;
+	lock_sock(sk);
+	if (sk->sk_state == TCP_SYN_SENT)
+		err = afx_sock_wait(sk, timeo, events,
+				    afx_stream_not_connecting);
+	if (!err && sk->sk_state != TCP_ESTABLISHED)
+		err = -ENOTCONN;
+	release_sock(sk);
+	return err;
+}
+
 VISIBLE_IF_KUNIT bool afx_stream_can_write(struct sock *sk)
 {
 	struct sock *peer = afx_sk(sk)->peer;
@@ -585,6 +611,7 @@ static int afx_stream_sendmsg(struct socket *sock, struct msghdr *msg,
 			      size_t len)
 {
 	struct sock *sk = sock->sk;
+	struct afx_sock *ax = afx_sk(sk);
 	struct sock *peer;
 	size_t sent = 0;
 	long timeo;
@@ -593,29 +620,25 @@ static int afx_stream_sendmsg(struct socket *sock, struct msghdr *msg,
 	if (msg->msg_flags & MSG_OOB)
 		return -EOPNOTSUPP;
 
-	lock_sock(sk);
 	timeo = sock_sndtimeo(sk, afx_nonblock(sk, msg->msg_flags & MSG_DONTWAIT));
-	if (sk->sk_state == TCP_SYN_SENT) {
-		err = afx_sock_wait(sk, &timeo, EPOLLOUT,
-				    afx_stream_not_connecting);
-		if (err)
-			goto out_err;
-	}
-	if (sk->sk_state != TCP_ESTABLISHED) {
-		err = -ENOTCONN;
+	err = afx_stream_connected(sk, &timeo, EPOLLOUT);
+	if (err)
 		goto out_err;
-	}
 	if (msg->msg_namelen) {
 		err = -EISCONN;
 		goto out_err;
 	}
-	peer = afx_sk(sk)->peer;
+	peer = ax->peer;
+	if (mutex_lock_interruptible(&ax->tx_lock)) {
+		err = sock_intr_errno(timeo);
+		goto out_err;
+	}
 
 	/* Checked before the first byte too: a zero-length send gets EPIPE. */
 	for (;;) {
 		if (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) {
 			err = -EPIPE;
-			goto out_err;
+			goto out_unlock;
 		}
 		if (sent >= len)
 			break;
@@ -625,23 +648,25 @@ static int afx_stream_sendmsg(struct socket *sock, struct msghdr *msg,
 			afx_stream_data_ready(peer, n);
 		if (n < 0) {
 			err = n;
-			goto out_err;
+			goto out_unlock;
 		}
 		sent += n;
 		if (n)
 			continue;
 		/* O_ASYNC writers get SIGIO when the peer makes room. */
 		sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
-		err = afx_sock_wait(sk, &timeo, EPOLLOUT, afx_stream_can_write);
+		err = afx_io_wait(sk, &ax->tx_lock, &timeo, EPOLLOUT,
+				  afx_stream_can_write);
 		if (err)
-			goto out_err;
+			goto out_unlock;
 	}
-	release_sock(sk);
+	mutex_unlock(&ax->tx_lock);
 	afx_stat_add(sk, AFX_STAT_BYTES_OUT, sent);
 	return sent;
 
+out_unlock:
+	mutex_unlock(&ax->tx_lock);
 out_err:
-	release_sock(sk);
 	if (sent) {
 		afx_stat_add(sk, AFX_STAT_BYTES_OUT, sent);
 		return sent;
@@ -672,21 +697,13 @@ static int afx_stream_recvmsg(struct socket *sock, struct msghdr *msg,
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
 
-	lock_sock(sk);
 	timeo = sock_rcvtimeo(sk, afx_nonblock(sk, flags & MSG_DONTWAIT));
 	target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
-	if (sk->sk_state == TCP_SYN_SENT) {
-		err = afx_sock_wait(sk, &timeo, EPOLLIN,
-				    afx_stream_not_connecting);
-		if (err)
-			goto out;
-	}
-	if (sk->sk_state != TCP_ESTABLISHED) {
-		err = -ENOTCONN;
-		goto out;
-	}
-	if (!len)
-		goto out;
+	err = afx_stream_connected(sk, &timeo, EPOLLIN);
+	if (err || !len)
+		return err;
+	if (mutex_lock_interruptible(&ax->rx_lock))
+		return sock_intr_errno(timeo);
 
 	for (;;) {
 		n = afx_sbuf_pull(&ax->rx, &msg->msg_iter, len - copied, peek);
@@ -725,15 +742,15 @@ static int afx_stream_recvmsg(struct socket *sock, struct msghdr *msg,
 				err = -EAGAIN;
 			break;
 		}
-		err = afx_sock_wait(sk, &timeo, EPOLLIN, afx_stream_can_read);
+		err = afx_io_wait(sk, &ax->rx_lock, &timeo, EPOLLIN,
+				  afx_stream_can_read);
 		if (err) {
 			if (copied)
 				err = 0;
 			break;
 		}
 	}
-out:
-	release_sock(sk);
+	mutex_unlock(&ax->rx_lock);
 	if (copied > 0 && !peek)
 		afx_stat_add(sk, AFX_STAT_BYTES_IN, copied);
 	return err ? err : copied;
@@ -760,7 +777,12 @@ static int afx_stream_shutdown(struct socket *sock, int how)
 		goto out;
 	}
 
+	/* A send in progress finishes first: EOF comes after its bytes. */
+	if (mode & SEND_SHUTDOWN)
+		mutex_lock(&ax->tx_lock);
 	afx_shutdown_add(sk, mode);
+	if (mode & SEND_SHUTDOWN)
+		mutex_unlock(&ax->tx_lock);
 	peer = ax->peer;
 	peer_mode = (mode & RCV_SHUTDOWN ? SEND_SHUTDOWN : 0) |
 		    (mode & SEND_SHUTDOWN ? RCV_SHUTDOWN : 0);

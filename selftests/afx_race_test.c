@@ -1151,6 +1151,333 @@ TEST_F_TIMEOUT(race, rcvlowat_poll_loop_receives_every_small_write,
 	close(fds[1]);
 }
 
+/* ---- stream: one socket's own calls against each other -------------------- */
+
+/*
+ * A connected stream socket's sendmsg(), recvmsg() and shutdown() run
+ * without the socket lock, each direction under its own lock (DOC: Data):
+ * these races are between calls on the same socket, from two CPUs.
+ */
+
+struct send_once_arg {
+	int fd;
+	size_t len;
+	atomic_int started;
+	ssize_t ret;
+	int err;
+};
+
+/* The worker: one send of a pattern, within the room the peer has. */
+static void send_pattern_once(void *p)
+{
+	struct send_once_arg *a = p;
+	static unsigned char buf[48 * 1024];
+
+	afx_fill_pattern(buf, a->len, 0);
+	atomic_store(&a->started, 1);
+	a->ret = send(a->fd, buf, a->len, MSG_NOSIGNAL);
+	a->err = a->ret < 0 ? errno : 0;
+}
+
+/*
+ * shutdown(SHUT_WR) on the CPU next to a send in progress on the same
+ * socket: the reader sees exactly the bytes send() reported, then EOF;
+ * never EOF before bytes a send was still queueing.
+ */
+TEST_F_TIMEOUT(race, shut_wr_against_send_on_same_socket, RACE_TIMEOUT)
+{
+	double end = now_s() + race_seconds(), t0 = now_s();
+	long iters = 0, bad = 0, refused = 0;
+	struct send_once_arg arg;
+	unsigned char buf[8192];
+	volatile long spin;
+	uint64_t got;
+	struct race r;
+	int fds[2];
+	ssize_t n;
+
+	ASSERT_EQ(0, race_start(&r, send_pattern_once));
+	while (now_s() < end) {
+		ASSERT_EQ(0, afx_stream_pair(fds));
+		arg.fd = fds[0];
+		arg.len = 1 + (size_t)(iters * 7919) % (48 * 1024);
+		atomic_store(&arg.started, 0);
+		race_go(&r, ++iters, &arg);
+		/* Shut down at a different point of the send each time. */
+		while (!atomic_load(&arg.started))
+			;
+		for (spin = iters % 4096; spin > 0; spin--)
+			;
+		ASSERT_EQ(0, shutdown(fds[0], SHUT_WR));
+		got = 0;
+		while ((n = recv(fds[1], buf, sizeof(buf), 0)) > 0) {
+			if (afx_check_pattern(buf, n, got) != (size_t)n)
+				bad++;
+			got += n;
+		}
+		race_wait(&r, iters);
+		ASSERT_EQ(0, n) TH_LOG("iteration %ld: %s", iters, strerror(errno));
+		if (arg.ret < 0) {
+			ASSERT_EQ(EPIPE, arg.err);
+			refused++;
+		} else {
+			ASSERT_EQ(arg.len, (size_t)arg.ret);
+		}
+		if (got != (uint64_t)(arg.ret < 0 ? 0 : arg.ret))
+			bad++;
+		close(fds[0]);
+		close(fds[1]);
+	}
+	race_stop(&r);
+	TH_LOG("%ld streams, %.0f/s, %ld sends refused, %ld with EOF out of place",
+	       iters, iters / (now_s() - t0), refused, bad);
+	ASSERT_LT(0, iters);
+	/* Both orders happened, or the race was not run. */
+	EXPECT_LT(0, refused);
+	EXPECT_LT(refused, iters);
+	EXPECT_EQ(0, bad);
+}
+
+/* Echo everything read on @fd back to it until EOF. */
+static void *echo_until_eof(void *p)
+{
+	int fd = *(int *)p;
+	char buf[3000];
+	ssize_t n, w, off;
+
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		for (off = 0; off < n; off += w) {
+			w = send(fd, buf + off, n - off, MSG_NOSIGNAL);
+			if (w <= 0)
+				return NULL;
+		}
+	shutdown(fd, SHUT_WR);
+	return NULL;
+}
+
+/* The worker: a pattern stream in writes of random size, then SHUT_WR. */
+static void send_pattern_then_shut(void *p)
+{
+	struct stream_arg *a = p;
+
+	a->close_after = false;
+	send_pattern_then_end(a);
+}
+
+/*
+ * One socket sends on one CPU and receives on the other at once, through
+ * an echo at the far end: both directions move every byte, in order, and
+ * neither side's sleep swallows the other's wakeup (a lost one hangs the
+ * test until its time limit).
+ */
+TEST_F_TIMEOUT(race, send_and_recv_on_one_socket_at_once, RACE_TIMEOUT)
+{
+	double end = now_s() + race_seconds(), t0 = now_s();
+	struct stream_arg arg = { .seed = 7 };
+	long iters = 0, bad = 0;
+	unsigned char buf[5000];
+	uint64_t got, total = 0;
+	pthread_t echo;
+	struct race r;
+	int fds[2];
+	ssize_t n;
+
+	ASSERT_EQ(0, race_start(&r, send_pattern_then_shut));
+	while (now_s() < end) {
+		ASSERT_EQ(0, afx_stream_pair(fds));
+		ASSERT_EQ(0, pthread_create(&echo, NULL, echo_until_eof, &fds[1]));
+		arg.fd = fds[0];
+		/* More than both buffers hold: the sender must wait for room. */
+		arg.len = 1 + (size_t)(iters * 104729) % (256 * 1024);
+		race_go(&r, ++iters, &arg);
+		got = 0;
+		while ((n = recv(fds[0], buf, 1 + iters % sizeof(buf), 0)) > 0) {
+			if (afx_check_pattern(buf, n, got) != (size_t)n)
+				bad++;
+			got += n;
+		}
+		race_wait(&r, iters);
+		ASSERT_EQ(0, pthread_join(echo, NULL));
+		ASSERT_EQ(0, n) TH_LOG("iteration %ld: %s", iters, strerror(errno));
+		if (got != arg.len)
+			bad++;
+		total += got;
+		close(fds[0]);
+		close(fds[1]);
+	}
+	race_stop(&r);
+	TH_LOG("%ld streams, %.0f/s, %llu bytes each way, %ld broken", iters,
+	       iters / (now_s() - t0), (unsigned long long)total, bad);
+	ASSERT_LT(0, iters);
+	EXPECT_EQ(0, bad);
+}
+
+/* Byte i of a counted stream is counted_out[i % its size]: i % 64 Ki % 251. */
+static unsigned char counted_out[64 * 1024];
+
+/* Write w->count bytes of the counted stream, then SHUT_WR. */
+static void *write_counted(void *p)
+{
+	struct writer_arg *w = p;
+	size_t off, n;
+	ssize_t k;
+
+	for (w->sent = 0; w->sent < w->count; w->sent += k) {
+		off = w->sent % sizeof(counted_out);
+		n = sizeof(counted_out) - off;
+		if (n > (size_t)(w->count - w->sent))
+			n = w->count - w->sent;
+		k = send(w->fd, counted_out + off, n, MSG_NOSIGNAL);
+		if (k <= 0)
+			break;
+	}
+	shutdown(w->fd, SHUT_WR);
+	return NULL;
+}
+
+struct reader_arg {
+	int fd;
+	uint64_t hist[251];
+	uint64_t bytes;
+};
+
+/* The worker: read until EOF, counting each byte value. */
+static void read_counting(void *p)
+{
+	struct reader_arg *a = p;
+	unsigned char buf[777];
+	ssize_t n, i;
+
+	while ((n = recv(a->fd, buf, 1 + a->bytes % sizeof(buf), 0)) > 0) {
+		for (i = 0; i < n; i++)
+			a->hist[buf[i]]++;
+		a->bytes += n;
+	}
+}
+
+/*
+ * Two readers of one socket on two CPUs share what a writer sends: each
+ * byte reaches exactly one of them (the byte values, counted, add up to
+ * what was sent), and both see EOF.
+ */
+TEST_F_TIMEOUT(race, two_readers_get_each_byte_once, RACE_TIMEOUT)
+{
+	double end = now_s() + race_seconds(), t0 = now_s();
+	struct reader_arg mine, theirs;
+	long iters = 0, bad = 0;
+	uint64_t want[251];
+	size_t len, i, off;
+	pthread_t writer;
+	struct race r;
+	struct writer_arg w;
+	int fds[2];
+
+	for (i = 0; i < sizeof(counted_out); i++)
+		counted_out[i] = i % 251;
+	ASSERT_EQ(0, race_start(&r, read_counting));
+	while (now_s() < end) {
+		ASSERT_EQ(0, afx_stream_pair(fds));
+		len = 1 + (size_t)(iters * 7919) % (2 * 1024 * 1024);
+		memset(&mine, 0, sizeof(mine));
+		memset(&theirs, 0, sizeof(theirs));
+		mine.fd = theirs.fd = fds[1];
+		w.fd = fds[0];
+		w.count = len;
+		ASSERT_EQ(0, pthread_create(&writer, NULL, write_counted, &w));
+		race_go(&r, ++iters, &theirs);
+		read_counting(&mine);
+		race_wait(&r, iters);
+		ASSERT_EQ(0, pthread_join(writer, NULL));
+		ASSERT_EQ((long)len, w.sent);
+		memset(want, 0, sizeof(want));
+		for (off = 0; off < len; off++)
+			want[off % sizeof(counted_out) % 251]++;
+		for (i = 0; i < 251; i++)
+			if (mine.hist[i] + theirs.hist[i] != want[i])
+				bad++;
+		if (mine.bytes + theirs.bytes != len)
+			bad++;
+		close(fds[0]);
+		close(fds[1]);
+	}
+	race_stop(&r);
+	TH_LOG("%ld streams, %.0f/s, %ld broken", iters,
+	       iters / (now_s() - t0), bad);
+	ASSERT_LT(0, iters);
+	EXPECT_EQ(0, bad);
+}
+
+#define REC_SIZE	512
+#define REC_COUNT	96	/* two writers' records fit the buffer: no waits */
+
+struct rec_writer {
+	int fd;
+	int id;
+	int failed;
+};
+
+/* Write REC_COUNT records of REC_SIZE bytes, each filled with (id, seq). */
+static void write_records(void *p)
+{
+	struct rec_writer *w = p;
+	unsigned char rec[REC_SIZE];
+	int seq;
+
+	for (seq = 0; seq < REC_COUNT; seq++) {
+		memset(rec, (w->id << 7) | seq, sizeof(rec));
+		if (send(w->fd, rec, sizeof(rec), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+		    (ssize_t)sizeof(rec))
+			w->failed++;
+	}
+}
+
+/*
+ * Two threads send on one socket at once, on two CPUs: a send() that does
+ * not wait for room puts its bytes in the stream in one piece, so each
+ * record arrives whole, and each writer's records in its order.
+ */
+TEST_F_TIMEOUT(race, two_writers_keep_each_send_whole, RACE_TIMEOUT)
+{
+	double end = now_s() + race_seconds(), t0 = now_s();
+	unsigned char buf[2 * REC_COUNT * REC_SIZE];
+	struct rec_writer theirs = { .id = 1 }, mine = { .id = 0 };
+	long iters = 0, bad = 0, mixed = 0;
+	int next[2], fds[2], i, j, id, seq;
+	struct race r;
+
+	ASSERT_EQ(0, race_start(&r, write_records));
+	while (now_s() < end) {
+		ASSERT_EQ(0, afx_stream_pair(fds));
+		theirs.fd = mine.fd = fds[0];
+		theirs.failed = mine.failed = 0;
+		race_go(&r, ++iters, &theirs);
+		write_records(&mine);
+		race_wait(&r, iters);
+		ASSERT_EQ(0, mine.failed + theirs.failed);
+		ASSERT_EQ((ssize_t)sizeof(buf),
+			  recv(fds[1], buf, sizeof(buf), MSG_WAITALL));
+		next[0] = next[1] = 0;
+		for (i = 0; i < 2 * REC_COUNT; i++) {
+			id = buf[i * REC_SIZE] >> 7;
+			seq = buf[i * REC_SIZE] & 127;
+			for (j = 1; j < REC_SIZE; j++)
+				if (buf[i * REC_SIZE + j] != buf[i * REC_SIZE])
+					break;
+			if (j < REC_SIZE || seq != next[id]++)
+				bad++;
+			if (i && id != buf[(i - 1) * REC_SIZE] >> 7)
+				mixed++;
+		}
+		close(fds[0]);
+		close(fds[1]);
+	}
+	race_stop(&r);
+	TH_LOG("%ld rounds, %.0f/s, %ld writer switches, %ld records broken",
+	       iters, iters / (now_s() - t0), mixed, bad);
+	ASSERT_LT(0, iters);
+	EXPECT_EQ(0, bad);
+}
+
 /* ---- stream: zero-length send after SHUT_WR ------------------------------- */
 
 TEST(zero_length_send_after_shut_wr_epipe)
