@@ -88,9 +88,12 @@
  * finished and later ones are refused: nothing is queued to a socket that
  * has shut down reading once that call returns.
  *
- * A reader wakes writers after it frees room, through the socket
- * callback, which wakes only if someone sleeps (skwq_has_sleeper()). A
- * writer of either type wakes the reader only when the reader can be
+ * A datagram reader wakes the senders blocked on its queue after it frees
+ * room, if any sleep (wq_has_sleeper()). A stream reader wakes its
+ * peer's writer only when that writer can be waiting for the room it
+ * made: what was queued before the read had reached the limit the writer
+ * last slept on, or the writer is polled or O_ASYNC
+ * (afx_stream_write_space()). A writer of either type wakes the reader only when the reader can be
  * waiting for what it added: the buffer held nothing before, or the
  * socket is polled or O_ASYNC (afx_stream_data_ready(), afx_dgram_queue()).
  *
@@ -237,6 +240,7 @@ struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
 	ax->an = afx_net(net);
 	spin_lock_init(&ax->lock);
 	afx_sbuf_init(&ax->rx);
+	ax->tx_wait_limit = U32_MAX;
 	mutex_init(&ax->rx_wlock);
 	mutex_init(&ax->rx_lock);
 	mutex_init(&ax->tx_lock);

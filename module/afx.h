@@ -173,8 +173,13 @@ struct afx_net {
  *	turns room at the peer into POLLOUT on this socket
  * @peer_wake_target: the sock whose @peer_wait holds @peer_wake, or NULL;
  *	written under that sock's peer_wait.lock, read under RCU
- * @rx_polled: the socket has been polled, so every push wakes it
- *	(afx_stream_data_ready(), afx_dgram_queue()); set once, never cleared
+ * @polled: the socket has been polled, so every push to it and, for a
+ *	stream, every read by its peer wakes it (afx_stream_data_ready(),
+ *	afx_dgram_queue(), afx_stream_write_space()); set once, never cleared
+ * @tx_wait_limit: stream: the limit a writer of this socket last found
+ *	reached before sleeping (U32_MAX until one does); written by that
+ *	writer before an smp_mb() (afx_stream_can_write()), read by the
+ *	peer's recvmsg() after one (afx_stream_write_space())
  * @nonblock: X_NONBLOCK; WRITE_ONCE()/READ_ONCE()
  * @refuse_when_full: X_REFUSE_WHEN_FULL; WRITE_ONCE()/READ_ONCE()
  * @all_node: entry in the namespace's list of all socks (afx_net.all),
@@ -200,7 +205,8 @@ struct afx_sock {
 	wait_queue_head_t peer_wait;
 	wait_queue_entry_t peer_wake;
 	struct sock *peer_wake_target;
-	bool rx_polled;
+	u32 tx_wait_limit;
+	bool polled;
 	bool nonblock;
 	bool refuse_when_full;
 	struct list_head all_node;

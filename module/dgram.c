@@ -119,7 +119,7 @@ VISIBLE_IF_KUNIT int afx_dgram_queue(struct sock *rcv, u32 from,
 		/* The push before the reader's state: as stream.c. */
 		smp_mb();
 		wake = !afx_sbuf_readable_before(&rax->rx, size) ||
-		       READ_ONCE(rax->rx_polled) ||
+		       READ_ONCE(rax->polled) ||
 		       sock_flag(rcv, SOCK_FASYNC);
 	}
 	mutex_unlock(&rax->rx_wlock);
@@ -527,9 +527,9 @@ static __poll_t afx_dgram_poll(struct file *file, struct socket *sock,
 	mask = afx_poll_begin(file, sock, wait, &shutdown);
 	mask |= afx_poll_shutdown(shutdown);
 	/* From now on every datagram queued here wakes us (afx_dgram_queue()). */
-	if (!READ_ONCE(afx_sk(sk)->rx_polled))
-		WRITE_ONCE(afx_sk(sk)->rx_polled, true);
-	/* rx_polled before the ring: pairs with afx_dgram_queue()'s smp_mb(). */
+	if (!READ_ONCE(afx_sk(sk)->polled))
+		WRITE_ONCE(afx_sk(sk)->polled, true);
+	/* polled before the ring: pairs with afx_dgram_queue()'s smp_mb(). */
 	smp_mb();
 	if (afx_sbuf_readable(&afx_sk(sk)->rx))
 		mask |= EPOLLIN | EPOLLRDNORM;

@@ -45,9 +45,37 @@ static void afx_stream_data_ready(struct sock *peer, u32 pushed)
 	/* The push before the reader's state: see above. */
 	smp_mb();
 	if (afx_sbuf_readable_before(&pax->rx, pushed) &&
-	    !READ_ONCE(pax->rx_polled) && !sock_flag(peer, SOCK_FASYNC))
+	    !READ_ONCE(pax->polled) && !sock_flag(peer, SOCK_FASYNC))
 		return;
 	peer->sk_data_ready(peer);
+}
+
+/*
+ * Wake the writer of @sk's peer after a read of @pulled bytes, unless it
+ * cannot be waiting for the room: a sendmsg() sleeps only when the bytes
+ * queued reached the limit it saw, recorded in its tx_wait_limit before
+ * it looks at the buffer (afx_stream_can_write()). The first read it did
+ * not see finds at least that many queued before it and wakes it; later
+ * ones need not, as a pipe wakes writers only when it was full. Pollers
+ * and O_ASYNC owners are woken by every read. The smp_mb() orders our
+ * consumption before the look at the writer, pairing with the writer's.
+ */
+static void afx_stream_write_space(struct sock *sk, u32 pulled)
+{
+	struct sock *peer = afx_sk(sk)->peer;
+	struct afx_sock *pax;
+	u32 before;
+
+	if (!peer)
+		return;
+	pax = afx_sk(peer);
+	/* The read before the writer's state: see above. */
+	smp_mb();
+	before = afx_sbuf_readable(&afx_sk(sk)->rx) + pulled;
+	if (before < READ_ONCE(pax->tx_wait_limit) &&
+	    !READ_ONCE(pax->polled) && !sock_flag(peer, SOCK_FASYNC))
+		return;
+	peer->sk_write_space(peer);
 }
 
 /* Bytes @sk may write to @peer now without passing the limit. */
@@ -597,13 +625,23 @@ static int afx_stream_connected(struct sock *sk, long *timeo, __poll_t events)
 	return err;
 }
 
+/*
+ * The wait condition of a blocked writer. Before it looks at the room it
+ * records the limit it measures against, for afx_stream_write_space().
+ */
 VISIBLE_IF_KUNIT bool afx_stream_can_write(struct sock *sk)
 {
 	struct sock *peer = afx_sk(sk)->peer;
+	u32 limit;
 
-	return (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) ||
-	       READ_ONCE(sk->sk_state) != TCP_ESTABLISHED ||
-	       afx_stream_room(sk, peer);
+	if ((READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) ||
+	    READ_ONCE(sk->sk_state) != TCP_ESTABLISHED)
+		return true;
+	limit = min_t(u32, afx_stream_limit(sk, peer), AFX_SBUF_CAP);
+	WRITE_ONCE(afx_sk(sk)->tx_wait_limit, limit);
+	/* The record before the look at the room: see the reader's side. */
+	smp_mb();
+	return afx_sbuf_room(&afx_sk(peer)->rx, limit);
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_stream_can_write);
 
@@ -712,8 +750,8 @@ static int afx_stream_recvmsg(struct socket *sock, struct msghdr *msg,
 				err = n;
 			break;
 		}
-		if (n && !peek && ax->peer)
-			ax->peer->sk_write_space(ax->peer);
+		if (n && !peek)
+			afx_stream_write_space(sk, n);
 		copied += n;
 		if (copied >= target || (peek && copied))
 			break;
@@ -825,8 +863,8 @@ static __poll_t afx_stream_poll(struct file *file, struct socket *sock,
 	int state;
 
 	/* Before queueing: see afx_stream_data_ready(). */
-	if (!READ_ONCE(ax->rx_polled))
-		WRITE_ONCE(ax->rx_polled, true);
+	if (!READ_ONCE(ax->polled))
+		WRITE_ONCE(ax->polled, true);
 	mask = afx_poll_begin(file, sock, wait, &shutdown);
 	state = READ_ONCE(sk->sk_state);
 	if (state == TCP_LISTEN)

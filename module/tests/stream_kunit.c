@@ -228,12 +228,23 @@ static void stream_wakeups(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, rw->keys & EPOLLIN);
 	KUNIT_EXPECT_EQ(test, ww->calls, 0);
 
-	/* Reading wakes the writer with POLLOUT. */
+	/* Reading wakes no writer that never found the buffer full... */
 	rw->calls = 0;
 	KUNIT_ASSERT_EQ(test, kt_recv(s, buf, 3, 0), 3);
+	KUNIT_EXPECT_EQ(test, ww->calls, 0);
+	/* ... but one that did, with POLLOUT, at the first read after. */
+	WRITE_ONCE(s->sk->sk_rcvbuf, 4);
+	KUNIT_ASSERT_EQ(test, kt_send(c, "wxyz", 4), 4);
+	KUNIT_EXPECT_FALSE(test, afx_stream_can_write(c->sk));
+	KUNIT_ASSERT_EQ(test, kt_recv(s, buf, 1, 0), 1);
 	KUNIT_EXPECT_GE(test, ww->calls, 1);
 	KUNIT_EXPECT_TRUE(test, ww->keys & EPOLLOUT);
 	KUNIT_EXPECT_FALSE(test, ww->keys & EPOLLIN);
+	ww->calls = 0;
+	KUNIT_ASSERT_EQ(test, kt_recv(s, buf, 1, 0), 1);
+	KUNIT_EXPECT_EQ(test, ww->calls, 0);
+	KUNIT_ASSERT_EQ(test, kt_recv(s, buf, 2, 0), 2);
+	WRITE_ONCE(s->sk->sk_rcvbuf, 65536);
 	/* Peeking frees nothing, so it wakes nobody. */
 	KUNIT_ASSERT_EQ(test, kt_send(c, "d", 1), 1);
 	ww->calls = 0;
