@@ -28,8 +28,8 @@
  *   that lead to them. Small writes are appended to the page @head is in,
  *   as a pipe's are, so a 1-byte write costs a copy of one byte.
  * - The consumer copies bytes out, and when @tail passes the end of a
- *   page it clears the slot and hands the page back (to @spare, or to the
- *   page allocator if @spare is taken) before smp_store_release(&tail);
+ *   page it clears the slot and hands the page back (to the spares, or to
+ *   the page allocator if they are full) before smp_store_release(&tail);
  *   the producer reads @tail with smp_load_acquire() before it computes
  *   room, so a slot it is about to fill is always one the consumer has
  *   let go of.
@@ -48,8 +48,20 @@
  * charged to the writer's memory cgroup, and __GFP_RETRY_MAYFAIL, so that
  * a writer at its cgroup's memory.max gets -ENOBUFS instead of an OOM
  * kill; without __GFP_ZERO (a byte is read only after it is written).
- * Steady streaming allocates nothing: the page the consumer finishes
- * becomes the producer's next one through @spare. A push that faults or
+ * Steady streaming allocates nothing: the pages the consumer finishes
+ * become the producer's next ones through the spares, a second
+ * single-producer, single-consumer ring of AFX_SBUF_SPARES page pointers
+ * (@spares), in the other direction: the consumer puts a page there
+ * and publishes it with smp_store_release(&spare_in), the producer takes
+ * it after smp_load_acquire() of that and lets go of the entry with
+ * smp_store_release(&spare_out). So a writer and a reader that keep up
+ * with each other, and messages of up to 64 KiB, allocate no page and
+ * zero none (the kernel zeroes every new page when init_on_alloc is on,
+ * as Debian's is). The price: a buffer that once held that much keeps up
+ * to AFX_SBUF_SPARES pages until the socket is freed, as TCP keeps its
+ * socket's page fragment; they stay charged to the cgroup of the writer
+ * that allocated them, also when, on a datagram socket, another sender
+ * reuses them. A push that faults or
  * cannot get a page pushes what it could and reports the error only if
  * that is nothing.
  *
@@ -98,6 +110,26 @@ void afx_sbuf_init(struct afx_sbuf *sb)
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_init);
 
+static struct page **afx_sbuf_spare_entry(struct afx_sbuf *sb, u32 n)
+{
+	return &sb->spares[n & (AFX_SBUF_SPARES - 1)];
+}
+
+/* The producer: a page the consumer finished with, or NULL. */
+static struct page *afx_sbuf_take_spare(struct afx_sbuf *sb)
+{
+	u32 out = sb->spare_out;
+	struct page *page;
+
+	/* The entry before its count: pairs with afx_sbuf_release_page(). */
+	if (smp_load_acquire(&sb->spare_in) == out)
+		return NULL;
+	page = *afx_sbuf_spare_entry(sb, out);
+	/* Done with the entry: pairs with afx_sbuf_release_page(). */
+	smp_store_release(&sb->spare_out, out + 1);
+	return page;
+}
+
 /* The producer's page for the slot of @head, allocated if it starts one. */
 static struct page *afx_sbuf_page(struct afx_sbuf *sb, u32 head)
 {
@@ -110,7 +142,7 @@ static struct page *afx_sbuf_page(struct afx_sbuf *sb, u32 head)
 	 */
 	if (page)
 		return page;
-	page = xchg(&sb->spare, NULL);
+	page = afx_sbuf_take_spare(sb);
 	if (!page)
 		page = alloc_page(AFX_SBUF_GFP);
 	sb->slots[slot] = page;
@@ -309,11 +341,17 @@ EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_push_record);
 static void afx_sbuf_release_page(struct afx_sbuf *sb, unsigned int slot)
 {
 	struct page *page = sb->slots[slot];
+	u32 in = sb->spare_in;
 
 	sb->slots[slot] = NULL;
-	page = xchg(&sb->spare, page);
-	if (page)
+	/* The producer let go of the entry: pairs with afx_sbuf_take_spare(). */
+	if (in - smp_load_acquire(&sb->spare_out) >= AFX_SBUF_SPARES) {
 		__free_page(page);
+		return;
+	}
+	*afx_sbuf_spare_entry(sb, in) = page;
+	/* The entry before its count: pairs with afx_sbuf_take_spare(). */
+	smp_store_release(&sb->spare_in, in + 1);
 }
 
 /* Copy out from @skip bytes past @tail; consume what is copied unless @peek. */
@@ -484,6 +522,20 @@ u32 afx_sbuf_room(const struct afx_sbuf *sb, u32 limit)
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_room);
 
 /**
+ * afx_sbuf_spare_pages() - pages the buffer keeps for its producer
+ * @sb: the buffer
+ *
+ * Exact when neither side runs; a snapshot otherwise.
+ *
+ * Return: the page count, at most AFX_SBUF_SPARES.
+ */
+u32 afx_sbuf_spare_pages(const struct afx_sbuf *sb)
+{
+	return READ_ONCE(sb->spare_in) - READ_ONCE(sb->spare_out);
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_spare_pages);
+
+/**
  * afx_sbuf_shutdown() - refuse further pushes
  * @sb: the buffer
  *
@@ -559,8 +611,8 @@ void afx_sbuf_purge(struct afx_sbuf *sb)
 		}
 		kfree(sb->slots);
 	}
-	if (sb->spare)
-		__free_page(sb->spare);
+	for (; sb->spare_out != sb->spare_in; sb->spare_out++)
+		__free_page(*afx_sbuf_spare_entry(sb, sb->spare_out));
 	afx_sbuf_init(sb);
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_purge);

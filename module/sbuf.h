@@ -20,6 +20,11 @@
 #define AFX_SBUF_CAP		((u32)((508UL * 1024) & PAGE_MASK))
 /* Page slots of the ring: one more than AFX_SBUF_CAP needs, a power of 2. */
 #define AFX_SBUF_SLOTS		roundup_pow_of_two(AFX_SBUF_CAP / PAGE_SIZE + 1)
+/*
+ * Pages the consumer finished with that a buffer keeps for its producer,
+ * a power of 2: 64 KiB with 4 KiB pages (DOC: Stream buffer).
+ */
+#define AFX_SBUF_SPARES		16
 
 /**
  * struct afx_sbuf - a single-producer, single-consumer byte ring of pages
@@ -29,15 +34,21 @@
  *	with smp_store_release()
  * @slots: AFX_SBUF_SLOTS page pointers, allocated by the first push;
  *	published before the @head that covers them
- * @spare: a page the consumer finished with, for the producer's next one;
- *	exchanged with xchg()
+ * @spare_in: spare pages ever put back by the consumer, modulo 2^32;
+ *	written by the consumer only, with smp_store_release()
+ * @spare_out: spare pages ever taken by the producer, modulo 2^32;
+ *	written by the producer only, with smp_store_release()
+ * @spares: pages the consumer finished with, for the producer: a ring
+ *	indexed by @spare_in and @spare_out
  * @shut: set by afx_sbuf_shutdown(); pushes fail with -EPIPE after it
  */
 struct afx_sbuf {
 	u32 head;
 	u32 tail;
 	struct page **slots;
-	struct page *spare;
+	u32 spare_in;
+	u32 spare_out;
+	struct page *spares[AFX_SBUF_SPARES];
 	bool shut;
 };
 
@@ -54,6 +65,7 @@ void afx_sbuf_consume(struct afx_sbuf *sb, u32 len);
 u32 afx_sbuf_readable(const struct afx_sbuf *sb);
 u32 afx_sbuf_readable_before(const struct afx_sbuf *sb, u32 pushed);
 u32 afx_sbuf_room(const struct afx_sbuf *sb, u32 limit);
+u32 afx_sbuf_spare_pages(const struct afx_sbuf *sb);
 void afx_sbuf_shutdown(struct afx_sbuf *sb);
 void afx_sbuf_discard(struct afx_sbuf *sb);
 void afx_sbuf_purge(struct afx_sbuf *sb);

@@ -2,7 +2,7 @@
 /*
  * afx: KUnit suite for sbuf.c, the stream buffer, through its interface
  * only: order, peeking, the limit and the capacity, laps of the ring,
- * records, shutdown, discard, purge, and a producer and a consumer on two
+ * records, shutdown, discard, purge, the pages kept for reuse, and a producer and a consumer on two
  * CPUs.
  */
 
@@ -270,6 +270,44 @@ static void sbuf_purge(struct kunit *test)
 	afx_sbuf_purge(sb);
 }
 
+/*
+ * Pages the consumer finishes are kept, up to AFX_SBUF_SPARES, and the
+ * producer's next pages are those: steady streaming allocates nothing.
+ */
+static void sbuf_spares(struct kunit *test)
+{
+	struct afx_sbuf *sb = ks_sbuf(test);
+	const size_t size = (AFX_SBUF_SPARES + 4) * PAGE_SIZE;
+	u8 *buf = kunit_kzalloc(test, size, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_spare_pages(sb), 0U);
+	ks_fill(buf, 0, size);
+	KUNIT_ASSERT_EQ(test, ks_push(sb, buf, size), (int)size);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_spare_pages(sb), 0U);
+	/* A peek finishes no page. */
+	KUNIT_ASSERT_EQ(test, ks_pull(sb, buf, size, true), (int)size);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_spare_pages(sb), 0U);
+	/* 20 pages read: 16 kept, the other 4 freed. */
+	KUNIT_ASSERT_EQ(test, ks_pull(sb, buf, size, false), (int)size);
+	KUNIT_EXPECT_EQ(test, ks_check(buf, 0, size), -1L);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_spare_pages(sb), (u32)AFX_SBUF_SPARES);
+	/* The next 8 pages written are 8 of those, ... */
+	ks_fill(buf, size, 8 * PAGE_SIZE);
+	KUNIT_ASSERT_EQ(test, ks_push(sb, buf, 8 * PAGE_SIZE),
+			(int)(8 * PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, afx_sbuf_spare_pages(sb),
+			(u32)AFX_SBUF_SPARES - 8);
+	/* ... which come back when read, with the right bytes in them. */
+	KUNIT_ASSERT_EQ(test, ks_pull(sb, buf, 8 * PAGE_SIZE, false),
+			(int)(8 * PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, ks_check(buf, size, 8 * PAGE_SIZE), -1L);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_spare_pages(sb), (u32)AFX_SBUF_SPARES);
+	/* Purge frees them too (kmemleak on the debug kernel checks it). */
+	afx_sbuf_purge(sb);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_spare_pages(sb), 0U);
+}
+
 /**
  * struct ks_race - a producer and a consumer of one buffer on two CPUs
  * @sb: the buffer
@@ -505,6 +543,7 @@ static struct kunit_case afx_sbuf_cases[] = {
 	KUNIT_CASE(sbuf_shutdown_and_discard),
 	KUNIT_CASE(sbuf_discard_pages),
 	KUNIT_CASE(sbuf_purge),
+	KUNIT_CASE(sbuf_spares),
 	KUNIT_CASE(sbuf_two_cpus),
 	{}
 };
