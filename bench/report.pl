@@ -673,7 +673,7 @@ EOT
 		. "ahead or behind when it is at least 5 % faster or slower, else level.\n\n";
 	print $fh comparison_text($first), "\n";
 	print $fh <<'EOT';
-The mechanisms (instruction counts from a profile of one 64 B round trip
+The mechanisms (instruction counts from profiles of one 64 B round trip
 under instruction counting, recorded in the notes of the fast data path
 issue): an AF_X stream keeps each direction's bytes in a ring of pages
 (``DOC: Stream buffer`` in ``module/sbuf.c``). A write is copied into the
@@ -683,10 +683,21 @@ write and wakes the reader every time, hence AF_X's lead over AF_UNIX on
 small one-way writes. A round trip is dominated by what every transport
 pays alike: two context switches and two wakeups (about 7,500
 instructions), four system calls (about 1,500) and the LSM hooks (about
-500), against about 1,200 in afx itself, of which the socket lock
-(``lock_sock()``, 6 pairs per round trip, about 660) is the largest part
-and a pipe's mutex costs 130. From 16 KiB up, every transport copies each
-byte twice, in and out, so the ratios there stay near 1.
+500). Of what is AF_X's own, the socket lock was the largest part (6
+``lock_sock()`` pairs, about 660 instructions, against 130 for a pipe's
+mutex): a connected socket's data path now takes one mutex per direction
+instead (``DOC: Data`` in ``module/af_x.c``), and a read wakes the writer
+only if it can be waiting for room, which together took a 64 B round trip
+from 13,693 to 12,937 instructions.
+
+The readers' pages are recycled: a buffer keeps up to 16 pages its reader
+finished (64 KiB) for its writer, so messages up to that size allocate no
+page and zero none, where AF_UNIX and a pipe allocate, and the kernel
+zeroes, the memory of every large message (Debian's kernel zeroes every
+new page). That is AF_X's lead from 16 KiB up: one copy in and one copy
+out, against a copy, a clear and a copy. Above 64 KiB at a time the pages
+past the 16 kept are allocated again, so the lead narrows at 256 KiB and
+1 MiB.
 
 An AF_X datagram socket keeps the datagrams sent to it in the same kind
 of ring, as records (an 8-byte header and the payload, ``DOC: Data`` in
@@ -697,10 +708,10 @@ one. In a one-way flow on one CPU that keeps the AF_X reader draining
 many datagrams per wakeup, where AF_UNIX's is woken for nearly every
 datagram: measured with ``/proc`` context switch counts in the
 investigation, 317 reader sleeps for 20,000 64 B datagrams against
-12,133 before the ring. A 64 KiB datagram takes 17 pages, and the ring
-keeps one spare page, so each such datagram allocates and frees 16
-pages, which is why AF_X is behind AF_UNIX (whose skb takes a few
-high-order pages) at that size.
+12,133 before the ring. One-way rates of small messages depend on how
+many messages a reader drains per wakeup on one CPU, which shifts with
+small changes of either side's cost; they are the cells that move most
+between runs of different trees.
 
 EOT
 	my @other = grep { $_ ne $first } @modes;
