@@ -122,7 +122,7 @@
  * afx_sock.tx_lock (stream writing), never while holding the socket lock
  * and never the other way round: it lets go of the socket lock before it
  * takes one (afx_stream_connected()).
- *             afx_net.all_lock is taken alone, with BHs off
+ *             the lock of afx_net.all is taken alone, with BHs off
  * afx_net.lock and afx_sock.lock are never held together, and no spinlock
  * is held across a user copy or an allocation other than GFP_ATOMIC.
  * rx_lock and tx_lock are held across the user copy, which may fault and
@@ -228,6 +228,11 @@ struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
 	sk = sk_alloc(net, afx_family, GFP_KERNEL, &afx_proto, kern);
 	if (!sk)
 		return NULL;
+	/* Before anything that a destructor would have to undo. */
+	if (afx_sklist_reserve(afx_net(net), afx_sk(sk))) {
+		sk_free(sk);
+		return NULL;
+	}
 
 	sock_init_data(sock, sk);
 	sk->sk_type = type;
@@ -603,8 +608,7 @@ static int __net_init afx_net_init(struct net *net)
 	an->port_lo = AFX_EPHEMERAL_LO;
 	an->port_hi = AFX_EPHEMERAL_HI;
 	an->dgram_max = AFX_SKB_MAX;
-	spin_lock_init(&an->all_lock);
-	INIT_LIST_HEAD(&an->all);
+	xa_init_flags(&an->all, XA_FLAGS_ALLOC | XA_FLAGS_LOCK_BH);
 
 	an->stats = alloc_percpu(struct afx_stats);
 	if (!an->stats)
@@ -636,6 +640,8 @@ static void __net_exit afx_net_exit(struct net *net)
 	for (s = 0; s < AFX_SPACES; s++)
 		for (i = 0; i < ARRAY_SIZE(an->bind[s]); i++)
 			WARN_ON_ONCE(!hlist_empty(&an->bind[s][i]));
+	WARN_ON_ONCE(!xa_empty(&an->all));
+	xa_destroy(&an->all);
 	free_percpu(an->stats);
 }
 

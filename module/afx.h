@@ -13,6 +13,7 @@
 #include <linux/percpu.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
+#include <linux/xarray.h>
 #include <net/sock.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
@@ -24,6 +25,8 @@
 #define AFX_EPHEMERAL_LO	49152U
 #define AFX_EPHEMERAL_HI	65535U
 #define AFX_PROT_PORT_MAX	1023U
+/* afx_sock.all_id of a sock that is not in afx_net.all. */
+#define AFX_NO_ID		U32_MAX
 /* The largest datagram net.afx.dgram_max allows. */
 #define AFX_SKB_MAX		(64U * 1024)
 
@@ -90,9 +93,11 @@ struct afx_stats {
  * @dgram_max: largest datagram payload
  * @stats: event counters, per CPU: added to with this_cpu_add(), summed
  *	by afx_stat_read()
- * @all_lock: protects @all. Taken with BHs off: a sock leaves @all in
- *	its destructor, which SOCK_RCU_FREE runs from an RCU callback.
- * @all: every afx sock of the namespace, oldest first (sklist.c)
+ * @all: every afx sock of the namespace, by afx_sock.all_id (sklist.c);
+ *	its lock is taken with BHs off: a sock leaves @all in its
+ *	destructor, which SOCK_RCU_FREE runs from an RCU callback
+ * @all_next: where the cyclic allocation of the next all_id starts;
+ *	under the lock of @all
  * @sysctl_hdr: the net.afx sysctl table (sysctl.c)
  */
 struct afx_net {
@@ -103,8 +108,8 @@ struct afx_net {
 	u32 port_hi;
 	u32 dgram_max;
 	struct afx_stats __percpu *stats;
-	spinlock_t all_lock; /* @all, see above */
-	struct list_head all;
+	struct xarray all;
+	u32 all_next;
 	struct ctl_table_header *sysctl_hdr;
 };
 
@@ -182,8 +187,8 @@ struct afx_net {
  *	peer's recvmsg() after one (afx_stream_write_space())
  * @nonblock: X_NONBLOCK; WRITE_ONCE()/READ_ONCE()
  * @refuse_when_full: X_REFUSE_WHEN_FULL; WRITE_ONCE()/READ_ONCE()
- * @all_node: entry in the namespace's list of all socks (afx_net.all),
- *	under afx_net.all_lock
+ * @all_id: the index of the sock in afx_net.all, fixed for its life;
+ *	AFX_NO_ID if it never got one
  */
 struct afx_sock {
 	struct sock sk;
@@ -209,7 +214,7 @@ struct afx_sock {
 	bool polled;
 	bool nonblock;
 	bool refuse_when_full;
-	struct list_head all_node;
+	u32 all_id;
 };
 
 static inline struct afx_sock *afx_sk(const struct sock *sk)
@@ -346,9 +351,10 @@ struct afx_sock_info {
 
 /* sklist.c */
 int afx_info_family(void);
+int afx_sklist_reserve(struct afx_net *an, struct afx_sock *ax);
 void afx_sklist_add(struct sock *sk);
 void afx_sklist_del(struct sock *sk);
-struct sock *afx_sklist_next(struct net *net, struct sock *prev);
+struct sock *afx_sklist_next(struct net *net, unsigned long *index);
 void afx_sock_info(struct sock *sk, struct afx_sock_info *info);
 
 /* stream.c */

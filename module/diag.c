@@ -6,9 +6,11 @@
  * request for family 18 makes the kernel load it by its alias, and it
  * pulls in afx.ko for the socket list. Requests and replies are defined in
  * uapi/linux/afx_diag.h. A dump walks the namespace's socket list with
- * afx_sklist_next() and remembers in cb->args[0] how many sockets it has
- * passed, as unix_diag remembers its hash position: sockets created or
- * closed between two parts of a dump may be missed or shown twice.
+ * afx_sklist_next() and keeps its cursor, the id to look at next, in
+ * cb->args[0]: each part resumes in O(log n), and a socket that lives
+ * through the whole dump is shown exactly once; one created or closed
+ * during it may or may not be. An exact lookup by inode still walks the
+ * list.
  */
 
 #include <linux/module.h>
@@ -149,15 +151,11 @@ static int afx_diag_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	const struct afx_diag_req *req = nlmsg_data(cb->nlh);
 	struct user_namespace *user_ns = sk_user_ns(skb->sk);
 	struct net *net = sock_net(skb->sk);
-	unsigned long skip = cb->args[0], num = 0;
+	unsigned long index = cb->args[0];
 	struct afx_sock_info info;
-	struct sock *sk = NULL;
+	struct sock *sk;
 
-	while ((sk = afx_sklist_next(net, sk))) {
-		if (num < skip) {
-			num++;
-			continue;
-		}
+	for (; (sk = afx_sklist_next(net, &index)); index++) {
 		afx_sock_info(sk, &info);
 		if (afx_diag_match(req, &info) &&
 		    afx_diag_fill(sk, &info, skb, req, user_ns,
@@ -167,9 +165,9 @@ static int afx_diag_dump(struct sk_buff *skb, struct netlink_callback *cb)
 			sock_put(sk);
 			break;
 		}
-		num++;
+		sock_put(sk);
 	}
-	cb->args[0] = num;
+	cb->args[0] = index;
 	return skb->len;
 }
 
@@ -179,15 +177,18 @@ static int afx_diag_get_exact(struct sk_buff *in_skb,
 {
 	struct net *net = sock_net(in_skb->sk);
 	struct afx_sock_info info;
-	struct sock *sk = NULL;
+	unsigned long index;
 	struct sk_buff *rep;
+	struct sock *sk;
 	int err;
 
 	if (!req->adiag_ino)
 		return -EINVAL;
-	while ((sk = afx_sklist_next(net, sk)))
+	for (index = 0; (sk = afx_sklist_next(net, &index)); index++) {
 		if (sock_i_ino(sk) == req->adiag_ino)
 			break;
+		sock_put(sk);
+	}
 	if (!sk)
 		return -ENOENT;
 

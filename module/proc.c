@@ -44,25 +44,75 @@ static const char *const afx_stat_names[AFX_STAT_MAX] = {
 	[AFX_STAT_BYTES_IN]		= "bytes_received",
 };
 
+/**
+ * struct afx_seq_state - where a reader of /proc/net/afx is
+ * @p: for seq_file_net(); must be first
+ * @pos: the seq_file position of the socket last returned, 0 if none
+ * @index: its afx_sock.all_id
+ *
+ * A read() that resumes at the socket last returned, or the one after,
+ * finds its place in O(log n) (afx_sklist_next()); only a seek elsewhere
+ * walks from the start.
+ */
+struct afx_seq_state {
+	struct seq_net_private p;
+	loff_t pos;
+	unsigned long index;
+};
+
+/* The socket at position @pos, looking from @index; the state follows. */
+static struct sock *afx_seq_get(struct seq_file *seq, loff_t pos,
+				unsigned long index)
+{
+	struct afx_seq_state *st = seq->private;
+	struct sock *sk;
+
+	sk = afx_sklist_next(seq_file_net(seq), &index);
+	if (sk) {
+		st->pos = pos;
+		st->index = index;
+	}
+	return sk;
+}
+
 static void *afx_seq_start(struct seq_file *seq, loff_t *pos)
 {
-	struct net *net = seq_file_net(seq);
-	struct sock *sk = NULL;
-	loff_t n = *pos;
+	struct afx_seq_state *st = seq->private;
+	unsigned long index = 0;
+	struct sock *sk;
+	loff_t n;
 
-	if (!n)
+	if (!*pos)
 		return SEQ_START_TOKEN;
-	do {
-		sk = afx_sklist_next(net, sk);
-	} while (sk && --n);
+	if (st->pos && *pos == st->pos)
+		return afx_seq_get(seq, *pos, st->index);
+	if (st->pos && *pos == st->pos + 1)
+		return afx_seq_get(seq, *pos, st->index + 1);
+	/* A seek: walk from the start. */
+	for (n = 1;; n++, index++) {
+		sk = afx_sklist_next(seq_file_net(seq), &index);
+		if (!sk || n == *pos)
+			break;
+		sock_put(sk);
+	}
+	if (sk) {
+		st->pos = *pos;
+		st->index = index;
+	}
 	return sk;
 }
 
 static void *afx_seq_next(struct seq_file *seq, void *v, loff_t *pos)
 {
+	struct afx_seq_state *st = seq->private;
+	unsigned long index = 0;
+
+	if (v != SEQ_START_TOKEN) {
+		index = st->index + 1;
+		sock_put(v);
+	}
 	++*pos;
-	return afx_sklist_next(seq_file_net(seq),
-			       v == SEQ_START_TOKEN ? NULL : v);
+	return afx_seq_get(seq, *pos, index);
 }
 
 static void afx_seq_stop(struct seq_file *seq, void *v)
@@ -118,7 +168,7 @@ static int afx_stat_show(struct seq_file *seq, void *v)
 int afx_proc_init_net(struct net *net)
 {
 	if (!proc_create_net("afx", 0444, net->proc_net, &afx_seq_ops,
-			     sizeof(struct seq_net_private)))
+			     sizeof(struct afx_seq_state)))
 		return -ENOMEM;
 	if (!proc_create_net_single("afx_stat", 0444, net->proc_net,
 				    afx_stat_show, NULL)) {

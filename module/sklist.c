@@ -3,24 +3,32 @@
  * afx: the per-namespace list of all sockets, the one registry that
  * introspection walks, and the common part of what it reports about one.
  *
- * Every afx sock is on its namespace's afx_net.all from afx_sk_alloc()
+ * Every afx sock is in its namespace's afx_net.all from afx_sk_alloc()
  * until its destructor runs, including stream children that no one has
- * accepted yet. /proc/net/afx (proc.c) and the afx_diag module walk the
- * list with afx_sklist_next(), which hands out one referenced socket at a
- * time and holds no lock in between, so that the caller may sleep.
- * afx_sock_info() takes no socket lock: a reader of /proc/net/afx must
- * never wait for a socket whose owner is stuck in a user copy. It reads
- * each field once; the socket type's own file fills in the rest.
+ * accepted yet. afx_net.all is an XArray indexed by afx_sock.all_id, an
+ * id allocated cyclically when the sock is created and fixed for its life.
+ * /proc/net/afx (proc.c) and the afx_diag module walk it with
+ * afx_sklist_next(), which hands out one referenced socket at a time and
+ * holds no lock in between, so that the caller may sleep. A walk's cursor
+ * is an index: it resumes in O(log n) wherever it stopped, holds nothing
+ * while the reader is away, and sees every socket that lives through the
+ * walk exactly once, in the order of their ids (sockets created during it
+ * may or may not be seen). afx_sock_info() takes no socket lock: a reader
+ * of /proc/net/afx must never wait for a socket whose owner is stuck in a
+ * user copy. It reads each field once; the socket type's own file fills
+ * in the rest.
  *
- * The destructor runs from an RCU callback (afx socks are SOCK_RCU_FREE),
- * so afx_net.all_lock is taken with BHs off and nothing else is ever
- * taken under it.
+ * The destructor runs from an RCU callback (afx socks are SOCK_RCU_FREE)
+ * and frees the sock right after erasing it, so a walk looks entries up
+ * and takes its reference under the XArray's lock, taken with BHs off,
+ * not under RCU alone; nothing else is ever taken under that lock.
  */
 
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/skbuff.h>
 #include <linux/spinlock.h>
+#include <linux/xarray.h>
 #include <net/sock.h>
 #include <net/tcp_states.h>
 
@@ -38,16 +46,37 @@ int afx_info_family(void)
 EXPORT_SYMBOL_GPL(afx_info_family);
 
 /**
- * afx_sklist_add() - put a new sock on its namespace's list
- * @sk: the sock, fully initialised
+ * afx_sklist_reserve() - give a new sock its place in its namespace's list
+ * @an: the namespace's afx state
+ * @ax: the sock, just allocated; walks do not see it until
+ *	afx_sklist_add()
+ *
+ * Return: 0, or -ENOMEM (or -EBUSY, with 2^31 socks alive in @an).
+ */
+int afx_sklist_reserve(struct afx_net *an, struct afx_sock *ax)
+{
+	int err;
+
+	/* A NULL entry is a reservation: walks skip it. */
+	err = xa_alloc_cyclic_bh(&an->all, &ax->all_id, NULL, xa_limit_31b,
+				 &an->all_next, GFP_KERNEL_ACCOUNT);
+	if (err < 0) {
+		ax->all_id = AFX_NO_ID;
+		return err;
+	}
+	return 0;
+}
+
+/**
+ * afx_sklist_add() - make a new sock visible to walks
+ * @sk: the sock, fully initialised, with a place from afx_sklist_reserve()
  */
 void afx_sklist_add(struct sock *sk)
 {
-	struct afx_net *an = afx_net(sock_net(sk));
+	struct afx_sock *ax = afx_sk(sk);
 
-	spin_lock_bh(&an->all_lock);
-	list_add_tail(&afx_sk(sk)->all_node, &an->all);
-	spin_unlock_bh(&an->all_lock);
+	/* Into the reserved slot: allocates nothing, cannot fail. */
+	xa_store_bh(&ax->an->all, ax->all_id, sk, GFP_KERNEL);
 }
 
 /**
@@ -56,49 +85,41 @@ void afx_sklist_add(struct sock *sk)
  */
 void afx_sklist_del(struct sock *sk)
 {
-	struct afx_net *an = afx_net(sock_net(sk));
+	struct afx_sock *ax = afx_sk(sk);
 
-	spin_lock_bh(&an->all_lock);
-	list_del_init(&afx_sk(sk)->all_node);
-	spin_unlock_bh(&an->all_lock);
+	if (ax->all_id != AFX_NO_ID)
+		xa_erase_bh(&ax->an->all, ax->all_id);
 }
 
 /**
  * afx_sklist_next() - the next live socket of a namespace
  * @net: the namespace
- * @prev: the socket this walk returned last, or NULL to start; the
- *	reference on it is dropped
+ * @index: where the walk is: the first id to look at (0 to start); set
+ *	to the id of the socket returned, so the caller continues at
+ *	*@index + 1 or, to see that socket again, at *@index
  *
- * Walks the sockets in the order they were created, skipping the ones
- * that are closed and only wait to be freed. A socket holds its place in
- * the list while a reference is held, so the walk can resume from @prev
- * even after sleeping.
+ * Skips the sockets that are closed and only wait to be freed.
  *
- * Return: the next socket with a reference held, or NULL at the end.
+ * Return: the socket with the smallest id at or after *@index, with a
+ * reference held, or NULL at the end.
  */
-struct sock *afx_sklist_next(struct net *net, struct sock *prev)
+struct sock *afx_sklist_next(struct net *net, unsigned long *index)
 {
 	struct afx_net *an = afx_net(net);
-	struct list_head *pos;
-	struct sock *found = NULL;
-	struct afx_sock *ax;
+	struct sock *sk;
 
-	spin_lock_bh(&an->all_lock);
-	pos = prev ? afx_sk(prev)->all_node.next : an->all.next;
-	for (; pos != &an->all; pos = pos->next) {
-		ax = list_entry(pos, struct afx_sock, all_node);
-		if (sock_flag(&ax->sk, SOCK_DEAD))
-			continue;
-		if (refcount_inc_not_zero(&ax->sk.sk_refcnt)) {
-			found = &ax->sk;
+	xa_lock_bh(&an->all);
+	for (;;) {
+		sk = xa_find(&an->all, index, ULONG_MAX, XA_PRESENT);
+		if (!sk)
 			break;
-		}
+		if (!sock_flag(sk, SOCK_DEAD) &&
+		    refcount_inc_not_zero(&sk->sk_refcnt))
+			break;
+		++*index;
 	}
-	spin_unlock_bh(&an->all_lock);
-
-	if (prev)
-		sock_put(prev);
-	return found;
+	xa_unlock_bh(&an->all);
+	return sk;
 }
 EXPORT_SYMBOL_GPL(afx_sklist_next);
 

@@ -24,6 +24,8 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sys/resource.h>
+#include <pthread.h>
 
 #include "afx_harness.h"
 #include "afx_introspect.h"
@@ -306,6 +308,197 @@ TEST(diag_big_dump)
 	EXPECT_EQ(600, found);
 	for (i = 0; i < 600; i++)
 		close(fds[i]);
+}
+
+/* ---- walks in parts while sockets come and go ---------------------------- */
+
+#define WALK_SOCKS	2400	/* every 4th a victim, the rest survivors */
+
+struct churn {
+	int *victims;
+	int nvictims;
+	volatile int stop;
+	long closed;
+};
+
+/*
+ * Close the victims in random order, paced over the walk, so that many
+ * close behind the walk's cursor while it is between two parts.
+ */
+static void *churn_victims(void *p)
+{
+	struct churn *c = p;
+	int i, j, fd;
+
+	for (i = c->nvictims - 1; i > 0; i--) {
+		j = random() % (i + 1);
+		fd = c->victims[i];
+		c->victims[i] = c->victims[j];
+		c->victims[j] = fd;
+	}
+	for (i = 0; i < c->nvictims && !c->stop; i++) {
+		close(c->victims[i]);
+		c->victims[i] = -1;
+		c->closed++;
+		usleep(20);
+	}
+	return NULL;
+}
+
+/* Sockets, every 4th of them a victim, and a thread that closes those. */
+static void walk_setup(struct __test_metadata *_metadata, int *fds,
+		       int *survivors, int *nsurv, struct churn *c,
+		       pthread_t *t)
+{
+	struct rlimit rl = { WALK_SOCKS + 256, WALK_SOCKS + 256 };
+	int i;
+
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	c->victims = fds;
+	c->nvictims = 0;
+	*nsurv = 0;
+	for (i = 0; i < WALK_SOCKS; i++) {
+		int fd = afx_socket(SOCK_DGRAM);
+
+		ASSERT_LE(0, fd);
+		if (i % 4 == 0)
+			fds[c->nvictims++] = fd;
+		else
+			survivors[(*nsurv)++] = fd;
+	}
+	c->stop = 0;
+	ASSERT_EQ(0, pthread_create(t, NULL, churn_victims, c));
+}
+
+static void walk_teardown(int *survivors, int nsurv, struct churn *c,
+			  pthread_t t)
+{
+	int i;
+
+	c->stop = 1;
+	pthread_join(t, NULL);
+	for (i = 0; i < c->nvictims; i++)
+		if (c->victims[i] >= 0)
+			close(c->victims[i]);
+	for (i = 0; i < nsurv; i++)
+		close(survivors[i]);
+}
+
+static int cmp_ul(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* How many times each survivor's inode is among the @n sorted in @seen. */
+static long survivors_not_once(const unsigned long *seen, int n,
+			       const int *survivors, int nsurv)
+{
+	unsigned long ino;
+	long bad = 0;
+	int i, lo, hi, mid, k;
+
+	for (i = 0; i < nsurv; i++) {
+		ino = ino_of(survivors[i]);
+		lo = 0;
+		hi = n;
+		while (lo < hi) {
+			mid = (lo + hi) / 2;
+			if (seen[mid] < ino)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (k = lo; k < n && seen[k] == ino; k++)
+			;
+		if (k - lo != 1)
+			bad++;
+	}
+	return bad;
+}
+
+/*
+ * /proc/net/afx read in parts of 100 bytes while sockets created
+ * between the others close, many behind the reader's position: every socket that lives
+ * through the read is listed exactly once (a reader that counts its
+ * position in sockets skips one for each that closes behind it).
+ */
+TEST(proc_read_in_parts_lists_each_survivor_once)
+{
+	static int fds[WALK_SOCKS], survivors[WALK_SOCKS];
+	static unsigned long seen[4 * WALK_SOCKS];
+	static char text[512 * WALK_SOCKS];
+	int nsurv, round, fd, n;
+	struct churn c;
+	char *line, *save;
+	size_t len;
+	ssize_t r;
+	pthread_t t;
+	long bad = 0;
+
+	afx_watchdog(WATCHDOG_SEC);
+	c.closed = 0;
+	for (round = 0; round < 5; round++) {
+		walk_setup(_metadata, fds, survivors, &nsurv, &c, &t);
+		fd = open("/proc/net/afx", O_RDONLY);
+		ASSERT_LE(0, fd);
+		len = 0;
+		while ((r = read(fd, text + len, 100)) > 0) {
+			len += r;
+			ASSERT_GT(sizeof(text) - 100, len);
+		}
+		ASSERT_EQ(0, r);
+		close(fd);
+		text[len] = 0;
+		n = 0;
+		for (line = strtok_r(text, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save)) {
+			char *last = strrchr(line, ' ');
+
+			if (line == text && !strncmp(line, "Type", 4))
+				continue;
+			ASSERT_NE(NULL, last);
+			ASSERT_GT(4 * WALK_SOCKS, n);
+			seen[n++] = strtoul(last + 1, NULL, 10);
+		}
+		qsort(seen, n, sizeof(seen[0]), cmp_ul);
+		bad += survivors_not_once(seen, n, survivors, nsurv);
+		walk_teardown(survivors, nsurv, &c, t);
+	}
+	TH_LOG("%d survivors, 5 reads, %ld victims closed during them, %ld not listed once",
+	       nsurv, c.closed, bad);
+	EXPECT_EQ(0, bad);
+}
+
+/* The same for a sock_diag dump, which comes in several parts. */
+TEST(diag_dump_in_parts_reports_each_survivor_once)
+{
+	static int fds[WALK_SOCKS], survivors[WALK_SOCKS];
+	static struct dent dents[4 * WALK_SOCKS];
+	static unsigned long seen[4 * WALK_SOCKS];
+	struct afx_diag_req req;
+	int nsurv, round, n, i;
+	struct churn c;
+	pthread_t t;
+	long bad = 0;
+
+	afx_watchdog(WATCHDOG_SEC);
+	c.closed = 0;
+	for (round = 0; round < 5; round++) {
+		walk_setup(_metadata, fds, survivors, &nsurv, &c, &t);
+		req = diag_req(SHOW_ALL);
+		n = diag_query(&req, 1, dents, 4 * WALK_SOCKS);
+		ASSERT_LE(nsurv, n);
+		for (i = 0; i < n; i++)
+			seen[i] = dents[i].m.adiag_ino;
+		qsort(seen, n, sizeof(seen[0]), cmp_ul);
+		bad += survivors_not_once(seen, n, survivors, nsurv);
+		walk_teardown(survivors, nsurv, &c, t);
+	}
+	TH_LOG("%d survivors, 5 dumps, %ld victims closed during them, %ld not reported once",
+	       nsurv, c.closed, bad);
+	EXPECT_EQ(0, bad);
 }
 
 /*
