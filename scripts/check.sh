@@ -25,6 +25,7 @@
 # a word; AFX_TEST_TIMEOUT (per test program, default 300 s),
 # AFX_VM_TIMEOUT (whole guest run, default 1800 s), AFX_SKIP_STATIC=1,
 # AFX_KERNEL_ARGS (appended to the guest kernel command line),
+# AFX_RACE_SECONDS (how long each race test loops, default 3),
 # AFX_SKIP_DEBUG=1 (no debug lane; see scripts/debug-lane.sh for its knobs).
 set -euo pipefail
 
@@ -94,6 +95,7 @@ if ((module_ok)); then
 	scripts/mkinitramfs.sh || { guest_ok=0; vm_rc=initramfs; }
 	args=("afx_test_timeout=${AFX_TEST_TIMEOUT:-300}")
 	[[ -n "${ONLY:-}" ]] && args+=("afx_only=$ONLY")
+	[[ -n "${AFX_RACE_SECONDS:-}" ]] && args+=("afx_race_seconds=$AFX_RACE_SECONDS")
 	# shellcheck disable=SC2206 # word splitting wanted
 	args+=(${AFX_KERNEL_ARGS:-})
 	if ((guest_ok)); then

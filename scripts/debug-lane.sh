@@ -102,6 +102,7 @@ if ((ok)); then
 	rm -f "$log"
 	args=("afx_test_timeout=${AFX_DEBUG_TEST_TIMEOUT:-600}")
 	[[ "$mode" == check && -n "${ONLY:-}" ]] && args+=("afx_only=$ONLY")
+	[[ -n "${AFX_RACE_SECONDS:-}" ]] && args+=("afx_race_seconds=$AFX_RACE_SECONDS")
 	# scripts/guest/fuzz.sh: fuzzing time and seed (make fuzz, scripts/fuzz.sh)
 	[[ -n "${AFX_FUZZ_SECONDS:-}" ]] && args+=("afx_fuzz_seconds=$AFX_FUZZ_SECONDS")
 	[[ -n "${AFX_FUZZ_SEED:-}" ]] && args+=("afx_fuzz_seed=$AFX_FUZZ_SEED")

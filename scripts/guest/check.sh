@@ -27,6 +27,8 @@
 . /afx/scripts/guest/lib.sh
 
 test_timeout=${afx_test_timeout:-300}
+# How long each race test loops (selftests/afx_race_test.c).
+[ -n "${afx_race_seconds:-}" ] && export AFX_RACE_SECONDS="$afx_race_seconds"
 only=$(echo "${afx_only:-}" | tr ',' ' ')
 results=/tmp/afx-results
 : >"$results"
