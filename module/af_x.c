@@ -76,34 +76,34 @@
  * records, a struct afx_dgram_hdr (length, sender's port) and the payload,
  * in the same ring of pages. Senders are its producers, serialised by the
  * receiver's afx_sock.rx_wlock; the receiver's recvmsg() under its
- * afx_sock.rx_lock is the consumer. A record is published whole, with one release of
- * the ring's head, and copied from the sender's buffer with page faults
- * disabled: a sender never sleeps on a fault while others wait for
- * rx_wlock, it faults its buffer in after letting go and tries again. A
- * broadcast copies the payload from the user once and pushes that copy
- * to each receiver in turn, holding references, not RCU. SO_RCVBUF
- * bounds the bytes queued, headers included; pages are charged to the
- * sender's memory cgroup. Shutting down reading and closing take
- * rx_wlock once after setting sk_shutdown, so a sender still pushing has
- * finished and later ones are refused: nothing is queued to a socket that
- * has shut down reading once that call returns.
+ * afx_sock.rx_lock is the consumer. A record is published whole, with one
+ * release of the ring's head, and copied from the sender's buffer with
+ * page faults disabled: a sender never sleeps on a fault while others wait
+ * for rx_wlock, it faults its buffer in after letting go and tries again.
+ * A broadcast copies the payload from the user once and pushes that copy
+ * to each receiver in turn, holding references, not RCU. SO_RCVBUF bounds
+ * the bytes queued, headers included; pages are charged to the sender's
+ * memory cgroup. Shutting down reading and closing take rx_wlock once
+ * after setting sk_shutdown, so a sender still pushing has finished and
+ * later ones are refused: nothing is queued to a socket that has shut down
+ * reading once that call returns.
  *
  * A datagram reader wakes the senders blocked on its queue after it frees
- * room, if any sleep (wq_has_sleeper()). A stream reader wakes its
- * peer's writer only when that writer can be waiting for the room it
- * made: what was queued before the read had reached the limit the writer
- * last slept on, or the writer is polled or O_ASYNC
- * (afx_stream_write_space()). A writer of either type wakes the reader only when the reader can be
- * waiting for what it added: the buffer held nothing before, or the
- * socket is polled or O_ASYNC (afx_stream_data_ready(), afx_dgram_queue()).
+ * room, if any sleep (wq_has_sleeper()). A stream reader wakes its peer's
+ * writer only when that writer can be waiting for the room it made: what
+ * was queued before the read had reached the limit the writer last slept
+ * on, or the writer is polled or O_ASYNC (afx_stream_write_space()). A
+ * writer of either type wakes the reader only when the reader can be
+ * waiting for what it added: the buffer held nothing before, or the socket
+ * is polled or O_ASYNC (afx_stream_data_ready(), afx_dgram_queue()).
  *
  * Sleeping: socket calls sleep in afx_sock_wait(), or afx_io_wait() for
  * the data path, which drops the direction lock instead of the socket
- * lock; the wait entry is woken only by the poll events it waits for. Datagram senders waiting for
- * room sleep on the receiver's afx_sock.peer_wait instead (they hold no
- * lock on the receiver), and a connected datagram socket's poll() parks
- * its peer_wake entry there to turn room at its peer into POLLOUT, as
- * AF_UNIX does.
+ * lock; the wait entry is woken only by the poll events it waits for.
+ * Datagram senders waiting for room sleep on the receiver's
+ * afx_sock.peer_wait instead (they hold no lock on the receiver), and a
+ * connected datagram socket's poll() parks its peer_wake entry there to
+ * turn room at its peer into POLLOUT, as AF_UNIX does.
  */
 
 /**
@@ -118,11 +118,11 @@
  *                 own, when it shuts down reading or closes)
  *             lock_sock(sk) -> afx_sock.tx_lock (a stream socket's own,
  *                 when it shuts down writing)
- * The data path takes the direction locks, afx_sock.rx_lock (reading) and
- * afx_sock.tx_lock (stream writing), never while holding the socket lock
- * and never the other way round: it lets go of the socket lock before it
- * takes one (afx_stream_connected()).
  *             the lock of afx_net.all is taken alone, with BHs off
+ * The data path takes the direction locks, afx_sock.rx_lock (reading) and
+ * afx_sock.tx_lock (stream writing), with the socket lock not held, and
+ * never takes the socket lock while holding one: it lets go of the socket
+ * lock before (afx_stream_connected()).
  * afx_net.lock and afx_sock.lock are never held together, and no spinlock
  * is held across a user copy or an allocation other than GFP_ATOMIC.
  * rx_lock and tx_lock are held across the user copy, which may fault and

@@ -51,19 +51,18 @@
  * Steady streaming allocates nothing: the pages the consumer finishes
  * become the producer's next ones through the spares, a second
  * single-producer, single-consumer ring of AFX_SBUF_SPARES page pointers
- * (@spares), in the other direction: the consumer puts a page there
- * and publishes it with smp_store_release(&spare_in), the producer takes
- * it after smp_load_acquire() of that and lets go of the entry with
+ * (@spares), in the other direction: the consumer puts a page there and
+ * publishes it with smp_store_release(&spare_in), the producer takes it
+ * after smp_load_acquire() of that and lets go of the entry with
  * smp_store_release(&spare_out). So a writer and a reader that keep up
- * with each other, and messages of up to 64 KiB, allocate no page and
- * zero none (the kernel zeroes every new page when init_on_alloc is on,
- * as Debian's is). The price: a buffer that once held that much keeps up
- * to AFX_SBUF_SPARES pages until the socket is freed, as TCP keeps its
- * socket's page fragment; they stay charged to the cgroup of the writer
- * that allocated them, also when, on a datagram socket, another sender
- * reuses them. A push that faults or
- * cannot get a page pushes what it could and reports the error only if
- * that is nothing.
+ * with each other, and messages of up to AFX_SBUF_SPARES pages, allocate
+ * no page and zero none (the kernel zeroes every new page when
+ * init_on_alloc is on, as Debian's is). The price: a buffer that once held
+ * that much keeps up to AFX_SBUF_SPARES pages until the socket is freed,
+ * as TCP keeps its socket's page fragment; they stay charged to the cgroup
+ * of the writer that allocated them, also when, on a datagram socket,
+ * another sender reuses them. A push that faults or cannot get a page
+ * pushes what it could and reports the error only if that is nothing.
  *
  * Shutdown (the owner shut down reading, or is closing) makes later
  * pushes fail with -EPIPE; the owner discards what is readable when it
