@@ -25,8 +25,6 @@
 #define AFX_EPHEMERAL_LO	49152U
 #define AFX_EPHEMERAL_HI	65535U
 #define AFX_PROT_PORT_MAX	1023U
-/* afx_sock.all_id of a sock that is not in afx_net.all. */
-#define AFX_NO_ID		U32_MAX
 /* The largest datagram net.afx.dgram_max allows. */
 #define AFX_SKB_MAX		(64U * 1024)
 
@@ -187,8 +185,8 @@ struct afx_net {
  *	peer's recvmsg() after one (afx_stream_write_space())
  * @nonblock: X_NONBLOCK; WRITE_ONCE()/READ_ONCE()
  * @refuse_when_full: X_REFUSE_WHEN_FULL; WRITE_ONCE()/READ_ONCE()
- * @all_id: the index of the sock in afx_net.all, fixed for its life;
- *	AFX_NO_ID if it never got one
+ * @all_id: the index of the sock in afx_net.all, reserved before the
+ *	sock is initialised and fixed for its life
  */
 struct afx_sock {
 	struct sock sk;

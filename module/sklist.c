@@ -60,11 +60,7 @@ int afx_sklist_reserve(struct afx_net *an, struct afx_sock *ax)
 	/* A NULL entry is a reservation: walks skip it. */
 	err = xa_alloc_cyclic_bh(&an->all, &ax->all_id, NULL, xa_limit_31b,
 				 &an->all_next, GFP_KERNEL_ACCOUNT);
-	if (err < 0) {
-		ax->all_id = AFX_NO_ID;
-		return err;
-	}
-	return 0;
+	return err < 0 ? err : 0;
 }
 
 /**
@@ -76,19 +72,20 @@ void afx_sklist_add(struct sock *sk)
 	struct afx_sock *ax = afx_sk(sk);
 
 	/* Into the reserved slot: allocates nothing, cannot fail. */
-	xa_store_bh(&ax->an->all, ax->all_id, sk, GFP_KERNEL);
+	WARN_ON_ONCE(xa_is_err(xa_store_bh(&ax->an->all, ax->all_id, sk,
+					   GFP_KERNEL)));
 }
 
 /**
  * afx_sklist_del() - take a sock off its namespace's list
- * @sk: the sock, from its destructor
+ * @sk: the sock, from its destructor (a sock that got no place is freed
+ *	before it has one)
  */
 void afx_sklist_del(struct sock *sk)
 {
 	struct afx_sock *ax = afx_sk(sk);
 
-	if (ax->all_id != AFX_NO_ID)
-		xa_erase_bh(&ax->an->all, ax->all_id);
+	xa_erase_bh(&ax->an->all, ax->all_id);
 }
 
 /**
