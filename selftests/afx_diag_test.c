@@ -418,87 +418,99 @@ static long survivors_not_once(const unsigned long *seen, int n,
 	return bad;
 }
 
+/* One walk: the inodes it reports, into @seen (at most 4 * WALK_SOCKS). */
+typedef void (*walk_fn)(struct __test_metadata *_metadata,
+			unsigned long *seen, int *n);
+
 /*
- * /proc/net/afx read in parts of 100 bytes while sockets created
- * between the others close, many behind the reader's position: every socket that lives
- * through the read is listed exactly once (a reader that counts its
- * position in sockets skips one for each that closes behind it).
+ * Five rounds of: sockets and a thread closing the victims among them, one
+ * walk meanwhile, and the check that each survivor was reported once.
  */
-TEST(proc_read_in_parts_lists_each_survivor_once)
+static void walk_rounds(struct __test_metadata *_metadata, walk_fn walk,
+			const char *what)
 {
 	static int fds[WALK_SOCKS], survivors[WALK_SOCKS];
 	static unsigned long seen[4 * WALK_SOCKS];
-	static char text[512 * WALK_SOCKS];
-	int nsurv, round, fd, n;
-	struct churn c;
-	char *line, *save;
-	size_t len;
-	ssize_t r;
+	int nsurv = 0, round, n;
+	struct churn c = { 0 };
 	pthread_t t;
 	long bad = 0;
 
 	afx_watchdog(WATCHDOG_SEC);
-	c.closed = 0;
 	for (round = 0; round < 5; round++) {
 		walk_setup(_metadata, fds, survivors, &nsurv, &c, &t);
-		fd = open("/proc/net/afx", O_RDONLY);
-		ASSERT_LE(0, fd);
-		len = 0;
-		while ((r = read(fd, text + len, 100)) > 0) {
-			len += r;
-			ASSERT_GT(sizeof(text) - 100, len);
-		}
-		ASSERT_EQ(0, r);
-		close(fd);
-		text[len] = 0;
-		n = 0;
-		for (line = strtok_r(text, "\n", &save); line;
-		     line = strtok_r(NULL, "\n", &save)) {
-			char *last = strrchr(line, ' ');
-
-			if (line == text && !strncmp(line, "Type", 4))
-				continue;
-			ASSERT_NE(NULL, last);
-			ASSERT_GT(4 * WALK_SOCKS, n);
-			seen[n++] = strtoul(last + 1, NULL, 10);
-		}
+		walk(_metadata, seen, &n);
+		ASSERT_LE(nsurv, n);
 		qsort(seen, n, sizeof(seen[0]), cmp_ul);
 		bad += survivors_not_once(seen, n, survivors, nsurv);
 		walk_teardown(survivors, nsurv, &c, t);
 	}
-	TH_LOG("%d survivors, 5 reads, %ld victims closed during them, %ld not listed once",
-	       nsurv, c.closed, bad);
+	TH_LOG("%d survivors, 5 %s, %ld victims closed during them, %ld not seen once",
+	       nsurv, what, c.closed, bad);
 	EXPECT_EQ(0, bad);
 }
 
-/* The same for a sock_diag dump, which comes in several parts. */
+/* Read /proc/net/afx 100 bytes at a time. */
+static void proc_walk(struct __test_metadata *_metadata, unsigned long *seen,
+		      int *n)
+{
+	static char text[512 * WALK_SOCKS];
+	char *line, *save, *last;
+	size_t len = 0;
+	ssize_t r;
+	int fd;
+
+	fd = open("/proc/net/afx", O_RDONLY);
+	ASSERT_LE(0, fd);
+	while ((r = read(fd, text + len, 100)) > 0) {
+		len += r;
+		ASSERT_GT(sizeof(text) - 100, len);
+	}
+	ASSERT_EQ(0, r);
+	close(fd);
+	text[len] = 0;
+	*n = 0;
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (line == text && !strncmp(line, "Type", 4))
+			continue;
+		last = strrchr(line, ' ');
+		ASSERT_NE(NULL, last);
+		ASSERT_GT(4 * WALK_SOCKS, *n);
+		seen[(*n)++] = strtoul(last + 1, NULL, 10);
+	}
+}
+
+/* A sock_diag dump of every socket, which comes in several parts. */
+static void diag_walk(struct __test_metadata *_metadata, unsigned long *seen,
+		      int *n)
+{
+	static struct dent dents[4 * WALK_SOCKS];
+	struct afx_diag_req req = diag_req(SHOW_ALL);
+	int i;
+
+	*n = diag_query(&req, 1, dents, 4 * WALK_SOCKS);
+	ASSERT_LE(0, *n);
+	for (i = 0; i < *n; i++)
+		seen[i] = dents[i].m.adiag_ino;
+}
+
+/*
+ * /proc/net/afx read in parts of 100 bytes while sockets created
+ * between the others close, many behind the reader's position: every
+ * socket that lives through the read is listed exactly once (a reader
+ * that counts its position in sockets skips one for each that closes
+ * behind it).
+ */
+TEST(proc_read_in_parts_lists_each_survivor_once)
+{
+	walk_rounds(_metadata, proc_walk, "reads");
+}
+
+/* The same for a sock_diag dump. */
 TEST(diag_dump_in_parts_reports_each_survivor_once)
 {
-	static int fds[WALK_SOCKS], survivors[WALK_SOCKS];
-	static struct dent dents[4 * WALK_SOCKS];
-	static unsigned long seen[4 * WALK_SOCKS];
-	struct afx_diag_req req;
-	int nsurv, round, n, i;
-	struct churn c;
-	pthread_t t;
-	long bad = 0;
-
-	afx_watchdog(WATCHDOG_SEC);
-	c.closed = 0;
-	for (round = 0; round < 5; round++) {
-		walk_setup(_metadata, fds, survivors, &nsurv, &c, &t);
-		req = diag_req(SHOW_ALL);
-		n = diag_query(&req, 1, dents, 4 * WALK_SOCKS);
-		ASSERT_LE(nsurv, n);
-		for (i = 0; i < n; i++)
-			seen[i] = dents[i].m.adiag_ino;
-		qsort(seen, n, sizeof(seen[0]), cmp_ul);
-		bad += survivors_not_once(seen, n, survivors, nsurv);
-		walk_teardown(survivors, nsurv, &c, t);
-	}
-	TH_LOG("%d survivors, 5 dumps, %ld victims closed during them, %ld not reported once",
-	       nsurv, c.closed, bad);
-	EXPECT_EQ(0, bad);
+	walk_rounds(_metadata, diag_walk, "dumps");
 }
 
 /*
