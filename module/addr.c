@@ -4,6 +4,8 @@
  */
 
 #include <linux/capability.h>
+#include <linux/mm.h>
+#include <linux/random.h>
 #include <linux/string.h>
 #include <net/sock.h>
 #include <kunit/visibility.h>
@@ -64,15 +66,18 @@ static enum afx_space afx_space_of(const struct sock *sk)
 	return sk->sk_type == SOCK_STREAM ? AFX_SPACE_STREAM : AFX_SPACE_DGRAM;
 }
 
-/* Is @port taken for @sk (NULL: for anyone, as for an ephemeral port)? */
-VISIBLE_IF_KUNIT bool afx_port_taken(struct afx_net *an, enum afx_space space,
-				     u32 port, const struct sock *sk)
+/*
+ * Is @port taken for @sk (NULL: for anyone, as for an ephemeral port)?
+ * @b is the port's bucket, locked.
+ */
+VISIBLE_IF_KUNIT bool afx_port_taken(struct afx_bind_bucket *b,
+				     enum afx_space space, u32 port,
+				     const struct sock *sk)
 {
 	struct afx_sock *ax;
 
-	lockdep_assert_held(&an->lock);
-	for (ax = afx_port_first(an, space, port); ax;
-	     ax = afx_port_next(an, ax)) {
+	lockdep_assert_held(&b->lock);
+	for (ax = afx_port_first(b, port); ax; ax = afx_port_next(b, ax)) {
 		if (sk && space == AFX_SPACE_DGRAM && sk->sk_reuse &&
 		    ax->sk.sk_reuse)
 			continue;
@@ -82,26 +87,120 @@ VISIBLE_IF_KUNIT bool afx_port_taken(struct afx_net *an, enum afx_space space,
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_port_taken);
 
-/* Find a free ephemeral port, or 0 when the range is exhausted. */
-VISIBLE_IF_KUNIT u32 afx_pick_port(struct afx_net *an, enum afx_space space)
+/*
+ * Put @ax, its local address filled in, on the bind table: on its
+ * bucket's chain and in the used bitmap.
+ */
+VISIBLE_IF_KUNIT void afx_bind_add(struct afx_net *an, enum afx_space space,
+				   struct afx_bind_bucket *b,
+				   struct afx_sock *ax)
 {
-	u32 lo = an->port_lo, hi = an->port_hi;
-	u32 span = hi - lo + 1, start, i, port;
+	u32 port = ax->local.sx_port;
 
-	lockdep_assert_held(&an->lock);
-	start = an->next_port[space];
+	lockdep_assert_held(&b->lock);
+	hlist_add_head_rcu(&ax->bind_node, &b->chain);
+	if (port <= AFX_EPHEMERAL_HI)
+		set_bit(port, an->bind[space]->used);
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_bind_add);
+
+/* Take @ax off the bind table; its port is free once nobody else has it. */
+VISIBLE_IF_KUNIT void afx_bind_del(struct afx_net *an, enum afx_space space,
+				   struct afx_bind_bucket *b,
+				   struct afx_sock *ax)
+{
+	u32 port = ax->local.sx_port;
+
+	lockdep_assert_held(&b->lock);
+	hlist_del_init_rcu(&ax->bind_node);
+	if (port <= AFX_EPHEMERAL_HI && !afx_port_first(b, port))
+		clear_bit(port, an->bind[space]->used);
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_bind_del);
+
+/* Fill in @ax's address; afx_is_bound() turns true. */
+static void afx_set_local(struct afx_sock *ax, u32 addr, u32 port)
+{
+	ax->local.sx_addr = addr;
+	ax->local.sx_port = port;
+	/* Address before family: pairs with afx_is_bound()'s acquire. */
+	smp_store_release(&ax->local.sx_family, afx_family);
+}
+
+/* Bind @ax to @port if nobody holds it. Return: 0 or -EADDRINUSE. */
+static int afx_bind_port(struct afx_net *an, enum afx_space space,
+			 struct afx_sock *ax, u32 addr, u32 port,
+			 const struct sock *sk)
+{
+	struct afx_bind_bucket *b = afx_bucket(an, space, port);
+	int err = -EADDRINUSE;
+
+	spin_lock(&b->lock);
+	if (!afx_port_taken(b, space, port, sk)) {
+		afx_set_local(ax, addr, port);
+		afx_bind_add(an, space, b, ax);
+		err = 0;
+	}
+	spin_unlock(&b->lock);
+	return err;
+}
+
+/*
+ * Bind @ax to the first free ephemeral port at or after @start, wrapping
+ * around the range once. The used bitmap points at candidates; each is
+ * confirmed and claimed under its bucket lock, so the work is one pass
+ * over the bitmap plus one bucket per candidate, and no lock is held for
+ * longer than one bucket's walk.
+ * Return: the port, or 0 when every port of the range is taken.
+ */
+VISIBLE_IF_KUNIT u32 afx_bind_ephemeral_from(struct afx_net *an,
+					     enum afx_space space,
+					     struct afx_sock *ax, u32 addr,
+					     u32 start)
+{
+	const unsigned long *used = an->bind[space]->used;
+	u32 lo, hi, from, end, port;
+	int pass;
+
+	afx_port_range(an, &lo, &hi);
 	if (start < lo || start > hi)
 		start = lo;
-	for (i = 0; i < span; i++) {
-		port = lo + (start - lo + i) % span;
-		if (!afx_port_taken(an, space, port, NULL)) {
-			an->next_port[space] = port == hi ? lo : port + 1;
-			return port;
-		}
+	for (pass = 0; pass < 2; pass++) {
+		from = pass ? lo : start;
+		end = pass ? start : hi + 1;
+		for (port = find_next_zero_bit(used, end, from); port < end;
+		     port = find_next_zero_bit(used, end, port + 1))
+			if (!afx_bind_port(an, space, ax, addr, port, NULL))
+				return port;
 	}
 	return 0;
 }
-EXPORT_SYMBOL_IF_KUNIT(afx_pick_port);
+EXPORT_SYMBOL_IF_KUNIT(afx_bind_ephemeral_from);
+
+/*
+ * RFC 6056, 3.3.5 (random-increments port selection): search from a
+ * random distance of 1 to AFX_PORT_STEP past the last port handed out, so
+ * that the next port cannot be told from the last and a port just freed
+ * is not handed out again soon.
+ */
+static u32 afx_bind_ephemeral(struct afx_net *an, enum afx_space space,
+			      struct afx_sock *ax, u32 addr)
+{
+	u32 lo, hi, span, start, port;
+
+	afx_port_range(an, &lo, &hi);
+	span = hi - lo + 1;
+	start = READ_ONCE(an->next_port[space]);
+	if (start < lo || start > hi)
+		start = lo;
+	start = lo + (start - lo + 1 +
+		      reciprocal_scale(get_random_u32(),
+				       min(span, AFX_PORT_STEP))) % span;
+	port = afx_bind_ephemeral_from(an, space, ax, addr, start);
+	if (port)
+		WRITE_ONCE(an->next_port[space], port);
+	return port;
+}
 
 static int __afx_bind(struct sock *sk, u32 addr, u32 port)
 {
@@ -110,24 +209,9 @@ static int __afx_bind(struct sock *sk, u32 addr, u32 port)
 	struct afx_sock *ax = afx_sk(sk);
 
 	sock_owned_by_me(sk);
-	spin_lock(&an->lock);
-	if (port == AFX_PORT_ANY) {
-		port = afx_pick_port(an, space);
-		if (!port) {
-			spin_unlock(&an->lock);
-			return -EADDRNOTAVAIL;
-		}
-	} else if (afx_port_taken(an, space, port, sk)) {
-		spin_unlock(&an->lock);
-		return -EADDRINUSE;
-	}
-	ax->local.sx_addr = addr;
-	ax->local.sx_port = port;
-	/* Address before family: pairs with afx_is_bound()'s acquire. */
-	smp_store_release(&ax->local.sx_family, afx_family);
-	hlist_add_head_rcu(&ax->bind_node, afx_bucket(an, space, port));
-	spin_unlock(&an->lock);
-	return 0;
+	if (port != AFX_PORT_ANY)
+		return afx_bind_port(an, space, ax, addr, port, sk);
+	return afx_bind_ephemeral(an, space, ax, addr) ? 0 : -EADDRNOTAVAIL;
 }
 
 /**
@@ -186,13 +270,71 @@ int afx_autobind(struct sock *sk)
 void afx_unhash(struct sock *sk)
 {
 	struct afx_net *an = afx_net(sock_net(sk));
+	enum afx_space space = afx_space_of(sk);
 	struct afx_sock *ax = afx_sk(sk);
+	struct afx_bind_bucket *b;
 
-	spin_lock(&an->lock);
-	if (!hlist_unhashed(&ax->bind_node))
-		hlist_del_init_rcu(&ax->bind_node);
-	spin_unlock(&an->lock);
+	/* Only bind() hashes, under the socket lock. */
+	sock_owned_by_me(sk);
+	if (hlist_unhashed(&ax->bind_node))
+		return;
+	b = afx_bucket(an, space, ax->local.sx_port);
+	spin_lock(&b->lock);
+	afx_bind_del(an, space, b, ax);
+	spin_unlock(&b->lock);
 }
+
+/**
+ * afx_bind_init_net() - set up the bind tables of a namespace
+ * @an: its afx state
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int afx_bind_init_net(struct afx_net *an)
+{
+	struct afx_bind_table *t;
+	int s, i;
+
+	get_random_bytes(&an->hash_key, sizeof(an->hash_key));
+	an->port_range = AFX_EPHEMERAL_LO | AFX_EPHEMERAL_HI << 16;
+	for (s = 0; s < AFX_SPACES; s++) {
+		an->next_port[s] = AFX_EPHEMERAL_LO +
+			reciprocal_scale(get_random_u32(),
+					 AFX_EPHEMERAL_HI - AFX_EPHEMERAL_LO + 1);
+		t = kvzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
+		if (!t)
+			goto err;
+		for (i = 0; i < ARRAY_SIZE(t->bucket); i++) {
+			spin_lock_init(&t->bucket[i].lock);
+			INIT_HLIST_HEAD(&t->bucket[i].chain);
+		}
+		an->bind[s] = t;
+	}
+	return 0;
+
+err:
+	while (s--)
+		kvfree(an->bind[s]);
+	return -ENOMEM;
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_bind_init_net);
+
+/**
+ * afx_bind_exit_net() - free the bind tables of a namespace
+ * @an: its afx state; every socket of the namespace is gone
+ */
+void afx_bind_exit_net(struct afx_net *an)
+{
+	int s, i;
+
+	for (s = 0; s < AFX_SPACES; s++) {
+		for (i = 0; i < ARRAY_SIZE(an->bind[s]->bucket); i++)
+			WARN_ON_ONCE(!hlist_empty(&an->bind[s]->bucket[i].chain));
+		kvfree(an->bind[s]);
+		an->bind[s] = NULL;
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_bind_exit_net);
 
 /**
  * afx_stream_lookup() - find the stream socket bound to @port
@@ -203,13 +345,13 @@ void afx_unhash(struct sock *sk)
  */
 struct sock *afx_stream_lookup(struct net *net, u32 port)
 {
-	struct afx_net *an = afx_net(net);
+	struct afx_bind_bucket *b = afx_bucket(afx_net(net), AFX_SPACE_STREAM,
+					       port);
 	struct sock *found = NULL;
 	struct afx_sock *ax;
 
 	rcu_read_lock();
-	for (ax = afx_port_first(an, AFX_SPACE_STREAM, port); ax;
-	     ax = afx_port_next(an, ax)) {
+	for (ax = afx_port_first(b, port); ax; ax = afx_port_next(b, ax)) {
 		if (refcount_inc_not_zero(&ax->sk.sk_refcnt)) {
 			found = &ax->sk;
 			break;

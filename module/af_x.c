@@ -22,29 +22,45 @@
  * DOC: Tables
  *
  * Each network namespace has a struct afx_net (net_generic()) with one
- * bind table per port space (stream, datagram), hashed by port. Writers
- * hold afx_net.lock; readers on the data path (datagram sends, stream
- * connect) walk a bucket under RCU (afx_port_first(), afx_port_next())
- * and take a reference with refcount_inc_not_zero(). All afx sockets are
+ * bind table per port space (stream, datagram): buckets by a keyed hash
+ * of the port (hsiphash with a random key per namespace, so that nobody
+ * can aim sockets at the bucket of someone else's port), each with its
+ * own spinlock, and a bitmap of the ephemeral-range ports in use. A bind
+ * decides that a port is free and takes it under the port's bucket lock
+ * (addr.c). Readers on the data path (datagram sends, stream connect)
+ * walk a bucket under RCU (afx_port_first(), afx_port_next()) and take a
+ * reference with refcount_inc_not_zero(). All afx sockets are
  * SOCK_RCU_FREE so that such a walk never touches freed memory. A socket
- * leaves its table before its last reference can go. Independently, every
- * sock is on the namespace's afx_net.all list (sklist.c) from allocation
- * to its destructor.
+ * leaves its table before its last reference can go.
+ *
+ * Ephemeral ports follow RFC 6056's random increments: the search starts
+ * a random 1 to AFX_PORT_STEP ports past the last port handed out and
+ * takes the first port whose bit is clear and that its bucket confirms
+ * free: one pass over the bitmap at most, and one bucket walk per
+ * candidate (more than one candidate only when another bind takes the
+ * same port first), never holding more than one bucket's lock.
+ *
+ * Independently, every sock is in the namespace's afx_net.all (sklist.c)
+ * from allocation to its destructor.
  */
 
 /**
  * DOC: Stream connections
  *
- * connect() allocates the server-side socket (the child) up front, links
- * the two ends (each holds a reference on the other through
- * afx_sock.peer) and, under afx_net.lock, either puts the child on the
+ * connect() refuses at once, allocating nothing, when the socket on the
+ * port does not listen or its full queue refuses (X_REFUSE_WHEN_FULL).
+ * Otherwise it allocates the server-side socket (the child), links the
+ * two ends (each holds a reference on the other through afx_sock.peer)
+ * and, under the connection lock of the listener's port (afx_conn_lock(),
+ * the lock of its stream bind bucket), either puts the child on the
  * listener's accept queue (connected at once) or, when the queue is full,
  * on the listener's pending queue (connector in TCP_SYN_SENT). accept()
  * takes the oldest child and promotes the oldest pending child into the
  * room it made, moving both ends to TCP_ESTABLISHED and waking the
  * connector; a second listen() with a larger backlog promotes as many as
  * now fit. A listener that closes refuses its pending connectors
- * (ECONNREFUSED) and closes its unaccepted children.
+ * (ECONNREFUSED) and closes its unaccepted children. accept() callers
+ * wait exclusively (afx_sock_wait_exclusive()): a connection wakes one.
  *
  * Socket states (sk_state): TCP_CLOSE (unconnected, or a failed attempt),
  * TCP_LISTEN, TCP_SYN_SENT (waiting for accept queue room), TCP_SYN_RECV
@@ -109,7 +125,9 @@
 /**
  * DOC: Locks and lifetimes
  *
- * Lock order: lock_sock(sk) -> afx_net.lock
+ * Lock order: lock_sock(sk) -> afx_bind_bucket.lock (bind, autobind,
+ *                 close; as afx_conn_lock(), listen, connect, accept),
+ *                 one bucket at a time
  *             lock_sock(sk) -> afx_sock.lock (own or peer's, one at a time)
  *             afx_sock.peer_wait.lock -> the wait queue of the socket
  *                 whose peer_wake entry is parked there (the relay
@@ -123,8 +141,9 @@
  * afx_sock.tx_lock (stream writing), with the socket lock not held, and
  * never takes the socket lock while holding one: it lets go of the socket
  * lock before (afx_stream_connected()).
- * afx_net.lock and afx_sock.lock are never held together, and no spinlock
- * is held across a user copy or an allocation other than GFP_ATOMIC.
+ * afx_bind_bucket.lock and afx_sock.lock are never held together, and no
+ * spinlock is held across a user copy or an allocation other than
+ * GFP_ATOMIC.
  * rx_lock and tx_lock are held across the user copy, which may fault and
  * sleep (userfaultfd: indefinitely), so only the socket's own calls take
  * them; a peer, a sender or introspection never waits for either.
@@ -408,7 +427,8 @@ static int afx_wake_filter(struct wait_queue_entry *wq_entry, unsigned int mode,
  * or the socket lock if @lock is NULL.
  */
 static int __afx_sock_wait(struct sock *sk, struct mutex *lock, long *timeo,
-			   __poll_t events, bool (*cond)(struct sock *sk))
+			   __poll_t events, bool (*cond)(struct sock *sk),
+			   bool exclusive)
 {
 	struct afx_wait wait = {
 		.events = events | EPOLLERR | EPOLLHUP,
@@ -417,7 +437,10 @@ static int __afx_sock_wait(struct sock *sk, struct mutex *lock, long *timeo,
 
 	init_wait(&wait.wq);
 	wait.wq.func = afx_wake_filter;
-	add_wait_queue(sk_sleep(sk), &wait.wq);
+	if (exclusive)
+		add_wait_queue_exclusive(sk_sleep(sk), &wait.wq);
+	else
+		add_wait_queue(sk_sleep(sk), &wait.wq);
 	/* Queued before @cond reads: pairs with skwq_has_sleeper(). */
 	smp_mb();
 	while (!cond(sk)) {
@@ -440,6 +463,12 @@ static int __afx_sock_wait(struct sock *sk, struct mutex *lock, long *timeo,
 			lock_sock(sk);
 	}
 	remove_wait_queue(sk_sleep(sk), &wait.wq);
+	/*
+	 * An exclusive waiter that gives up may have taken the one wakeup
+	 * meant for the next waiter: pass it on.
+	 */
+	if (err && exclusive && cond(sk))
+		wake_up_interruptible_poll(sk_sleep(sk), events);
 	return err;
 }
 
@@ -460,7 +489,27 @@ int afx_sock_wait(struct sock *sk, long *timeo, __poll_t events,
 		  bool (*cond)(struct sock *sk))
 {
 	sock_owned_by_me(sk);
-	return __afx_sock_wait(sk, NULL, timeo, events, cond);
+	return __afx_sock_wait(sk, NULL, timeo, events, cond, false);
+}
+
+/**
+ * afx_sock_wait_exclusive() - afx_sock_wait() for one waiter per event
+ * @sk: the socket; its lock is held and dropped while sleeping
+ * @timeo: remaining timeout, updated
+ * @events: the poll events that can make @cond true
+ * @cond: the condition, evaluated with the socket lock held
+ *
+ * A wakeup for @events wakes one exclusive waiter, not all of them, as
+ * for accept(): one connection, one acceptor woken. A waiter that times
+ * out or is interrupted when @cond holds wakes the next.
+ *
+ * Return: as afx_sock_wait().
+ */
+int afx_sock_wait_exclusive(struct sock *sk, long *timeo, __poll_t events,
+			    bool (*cond)(struct sock *sk))
+{
+	sock_owned_by_me(sk);
+	return __afx_sock_wait(sk, NULL, timeo, events, cond, true);
 }
 
 /**
@@ -478,7 +527,7 @@ int afx_io_wait(struct sock *sk, struct mutex *lock, long *timeo,
 		__poll_t events, bool (*cond)(struct sock *sk))
 {
 	lockdep_assert_held(lock);
-	return __afx_sock_wait(sk, lock, timeo, events, cond);
+	return __afx_sock_wait(sk, lock, timeo, events, cond, false);
 }
 
 /**
@@ -597,22 +646,19 @@ EXPORT_SYMBOL_IF_KUNIT(afx_stat_read);
 static int __net_init afx_net_init(struct net *net)
 {
 	struct afx_net *an = afx_net(net);
-	int s, i, err;
+	int err;
 
-	spin_lock_init(&an->lock);
-	for (s = 0; s < AFX_SPACES; s++) {
-		for (i = 0; i < ARRAY_SIZE(an->bind[s]); i++)
-			INIT_HLIST_HEAD(&an->bind[s][i]);
-		an->next_port[s] = AFX_EPHEMERAL_LO;
-	}
-	an->port_lo = AFX_EPHEMERAL_LO;
-	an->port_hi = AFX_EPHEMERAL_HI;
 	an->dgram_max = AFX_SKB_MAX;
 	xa_init_flags(&an->all, XA_FLAGS_ALLOC | XA_FLAGS_LOCK_BH);
 
+	err = afx_bind_init_net(an);
+	if (err)
+		return err;
 	an->stats = alloc_percpu(struct afx_stats);
-	if (!an->stats)
-		return -ENOMEM;
+	if (!an->stats) {
+		err = -ENOMEM;
+		goto err_bind;
+	}
 	err = afx_sysctl_init_net(net);
 	if (err)
 		goto err_stats;
@@ -625,24 +671,23 @@ err_sysctl:
 	afx_sysctl_exit_net(net);
 err_stats:
 	free_percpu(an->stats);
+err_bind:
+	afx_bind_exit_net(an);
 	return err;
 }
 
 static void __net_exit afx_net_exit(struct net *net)
 {
 	struct afx_net *an = afx_net(net);
-	int s, i;
 
 	afx_proc_exit_net(net);
 	afx_sysctl_exit_net(net);
 	/* Destructors of socks freed by RCU still reach this afx_net. */
 	rcu_barrier();
-	for (s = 0; s < AFX_SPACES; s++)
-		for (i = 0; i < ARRAY_SIZE(an->bind[s]); i++)
-			WARN_ON_ONCE(!hlist_empty(&an->bind[s][i]));
 	WARN_ON_ONCE(!xa_empty(&an->all));
 	xa_destroy(&an->all);
 	free_percpu(an->stats);
+	afx_bind_exit_net(an);
 }
 
 static struct pernet_operations afx_net_ops = {

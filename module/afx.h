@@ -7,10 +7,11 @@
 #ifndef _AFX_H
 #define _AFX_H
 
-#include <linux/hash.h>
+#include <linux/bitmap.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/siphash.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
@@ -21,10 +22,12 @@
 
 #include "sbuf.h"
 
-#define AFX_BIND_HASH_BITS	10
+#define AFX_BIND_HASH_BITS	12
 #define AFX_EPHEMERAL_LO	49152U
 #define AFX_EPHEMERAL_HI	65535U
 #define AFX_PROT_PORT_MAX	1023U
+/* Ephemeral ports: the largest random step from one to the next. */
+#define AFX_PORT_STEP		500U
 /* The largest datagram net.afx.dgram_max allows. */
 #define AFX_SKB_MAX		(64U * 1024)
 
@@ -79,15 +82,44 @@ struct afx_stats {
 };
 
 /**
+ * struct afx_bind_bucket - one chain of a bind table
+ * @lock: taken to add a socket to @chain or take one off, and to decide
+ *	whether a port is free (afx_port_taken()) and claim it in one step;
+ *	in the stream table, also the connection lock of its ports
+ *	(afx_conn_lock())
+ * @chain: the sockets whose port hashes here, newest first; walked under
+ *	@lock or under RCU (afx_port_first(), afx_port_next())
+ */
+struct afx_bind_bucket {
+	spinlock_t lock; /* @chain, and the @used bits of its ports */
+	struct hlist_head chain;
+};
+
+/**
+ * struct afx_bind_table - the sockets bound in one port space
+ * @used: one bit per port up to AFX_EPHEMERAL_HI, set while some socket
+ *	holds the port: set and cleared with atomic bit operations under
+ *	the lock of the port's bucket, read without a lock by the ephemeral
+ *	search (afx_bind_ephemeral()) as a hint it confirms under that lock
+ * @bucket: the chains, indexed by afx_bucket()'s keyed hash of the port
+ */
+struct afx_bind_table {
+	DECLARE_BITMAP(used, AFX_EPHEMERAL_HI + 1);
+	struct afx_bind_bucket bucket[1 << AFX_BIND_HASH_BITS];
+};
+
+/**
  * struct afx_net - per network namespace state
- * @lock: the control-plane lock: bind tables, listen/accept/pending
- *	queues and stream connection state changes. Never taken on the
- *	data path.
- * @bind: bind tables, one per port space, hashed by port; written under
- *	@lock, read under RCU
- * @next_port: where the next ephemeral search starts, per space
- * @port_lo: first ephemeral port
- * @port_hi: last ephemeral port
+ * @bind: bind tables, one per port space (addr.c), allocated with the
+ *	namespace
+ * @hash_key: the secret key of the bind tables' hash, random per
+ *	namespace, so that nobody can choose ports that share a bucket
+ * @next_port: per space, the last ephemeral port handed out, where the
+ *	next search starts (afx_bind_ephemeral()): a hint, read and
+ *	written with READ_ONCE()/WRITE_ONCE() and no lock
+ * @port_range: the ephemeral range, first port in the low 16 bits and
+ *	last in the high 16, so that it is read and written whole with
+ *	READ_ONCE()/WRITE_ONCE() (sysctl.c, afx_port_range())
  * @dgram_max: largest datagram payload
  * @stats: event counters, per CPU: added to with this_cpu_add(), summed
  *	by afx_stat_read()
@@ -99,11 +131,10 @@ struct afx_stats {
  * @sysctl_hdr: the net.afx sysctl table (sysctl.c)
  */
 struct afx_net {
-	spinlock_t lock; /* control plane, see above */
-	struct hlist_head bind[AFX_SPACES][1 << AFX_BIND_HASH_BITS];
+	struct afx_bind_table *bind[AFX_SPACES];
+	hsiphash_key_t hash_key;
 	u32 next_port[AFX_SPACES];
-	u32 port_lo;
-	u32 port_hi;
+	u32 port_range;
 	u32 dgram_max;
 	struct afx_stats __percpu *stats;
 	struct xarray all;
@@ -111,14 +142,25 @@ struct afx_net {
 	struct ctl_table_header *sysctl_hdr;
 };
 
+/* The ephemeral range of @an: *@lo to *@hi, lo <= hi. */
+static inline void afx_port_range(const struct afx_net *an, u32 *lo, u32 *hi)
+{
+	u32 range = READ_ONCE(an->port_range);
+
+	*lo = range & 0xffff;
+	*hi = range >> 16;
+}
+
 /**
  * struct afx_sock - an AF_X socket
  * @sk: the generic socket; must be first. Of its fields, sk_shutdown is
  *	written under @lock (afx_shutdown_add()), and so
  *	is sk_err once connected, except that sock_error() clears it
- *	locklessly; sk_state is written under afx_net.lock, by the socket's
- *	own calls (holding its socket lock) or, for a connector waiting on
- *	the pending queue, by the listener's accept(), listen() or close.
+ *	locklessly; sk_state is written by the socket's own calls (holding
+ *	its socket lock) and, for a stream socket, under the connection lock
+ *	(afx_conn_lock()) of the listener's port; for a connector waiting
+ *	on the pending queue, also by the listener's accept(), listen() or
+ *	close.
  *	A stream socket enters TCP_ESTABLISHED with a release, after
  *	@peer is set, and leaves it only in release(): the data path reads
  *	it with an acquire (afx_stream_connected()) and then uses @peer
@@ -151,8 +193,8 @@ struct afx_net {
  * @rx_records_read: datagram: datagrams ever consumed from @rx; written
  *	under the socket lock, read locklessly for introspection
  * @local: bound address; sx_family is 0 while unbound. Written once, by
- *	bind or autobind under the socket lock and afx_net.lock, before the
- *	socket is put in the bind table, sx_family last with a release:
+ *	bind or autobind under the socket lock and its bucket's lock, before
+ *	the socket is put in the bind table, sx_family last with a release:
  *	lockless readers test it with afx_is_bound() first
  * @peer_addr: stream or datagram peer address; sx_family is 0 if none.
  *	Written under the socket lock, and for a datagram socket also under
@@ -163,14 +205,14 @@ struct afx_net {
  *	WRITE_ONCE() under the socket lock, or, for a child that never got a
  *	struct socket, by whoever drops it from the listener's queues; others
  *	read it under RCU (the peer is SOCK_RCU_FREE)
- * @bind_node: entry in the namespace bind table; under afx_net.lock, read
- *	under RCU
+ * @bind_node: entry in a bucket of the namespace bind table; under the
+ *	bucket's lock, read under RCU
  * @conn_node: stream: entry in a listener's accept or pending queue;
- *	under afx_net.lock
+ *	under the listener's afx_conn_lock()
  * @acceptq: listener: connected children waiting for accept(); under
- *	afx_net.lock
+ *	afx_conn_lock() of its port
  * @pendq: listener: children whose connector waits for room; under
- *	afx_net.lock
+ *	afx_conn_lock() of its port
  * @peer_wait: datagram: senders waiting for room in our receive queue
  * @peer_wake: datagram: our entry on a connected peer's @peer_wait, which
  *	turns room at the peer into POLLOUT on this socket
@@ -299,6 +341,8 @@ int afx_getsockopt(struct socket *sock, int level, int optname,
 		   char __user *optval, int __user *optlen);
 int afx_sock_wait(struct sock *sk, long *timeo, __poll_t events,
 		  bool (*cond)(struct sock *sk));
+int afx_sock_wait_exclusive(struct sock *sk, long *timeo, __poll_t events,
+			    bool (*cond)(struct sock *sk));
 int afx_io_wait(struct sock *sk, struct mutex *lock, long *timeo,
 		__poll_t events, bool (*cond)(struct sock *sk));
 int afx_release(struct socket *sock, void (*close)(struct sock *sk));
@@ -314,6 +358,8 @@ int afx_check_dest(struct sock *sk, const struct sockaddr_x *sx);
 int afx_bind(struct socket *sock, struct sockaddr *uaddr, int len);
 int afx_autobind(struct sock *sk);
 void afx_unhash(struct sock *sk);
+int afx_bind_init_net(struct afx_net *an);
+void afx_bind_exit_net(struct afx_net *an);
 struct sock *afx_stream_lookup(struct net *net, u32 port);
 
 /**
@@ -369,28 +415,43 @@ void afx_proc_exit_net(struct net *net);
 int afx_sysctl_init_net(struct net *net);
 void afx_sysctl_exit_net(struct net *net);
 
-static inline struct hlist_head *afx_bucket(struct afx_net *an,
-					    enum afx_space space, u32 port)
+static inline struct afx_bind_bucket *afx_bucket(struct afx_net *an,
+						 enum afx_space space, u32 port)
 {
-	return &an->bind[space][hash_32(port, AFX_BIND_HASH_BITS)];
+	u32 h = hsiphash_1u32(port, &an->hash_key);
+
+	return &an->bind[space]->bucket[h & ((1U << AFX_BIND_HASH_BITS) - 1)];
+}
+
+/*
+ * The stream connection lock of @port: the lock of its stream bind
+ * bucket. It guards what the listener on @port and the sockets connecting
+ * to it change together: the listener's state, backlog and accept and
+ * pending queues, and the state of a connector waiting on them. Port, not
+ * listener: a connector that gives up finds it without a reference on
+ * the listener, which may be gone.
+ */
+static inline spinlock_t *afx_conn_lock(struct afx_net *an, u32 port)
+{
+	return &afx_bucket(an, AFX_SPACE_STREAM, port)->lock;
 }
 
 /*
  * The one walk of a bind bucket, for sockets bound to one port:
  *
- *	for (ax = afx_port_first(an, space, port); ax;
- *	     ax = afx_port_next(an, ax))
+ *	b = afx_bucket(an, space, port);
+ *	for (ax = afx_port_first(b, port); ax; ax = afx_port_next(b, ax))
  *
  * under rcu_read_lock() (a socket found may be on its way out: take a
- * reference with refcount_inc_not_zero()) or under afx_net.lock.
+ * reference with refcount_inc_not_zero()) or under the bucket's lock.
  */
-static inline struct afx_sock *afx_port_scan(struct afx_net *an,
+static inline struct afx_sock *afx_port_scan(struct afx_bind_bucket *b,
 					     struct hlist_node *node, u32 port)
 {
 	struct afx_sock *ax;
 
 	for (; node; node = rcu_dereference_check(hlist_next_rcu(node),
-						  lockdep_is_held(&an->lock))) {
+						  lockdep_is_held(&b->lock))) {
 		ax = hlist_entry(node, struct afx_sock, bind_node);
 		if (ax->local.sx_port == port)
 			return ax;
@@ -398,22 +459,20 @@ static inline struct afx_sock *afx_port_scan(struct afx_net *an,
 	return NULL;
 }
 
-/* The first socket bound to @port in @space, or NULL. */
-static inline struct afx_sock *afx_port_first(struct afx_net *an,
-					      enum afx_space space, u32 port)
+/* The first socket of @b bound to @port, or NULL. */
+static inline struct afx_sock *afx_port_first(struct afx_bind_bucket *b,
+					      u32 port)
 {
-	struct hlist_head *head = afx_bucket(an, space, port);
-
-	return afx_port_scan(an, rcu_dereference_check(hlist_first_rcu(head),
-				lockdep_is_held(&an->lock)), port);
+	return afx_port_scan(b, rcu_dereference_check(hlist_first_rcu(&b->chain),
+				lockdep_is_held(&b->lock)), port);
 }
 
-/* The next socket bound to the port of @ax, or NULL. */
-static inline struct afx_sock *afx_port_next(struct afx_net *an,
+/* The next socket of @b bound to the port of @ax, or NULL. */
+static inline struct afx_sock *afx_port_next(struct afx_bind_bucket *b,
 					     struct afx_sock *ax)
 {
-	return afx_port_scan(an, rcu_dereference_check(hlist_next_rcu(&ax->bind_node),
-				lockdep_is_held(&an->lock)), ax->local.sx_port);
+	return afx_port_scan(b, rcu_dereference_check(hlist_next_rcu(&ax->bind_node),
+				lockdep_is_held(&b->lock)), ax->local.sx_port);
 }
 
 #if IS_ENABLED(CONFIG_KUNIT)
@@ -422,9 +481,14 @@ static inline struct afx_sock *afx_port_next(struct afx_net *an,
  * unless the kernel has KUnit (VISIBLE_IF_KUNIT), exported only to the
  * KUnit namespace.
  */
-bool afx_port_taken(struct afx_net *an, enum afx_space space, u32 port,
-		    const struct sock *sk);
-u32 afx_pick_port(struct afx_net *an, enum afx_space space);
+bool afx_port_taken(struct afx_bind_bucket *b, enum afx_space space,
+		    u32 port, const struct sock *sk);
+u32 afx_bind_ephemeral_from(struct afx_net *an, enum afx_space space,
+			    struct afx_sock *ax, u32 addr, u32 start);
+void afx_bind_add(struct afx_net *an, enum afx_space space,
+		  struct afx_bind_bucket *b, struct afx_sock *ax);
+void afx_bind_del(struct afx_net *an, enum afx_space space,
+		  struct afx_bind_bucket *b, struct afx_sock *ax);
 u32 afx_stream_limit(const struct sock *sk, const struct sock *peer);
 u32 afx_stream_room(const struct sock *sk, const struct sock *peer);
 bool afx_acceptq_full(const struct sock *listener);

@@ -69,13 +69,13 @@ EXPORT_SYMBOL_IF_KUNIT(afx_dgram_room);
 static struct sock *afx_dgram_lookup(struct afx_net *an, u32 port, u32 from,
 				     bool *filtered)
 {
+	struct afx_bind_bucket *b = afx_bucket(an, AFX_SPACE_DGRAM, port);
 	struct sock *found = NULL;
 	struct afx_sock *ax;
 
 	*filtered = false;
 	rcu_read_lock();
-	for (ax = afx_port_first(an, AFX_SPACE_DGRAM, port); ax;
-	     ax = afx_port_next(an, ax)) {
+	for (ax = afx_port_first(b, port); ax; ax = afx_port_next(b, ax)) {
 		if (!afx_dgram_accepts(ax, from)) {
 			*filtered = true;
 			continue;
@@ -197,13 +197,13 @@ static int afx_dgram_unicast(struct sock *sk, u32 port, struct msghdr *msg,
 static struct sock **afx_dgram_receivers(struct afx_net *an, u32 port,
 					 unsigned int *n)
 {
+	struct afx_bind_bucket *b = afx_bucket(an, AFX_SPACE_DGRAM, port);
 	unsigned int max = 0, i = 0;
 	struct afx_sock *ax;
 	struct sock **rcv;
 
 	rcu_read_lock();
-	for (ax = afx_port_first(an, AFX_SPACE_DGRAM, port); ax;
-	     ax = afx_port_next(an, ax))
+	for (ax = afx_port_first(b, port); ax; ax = afx_port_next(b, ax))
 		max++;
 	rcu_read_unlock();
 	*n = 0;
@@ -214,8 +214,8 @@ static struct sock **afx_dgram_receivers(struct afx_net *an, u32 port,
 		return ERR_PTR(-ENOMEM);
 	/* Sockets bound since the count was taken do not get this one. */
 	rcu_read_lock();
-	for (ax = afx_port_first(an, AFX_SPACE_DGRAM, port); ax && i < max;
-	     ax = afx_port_next(an, ax))
+	for (ax = afx_port_first(b, port); ax && i < max;
+	     ax = afx_port_next(b, ax))
 		if (refcount_inc_not_zero(&ax->sk.sk_refcnt))
 			rcv[i++] = &ax->sk;
 	rcu_read_unlock();

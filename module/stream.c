@@ -123,18 +123,38 @@ static void afx_copy_peercred(struct sock *sk, struct sock *from)
 
 VISIBLE_IF_KUNIT bool afx_acceptq_full(const struct sock *listener)
 {
-	return listener->sk_ack_backlog >=
+	return READ_ONCE(listener->sk_ack_backlog) >=
 	       max_t(u32, READ_ONCE(listener->sk_max_ack_backlog), 1);
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_acceptq_full);
 
+/*
+ * Does @listener refuse a connection from @sk now? Counts the refusal.
+ * connect() asks before it allocates the child, so that a refusal costs
+ * no allocation, and again under afx_conn_lock() to decide.
+ */
+static bool afx_stream_refuses(struct sock *sk, struct sock *listener)
+{
+	if (READ_ONCE(listener->sk_state) != TCP_LISTEN) {
+		afx_stat_inc(sk, AFX_STAT_REFUSED_NOLISTEN);
+		return true;
+	}
+	if (READ_ONCE(afx_sk(listener)->refuse_when_full) &&
+	    afx_acceptq_full(listener)) {
+		afx_stat_inc(sk, AFX_STAT_ACCEPTQ_OVERFLOW);
+		afx_stat_inc(sk, AFX_STAT_REFUSED_FULL);
+		return true;
+	}
+	return false;
+}
+
 /* Put @child on the accept queue and connect both ends. */
 static void afx_stream_establish(struct sock *listener, struct sock *child)
 {
-	struct afx_net *an = afx_net(sock_net(listener));
 	struct sock *client = afx_sk(child)->peer;
 
-	lockdep_assert_held(&an->lock);
+	lockdep_assert_held(afx_conn_lock(afx_sk(listener)->an,
+					  afx_port(listener)));
 	list_add_tail(&afx_sk(child)->conn_node, &afx_sk(listener)->acceptq);
 	sk_acceptq_added(listener);
 	/* After the peer links: pairs with afx_stream_connected(). */
@@ -153,7 +173,8 @@ static struct sock *afx_stream_admit(struct sock *listener)
 	struct afx_sock *pend;
 	struct sock *client;
 
-	lockdep_assert_held(&afx_net(sock_net(listener))->lock);
+	lockdep_assert_held(afx_conn_lock(afx_sk(listener)->an,
+					  afx_port(listener)));
 	if (afx_acceptq_full(listener))
 		return NULL;
 	pend = list_first_entry_or_null(&afx_sk(listener)->pendq,
@@ -251,13 +272,13 @@ static void afx_stream_close_child(struct sock *child)
  */
 static void afx_stream_listen_stop(struct sock *sk)
 {
-	struct afx_net *an = afx_net(sock_net(sk));
 	struct afx_sock *ax = afx_sk(sk), *cax, *tmp;
+	spinlock_t *conn = afx_conn_lock(ax->an, afx_port(sk));
 	LIST_HEAD(acceptq);
 	LIST_HEAD(pendq);
 
 	sock_owned_by_me(sk);
-	spin_lock(&an->lock);
+	spin_lock(conn);
 	list_splice_init(&ax->acceptq, &acceptq);
 	list_splice_init(&ax->pendq, &pendq);
 	WRITE_ONCE(sk->sk_ack_backlog, 0);
@@ -266,7 +287,7 @@ static void afx_stream_listen_stop(struct sock *sk)
 		WRITE_ONCE(cax->peer->sk_err, ECONNREFUSED);
 		WRITE_ONCE(cax->peer->sk_state, TCP_CLOSE);
 	}
-	spin_unlock(&an->lock);
+	spin_unlock(conn);
 
 	list_for_each_entry_safe(cax, tmp, &pendq, conn_node) {
 		struct sock *client = cax->peer;
@@ -293,17 +314,20 @@ static void afx_stream_listen_stop(struct sock *sk)
  */
 static bool afx_stream_withdraw(struct sock *sk)
 {
-	struct afx_net *an = afx_net(sock_net(sk));
+	struct afx_sock *ax = afx_sk(sk);
 	struct sock *child = NULL;
+	spinlock_t *conn; /* afx_conn_lock() of the listener's port */
 
 	sock_owned_by_me(sk);
-	spin_lock(&an->lock);
+	/* The port we connect to; its listener may be gone by now. */
+	conn = afx_conn_lock(ax->an, ax->peer_addr.sx_port);
+	spin_lock(conn);
 	if (sk->sk_state == TCP_SYN_SENT) {
-		child = afx_sk(sk)->peer;
+		child = ax->peer;
 		list_del_init(&afx_sk(child)->conn_node);
 		WRITE_ONCE(sk->sk_state, TCP_CLOSE);
 	}
-	spin_unlock(&an->lock);
+	spin_unlock(conn);
 	if (!child)
 		return false;
 	afx_stream_drop_child(child);
@@ -336,8 +360,8 @@ static int afx_stream_release(struct socket *sock)
 static int afx_stream_listen(struct socket *sock, int backlog)
 {
 	struct sock *sk = sock->sk;
-	struct afx_net *an = afx_net(sock_net(sk));
 	bool admitted = false;
+	spinlock_t *conn; /* afx_conn_lock() of the listener's port */
 	unsigned int somaxconn;
 	struct sock *client;
 	int err;
@@ -358,16 +382,17 @@ static int afx_stream_listen(struct socket *sock, int backlog)
 	if (sk->sk_state != TCP_LISTEN)
 		afx_set_peercred(sk, task_tgid(current), current_cred());
 
-	spin_lock(&an->lock);
+	conn = afx_conn_lock(afx_sk(sk)->an, afx_port(sk));
+	spin_lock(conn);
 	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
 	WRITE_ONCE(sk->sk_state, TCP_LISTEN);
-	spin_unlock(&an->lock);
+	spin_unlock(conn);
 
 	/* A larger backlog lets waiting connectors in, oldest first. */
 	for (;;) {
-		spin_lock(&an->lock);
+		spin_lock(conn);
 		client = afx_stream_admit(sk);
-		spin_unlock(&an->lock);
+		spin_unlock(conn);
 		if (!client)
 			break;
 		afx_stream_admitted(client);
@@ -415,7 +440,7 @@ static int afx_stream_connect(struct socket *sock, struct sockaddr *uaddr,
 {
 	const struct sockaddr_x *sx = (const struct sockaddr_x *)uaddr;
 	struct sock *sk = sock->sk, *listener, *child;
-	struct afx_net *an = afx_net(sock_net(sk));
+	spinlock_t *conn; /* afx_conn_lock() of the listener's port */
 	bool nonblock = afx_nonblock(sk, flags & O_NONBLOCK);
 	long timeo;
 	int err;
@@ -457,6 +482,10 @@ static int afx_stream_connect(struct socket *sock, struct sockaddr *uaddr,
 		err = -ECONNREFUSED;
 		goto out;
 	}
+	if (afx_stream_refuses(sk, listener)) {
+		err = -ECONNREFUSED;
+		goto out_put;
+	}
 	child = afx_sk_alloc(sock_net(sk), NULL, SOCK_STREAM,
 			     listener->sk_kern_sock);
 	if (!child) {
@@ -465,25 +494,20 @@ static int afx_stream_connect(struct socket *sock, struct sockaddr *uaddr,
 	}
 	afx_stream_init_child(child, sk, listener);
 
-	spin_lock(&an->lock);
-	if (listener->sk_state != TCP_LISTEN) {
-		afx_stat_inc(sk, AFX_STAT_REFUSED_NOLISTEN);
+	conn = afx_conn_lock(afx_sk(sk)->an, afx_port(listener));
+	spin_lock(conn);
+	if (afx_stream_refuses(sk, listener)) {
 		err = -ECONNREFUSED;
 	} else if (afx_acceptq_full(listener)) {
 		afx_stat_inc(sk, AFX_STAT_ACCEPTQ_OVERFLOW);
-		if (READ_ONCE(afx_sk(listener)->refuse_when_full)) {
-			afx_stat_inc(sk, AFX_STAT_REFUSED_FULL);
-			err = -ECONNREFUSED;
-		} else {
-			list_add_tail(&afx_sk(child)->conn_node,
-				      &afx_sk(listener)->pendq);
-			WRITE_ONCE(sk->sk_state, TCP_SYN_SENT);
-			err = -EINPROGRESS;
-		}
+		list_add_tail(&afx_sk(child)->conn_node,
+			      &afx_sk(listener)->pendq);
+		WRITE_ONCE(sk->sk_state, TCP_SYN_SENT);
+		err = -EINPROGRESS;
 	} else {
 		afx_stream_establish(listener, child);
 	}
-	spin_unlock(&an->lock);
+	spin_unlock(conn);
 
 	if (err == -ECONNREFUSED) {
 		afx_stream_drop_child(child);
@@ -543,8 +567,8 @@ static int afx_stream_accept_flags(struct socket *sock, struct socket *newsock,
 				   int flags)
 {
 	struct sock *sk = sock->sk, *child = NULL, *promoted = NULL;
-	struct afx_net *an = afx_net(sock_net(sk));
 	struct afx_sock *ax = afx_sk(sk);
+	spinlock_t *conn; /* afx_conn_lock() of the listener's port */
 	long timeo;
 	int err = 0;
 
@@ -555,7 +579,8 @@ static int afx_stream_accept_flags(struct socket *sock, struct socket *newsock,
 			err = -EINVAL;
 			goto out;
 		}
-		spin_lock(&an->lock);
+		conn = afx_conn_lock(ax->an, afx_port(sk));
+		spin_lock(conn);
 		if (!list_empty(&ax->acceptq)) {
 			child = &list_first_entry(&ax->acceptq, struct afx_sock,
 						  conn_node)->sk;
@@ -564,10 +589,11 @@ static int afx_stream_accept_flags(struct socket *sock, struct socket *newsock,
 			/* The room just made goes to the oldest waiter. */
 			promoted = afx_stream_admit(sk);
 		}
-		spin_unlock(&an->lock);
+		spin_unlock(conn);
 		if (child)
 			break;
-		err = afx_sock_wait(sk, &timeo, EPOLLIN, afx_stream_acceptable);
+		err = afx_sock_wait_exclusive(sk, &timeo, EPOLLIN,
+					      afx_stream_acceptable);
 		if (err)
 			goto out;
 	}

@@ -10,8 +10,8 @@
  *                                 lowers it further per socket
  *
  * Out-of-range values fail with EINVAL and change nothing. The range is
- * read and written as a pair under afx_net.lock, the lock the port
- * allocator holds, so that it never sees lo > hi.
+ * one word (afx_net.port_range), read and written whole, so that the port
+ * allocator never sees lo > hi.
  */
 
 #include <linux/slab.h>
@@ -38,12 +38,12 @@ static int afx_sysctl_port_range(AFX_CTL_TABLE *table, int write,
 		.extra1		= &afx_port_range_min,
 		.extra2		= &afx_port_range_max,
 	};
+	u32 lo, hi;
 	int err;
 
-	spin_lock(&an->lock);
-	range[0] = an->port_lo;
-	range[1] = an->port_hi;
-	spin_unlock(&an->lock);
+	afx_port_range(an, &lo, &hi);
+	range[0] = lo;
+	range[1] = hi;
 
 	err = proc_dointvec_minmax(&tmp, write, buffer, lenp, ppos);
 	if (err || !write)
@@ -51,10 +51,7 @@ static int afx_sysctl_port_range(AFX_CTL_TABLE *table, int write,
 	if (range[0] > range[1])
 		return -EINVAL;
 
-	spin_lock(&an->lock);
-	an->port_lo = range[0];
-	an->port_hi = range[1];
-	spin_unlock(&an->lock);
+	WRITE_ONCE(an->port_range, (u32)range[0] | (u32)range[1] << 16);
 	return 0;
 }
 

@@ -162,6 +162,84 @@ TEST(blocking_accept_woken_by_connect)
 	close(l);
 }
 
+#define ACCEPTORS	6
+
+/* voluntary_ctxt_switches of thread @tid of this process, or -1. */
+static long voluntary_switches(pid_t tid)
+{
+	char path[64], line[128];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/*
+ * ACCEPTORS threads block in accept() on one listener; each connection
+ * wakes exactly one of them. An acceptor woken for nothing would wake,
+ * find the queue empty and sleep again: one more voluntary context
+ * switch, counted here once it sleeps again.
+ */
+TEST(one_connection_wakes_one_acceptor)
+{
+	struct afx_call op[ACCEPTORS];
+	long before[ACCEPTORS], now;
+	int c[ACCEPTORS], l, i, k, got, woken_for_nothing = 0;
+	int done[ACCEPTORS] = { 0 };
+	uint32_t port;
+
+	afx_watchdog(WATCHDOG_SEC);
+	l = afx_listener(SOCK_STREAM, 16, &port);
+	ASSERT_LE(0, l);
+	for (i = 0; i < ACCEPTORS; i++) {
+		op[i] = (struct afx_call){ .kind = AFX_CALL_ACCEPT, .fd = l };
+		ASSERT_EQ(0, afx_call_start(&op[i]));
+	}
+	for (i = 0; i < ACCEPTORS; i++)
+		ASSERT_EQ(0, afx_call_blocked(&op[i])) TH_LOG("acceptor %d", i);
+
+	for (k = 0; k < ACCEPTORS; k++) {
+		for (i = 0; i < ACCEPTORS; i++)
+			if (!done[i])
+				before[i] = voluntary_switches(op[i].tid);
+		c[k] = afx_socket(SOCK_STREAM);
+		ASSERT_LE(0, c[k]);
+		ASSERT_EQ(0, afx_connect_port(c[k], port));
+		/* One acceptor returns with the connection... */
+		for (got = -1; got < 0;) {
+			for (i = 0; i < ACCEPTORS && got < 0; i++)
+				if (!done[i] && afx_call_done(&op[i], 1))
+					got = i;
+		}
+		done[got] = 1;
+		afx_call_join(&op[got]);
+		ASSERT_LE(0, op[got].ret) TH_LOG("accept: %s", strerror(op[got].err));
+		/* ...and the others were not woken: asleep, as many switches. */
+		for (i = 0; i < ACCEPTORS; i++) {
+			if (done[i])
+				continue;
+			ASSERT_EQ(0, afx_call_blocked(&op[i]));
+			now = voluntary_switches(op[i].tid);
+			ASSERT_LE(0, now);
+			woken_for_nothing += now - before[i];
+		}
+	}
+	EXPECT_EQ(0, woken_for_nothing);
+	for (i = 0; i < ACCEPTORS; i++) {
+		close(op[i].ret);
+		close(c[i]);
+	}
+	close(l);
+}
+
 TEST(blocking_accept_signal_eintr)
 {
 	struct afx_call op = { .kind = AFX_CALL_ACCEPT };

@@ -8,7 +8,10 @@
  *             stream lookup, network namespace separation
  */
 
+#include <kunit/resource.h>
 #include <kunit/test.h>
+#include <linux/hash.h>
+#include <linux/mm.h>
 #include <linux/net.h>
 #include <linux/string.h>
 #include <net/net_namespace.h>
@@ -205,86 +208,116 @@ static struct kunit_suite afx_addr_suite = {
 #define KT_LO	100U
 #define KT_HI	107U
 
-/* A bind table of our own, ephemeral range KT_LO..KT_HI. */
+static int kt_table_init(struct kunit_resource *res, void *context)
+{
+	struct afx_net *an = kzalloc(sizeof(*an), GFP_KERNEL);
+
+	if (!an)
+		return -ENOMEM;
+	if (afx_bind_init_net(an)) {
+		kfree(an);
+		return -ENOMEM;
+	}
+	an->port_range = KT_LO | KT_HI << 16;
+	res->data = an;
+	return 0;
+}
+
+/* The fake sockets are the case's own memory: just let go of the table. */
+static void kt_table_free(struct kunit_resource *res)
+{
+	struct afx_net *an = res->data;
+	int s;
+
+	for (s = 0; s < AFX_SPACES; s++)
+		kvfree(an->bind[s]);
+	kfree(an);
+}
+
+/* Bind tables of our own with a fresh key, ephemeral range KT_LO..KT_HI. */
 static struct afx_net *kt_table(struct kunit *test)
 {
-	struct afx_net *an = kunit_kzalloc(test, sizeof(*an), GFP_KERNEL);
-	int s, i;
+	struct afx_net *an = kunit_alloc_resource(test, kt_table_init,
+						  kt_table_free, GFP_KERNEL,
+						  NULL);
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, an);
-	spin_lock_init(&an->lock);
-	for (s = 0; s < AFX_SPACES; s++) {
-		for (i = 0; i < ARRAY_SIZE(an->bind[s]); i++)
-			INIT_HLIST_HEAD(&an->bind[s][i]);
-		an->next_port[s] = KT_LO;
-	}
-	an->port_lo = KT_LO;
-	an->port_hi = KT_HI;
 	return an;
 }
 
-/* A fake socket bound to @port in @space of @an. */
-static struct afx_sock *kt_take(struct kunit *test, struct afx_net *an,
-				enum afx_space space, u32 port, bool reuse)
+static struct afx_sock *kt_fake(struct kunit *test, enum afx_space space,
+				bool reuse)
 {
 	struct afx_sock *ax = kunit_kzalloc(test, sizeof(*ax), GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ax);
 	ax->sk.sk_type = space == AFX_SPACE_STREAM ? SOCK_STREAM : SOCK_DGRAM;
 	ax->sk.sk_reuse = reuse;
+	INIT_HLIST_NODE(&ax->bind_node);
+	return ax;
+}
+
+/* A fake socket bound to @port in @space of @an, taken or not. */
+static struct afx_sock *kt_take(struct kunit *test, struct afx_net *an,
+				enum afx_space space, u32 port, bool reuse)
+{
+	struct afx_sock *ax = kt_fake(test, space, reuse);
+	struct afx_bind_bucket *b = afx_bucket(an, space, port);
+
 	ax->local = kt_addr(AFX_ADDR_ANY, port);
-	spin_lock(&an->lock);
-	hlist_add_head_rcu(&ax->bind_node, afx_bucket(an, space, port));
-	spin_unlock(&an->lock);
+	spin_lock(&b->lock);
+	afx_bind_add(an, space, b, ax);
+	spin_unlock(&b->lock);
 	return ax;
 }
 
 static void kt_untake(struct afx_net *an, struct afx_sock *ax)
 {
-	spin_lock(&an->lock);
-	hlist_del_init_rcu(&ax->bind_node);
-	spin_unlock(&an->lock);
+	enum afx_space space = ax->sk.sk_type == SOCK_STREAM ?
+			       AFX_SPACE_STREAM : AFX_SPACE_DGRAM;
+	struct afx_bind_bucket *b = afx_bucket(an, space, ax->local.sx_port);
+
+	spin_lock(&b->lock);
+	afx_bind_del(an, space, b, ax);
+	spin_unlock(&b->lock);
 }
 
-static u32 kt_pick(struct afx_net *an, enum afx_space space)
+/* Bind a fake socket to an ephemeral port, searching from @start. */
+static u32 kt_claim(struct kunit *test, struct afx_net *an,
+		    enum afx_space space, u32 start)
 {
-	u32 port;
-
-	spin_lock(&an->lock);
-	port = afx_pick_port(an, space);
-	spin_unlock(&an->lock);
-	return port;
+	return afx_bind_ephemeral_from(an, space, kt_fake(test, space, false),
+				       AFX_ADDR_ANY, start);
 }
 
 static bool kt_taken(struct afx_net *an, enum afx_space space, u32 port,
 		     const struct sock *sk)
 {
+	struct afx_bind_bucket *b = afx_bucket(an, space, port);
 	bool taken;
 
-	spin_lock(&an->lock);
-	taken = afx_port_taken(an, space, port, sk);
-	spin_unlock(&an->lock);
+	spin_lock(&b->lock);
+	taken = afx_port_taken(b, space, port, sk);
+	spin_unlock(&b->lock);
 	return taken;
 }
 
-/* Pick and take, as bind() with port 0 does. */
-static u32 kt_pick_take(struct kunit *test, struct afx_net *an,
-			enum afx_space space)
+static bool kt_used(struct afx_net *an, enum afx_space space, u32 port)
 {
-	u32 port = kt_pick(an, space);
-
-	if (port)
-		kt_take(test, an, space, port, false);
-	return port;
+	return test_bit(port, an->bind[space]->used);
 }
 
-static void port_range_in_order(struct kunit *test)
+static void port_search_from_start(struct kunit *test)
 {
 	struct afx_net *an = kt_table(test);
-	u32 p;
 
-	for (p = KT_LO; p <= KT_HI; p++)
-		KUNIT_EXPECT_EQ(test, kt_pick_take(test, an, AFX_SPACE_STREAM), p);
+	KUNIT_EXPECT_EQ(test, kt_claim(test, an, AFX_SPACE_STREAM, KT_LO + 3),
+			KT_LO + 3);
+	KUNIT_EXPECT_EQ(test, kt_claim(test, an, AFX_SPACE_STREAM, KT_LO + 3),
+			KT_LO + 4);
+	KUNIT_EXPECT_TRUE(test, kt_taken(an, AFX_SPACE_STREAM, KT_LO + 3, NULL));
+	KUNIT_EXPECT_TRUE(test, kt_taken(an, AFX_SPACE_STREAM, KT_LO + 4, NULL));
+	KUNIT_EXPECT_FALSE(test, kt_taken(an, AFX_SPACE_STREAM, KT_LO + 5, NULL));
 }
 
 static void port_never_outside_range(struct kunit *test)
@@ -293,25 +326,18 @@ static void port_never_outside_range(struct kunit *test)
 	int i;
 	u32 p;
 
-	an->next_port[AFX_SPACE_DGRAM] = 5;	/* below the range */
-	KUNIT_EXPECT_EQ(test, kt_pick(an, AFX_SPACE_DGRAM), KT_LO);
-	an->next_port[AFX_SPACE_DGRAM] = KT_HI + 9;	/* above it */
-	KUNIT_EXPECT_EQ(test, kt_pick(an, AFX_SPACE_DGRAM), KT_LO);
+	/* A start outside the range (the range shrank) means the start. */
+	KUNIT_EXPECT_EQ(test, kt_claim(test, an, AFX_SPACE_DGRAM, 5), KT_LO);
+	KUNIT_EXPECT_EQ(test, kt_claim(test, an, AFX_SPACE_DGRAM, KT_HI + 9),
+			KT_LO + 1);
 	for (i = 0; i < 20; i++) {
-		p = kt_pick(an, AFX_SPACE_DGRAM);
+		p = kt_claim(test, an, AFX_SPACE_DGRAM, KT_LO + i % 8);
+		if (!p)
+			break;
 		KUNIT_EXPECT_GE(test, p, KT_LO);
 		KUNIT_EXPECT_LE(test, p, KT_HI);
 	}
-}
-
-static void port_wraps_to_start(struct kunit *test)
-{
-	struct afx_net *an = kt_table(test);
-
-	an->next_port[AFX_SPACE_STREAM] = KT_HI;
-	KUNIT_EXPECT_EQ(test, kt_pick_take(test, an, AFX_SPACE_STREAM), KT_HI);
-	KUNIT_EXPECT_EQ(test, an->next_port[AFX_SPACE_STREAM], KT_LO);
-	KUNIT_EXPECT_EQ(test, kt_pick_take(test, an, AFX_SPACE_STREAM), KT_LO);
+	KUNIT_EXPECT_EQ(test, i, (int)(KT_HI - KT_LO - 1));
 }
 
 static void port_search_wraps_past_taken(struct kunit *test)
@@ -326,9 +352,10 @@ static void port_search_wraps_past_taken(struct kunit *test)
 	kt_take(test, an, AFX_SPACE_STREAM, KT_LO + 5, false);
 	kt_take(test, an, AFX_SPACE_STREAM, KT_HI - 1, false);
 	kt_take(test, an, AFX_SPACE_STREAM, KT_HI, false);
-	an->next_port[AFX_SPACE_STREAM] = KT_HI - 1;
-	KUNIT_EXPECT_EQ(test, kt_pick(an, AFX_SPACE_STREAM), KT_LO + 1);
-	KUNIT_EXPECT_EQ(test, an->next_port[AFX_SPACE_STREAM], KT_LO + 2);
+	KUNIT_EXPECT_EQ(test, kt_claim(test, an, AFX_SPACE_STREAM, KT_HI - 1),
+			KT_LO + 1);
+	KUNIT_EXPECT_EQ(test, kt_claim(test, an, AFX_SPACE_STREAM, KT_HI - 1),
+			0U);
 }
 
 static void port_exhaustion(struct kunit *test)
@@ -337,11 +364,11 @@ static void port_exhaustion(struct kunit *test)
 	u32 p;
 
 	for (p = KT_LO; p <= KT_HI; p++)
-		KUNIT_ASSERT_NE(test, kt_pick_take(test, an, AFX_SPACE_DGRAM), 0U);
-	KUNIT_EXPECT_EQ(test, kt_pick(an, AFX_SPACE_DGRAM), 0U);
-	KUNIT_EXPECT_EQ(test, kt_pick(an, AFX_SPACE_DGRAM), 0U);
+		KUNIT_ASSERT_NE(test, kt_claim(test, an, AFX_SPACE_DGRAM, p), 0U);
+	for (p = KT_LO - 1; p <= KT_HI + 1; p++)
+		KUNIT_EXPECT_EQ(test, kt_claim(test, an, AFX_SPACE_DGRAM, p), 0U);
 	/* The other space is untouched. */
-	KUNIT_EXPECT_EQ(test, kt_pick(an, AFX_SPACE_STREAM), KT_LO);
+	KUNIT_EXPECT_EQ(test, kt_claim(test, an, AFX_SPACE_STREAM, KT_LO), KT_LO);
 }
 
 static void port_reuse_after_close(struct kunit *test)
@@ -355,10 +382,11 @@ static void port_reuse_after_close(struct kunit *test)
 		if (p == KT_LO + 5)
 			freed = ax;
 	}
-	KUNIT_ASSERT_EQ(test, kt_pick(an, AFX_SPACE_STREAM), 0U);
+	KUNIT_ASSERT_EQ(test, kt_claim(test, an, AFX_SPACE_STREAM, KT_LO), 0U);
 	kt_untake(an, freed);
-	KUNIT_EXPECT_EQ(test, kt_pick_take(test, an, AFX_SPACE_STREAM), KT_LO + 5);
-	KUNIT_EXPECT_EQ(test, kt_pick(an, AFX_SPACE_STREAM), 0U);
+	KUNIT_EXPECT_EQ(test, kt_claim(test, an, AFX_SPACE_STREAM, KT_LO + 6),
+			KT_LO + 5);
+	KUNIT_EXPECT_EQ(test, kt_claim(test, an, AFX_SPACE_STREAM, KT_LO), 0U);
 }
 
 static void port_reuseaddr_still_taken_for_ephemeral(struct kunit *test)
@@ -366,7 +394,30 @@ static void port_reuseaddr_still_taken_for_ephemeral(struct kunit *test)
 	struct afx_net *an = kt_table(test);
 
 	kt_take(test, an, AFX_SPACE_DGRAM, KT_LO, true);
-	KUNIT_EXPECT_EQ(test, kt_pick(an, AFX_SPACE_DGRAM), KT_LO + 1);
+	KUNIT_EXPECT_EQ(test, kt_claim(test, an, AFX_SPACE_DGRAM, KT_LO),
+			KT_LO + 1);
+}
+
+/* The used bit of a port stays set until its last socket leaves. */
+static void port_used_bit_follows_table(struct kunit *test)
+{
+	struct afx_net *an = kt_table(test);
+	struct afx_sock *a, *b, *far;
+
+	a = kt_take(test, an, AFX_SPACE_DGRAM, KT_LO + 2, true);
+	b = kt_take(test, an, AFX_SPACE_DGRAM, KT_LO + 2, true);
+	KUNIT_EXPECT_TRUE(test, kt_used(an, AFX_SPACE_DGRAM, KT_LO + 2));
+	KUNIT_EXPECT_FALSE(test, kt_used(an, AFX_SPACE_STREAM, KT_LO + 2));
+	kt_untake(an, a);
+	KUNIT_EXPECT_TRUE(test, kt_used(an, AFX_SPACE_DGRAM, KT_LO + 2));
+	kt_untake(an, b);
+	KUNIT_EXPECT_FALSE(test, kt_used(an, AFX_SPACE_DGRAM, KT_LO + 2));
+	KUNIT_EXPECT_FALSE(test, kt_taken(an, AFX_SPACE_DGRAM, KT_LO + 2, NULL));
+	/* Ports above the bitmap are bound and freed all the same. */
+	far = kt_take(test, an, AFX_SPACE_DGRAM, U32_MAX, false);
+	KUNIT_EXPECT_TRUE(test, kt_taken(an, AFX_SPACE_DGRAM, U32_MAX, NULL));
+	kt_untake(an, far);
+	KUNIT_EXPECT_FALSE(test, kt_taken(an, AFX_SPACE_DGRAM, U32_MAX, NULL));
 }
 
 /* A port in the same hash bucket is not the port. */
@@ -376,13 +427,44 @@ static void port_same_bucket_other_port(struct kunit *test)
 	u32 p = 40000, q;
 
 	for (q = p + 1; q < p + (1U << 22); q++)
-		if (hash_32(q, AFX_BIND_HASH_BITS) == hash_32(p, AFX_BIND_HASH_BITS))
+		if (afx_bucket(an, AFX_SPACE_STREAM, q) ==
+		    afx_bucket(an, AFX_SPACE_STREAM, p))
 			break;
 	KUNIT_ASSERT_PTR_EQ(test, afx_bucket(an, AFX_SPACE_STREAM, p),
 			    afx_bucket(an, AFX_SPACE_STREAM, q));
 	kt_take(test, an, AFX_SPACE_STREAM, q, false);
 	KUNIT_EXPECT_FALSE(test, kt_taken(an, AFX_SPACE_STREAM, p, NULL));
 	KUNIT_EXPECT_TRUE(test, kt_taken(an, AFX_SPACE_STREAM, q, NULL));
+}
+
+#define KT_COLLIDERS	64
+
+/*
+ * The hash is keyed: ports that an unkeyed hash would put in one bucket
+ * spread out, and two namespaces do not share the layout.
+ */
+static void port_hash_is_keyed(struct kunit *test)
+{
+	struct afx_net *an = kt_table(test), *other = kt_table(test);
+	struct afx_bind_bucket *first = NULL;
+	unsigned int same = 0, apart = 0, n = 0;
+	u32 p;
+
+	for (p = 1; n < KT_COLLIDERS; p++) {
+		if (hash_32(p, AFX_BIND_HASH_BITS) != 0)
+			continue;
+		n++;
+		if (!first)
+			first = afx_bucket(an, AFX_SPACE_DGRAM, p);
+		else if (afx_bucket(an, AFX_SPACE_DGRAM, p) == first)
+			same++;
+		if (afx_bucket(an, AFX_SPACE_DGRAM, p) - an->bind[AFX_SPACE_DGRAM]->bucket !=
+		    afx_bucket(other, AFX_SPACE_DGRAM, p) - other->bind[AFX_SPACE_DGRAM]->bucket)
+			apart++;
+	}
+	/* By chance: about KT_COLLIDERS >> AFX_BIND_HASH_BITS of them. */
+	KUNIT_EXPECT_LE(test, same, 3U);
+	KUNIT_EXPECT_GE(test, apart, (unsigned int)KT_COLLIDERS - 3);
 }
 
 /* The real thing: bind port 0, listen and connect on unbound sockets. */
@@ -411,16 +493,51 @@ static void port_autobind_real_sockets(struct kunit *test)
 	KUNIT_EXPECT_GE(test, kt_port(d), AFX_EPHEMERAL_LO);
 }
 
+/*
+ * RFC 6056: the next ephemeral port is a random step of 1 to
+ * AFX_PORT_STEP past the last. Bind port 0 20 times: a search that went
+ * on from the last port would step by 1 each time.
+ */
+static void port_ephemeral_steps_are_random(struct kunit *test)
+{
+	u32 prev = 0, port, first_step = 0;
+	int i, ones = 0, differ = 0;
+
+	for (i = 0; i < 20; i++) {
+		struct socket *s = kt_sock(test, SOCK_STREAM);
+
+		KUNIT_ASSERT_EQ(test, kt_bind(s, AFX_ADDR_ANY, 0), 0);
+		port = kt_port(s);
+		if (i) {
+			u32 step = port > prev ? port - prev :
+				   port + AFX_EPHEMERAL_HI - AFX_EPHEMERAL_LO + 1 - prev;
+
+			KUNIT_EXPECT_GE(test, step, 1U);
+			if (step == 1)
+				ones++;
+			if (i == 1)
+				first_step = step;
+			else if (step != first_step)
+				differ++;
+		}
+		prev = port;
+	}
+	KUNIT_EXPECT_LE(test, ones, 3);
+	KUNIT_EXPECT_GE(test, differ, 10);
+}
+
 static struct kunit_case afx_port_cases[] = {
-	KUNIT_CASE(port_range_in_order),
+	KUNIT_CASE(port_search_from_start),
 	KUNIT_CASE(port_never_outside_range),
-	KUNIT_CASE(port_wraps_to_start),
 	KUNIT_CASE(port_search_wraps_past_taken),
 	KUNIT_CASE(port_exhaustion),
 	KUNIT_CASE(port_reuse_after_close),
 	KUNIT_CASE(port_reuseaddr_still_taken_for_ephemeral),
+	KUNIT_CASE(port_used_bit_follows_table),
 	KUNIT_CASE(port_same_bucket_other_port),
+	KUNIT_CASE(port_hash_is_keyed),
 	KUNIT_CASE(port_autobind_real_sockets),
+	KUNIT_CASE(port_ephemeral_steps_are_random),
 	{}
 };
 
@@ -468,10 +585,8 @@ static void bind_tables_per_namespace(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, kt_taken(a, AFX_SPACE_STREAM, KT_PORT, NULL));
 	KUNIT_EXPECT_FALSE(test, kt_taken(b, AFX_SPACE_STREAM, KT_PORT, NULL));
 	/* Ephemeral allocation is per table, too. */
-	a->next_port[AFX_SPACE_STREAM] = KT_HI;
 	kt_take(test, a, AFX_SPACE_STREAM, KT_HI, false);
-	b->next_port[AFX_SPACE_STREAM] = KT_HI;
-	KUNIT_EXPECT_EQ(test, kt_pick(b, AFX_SPACE_STREAM), KT_HI);
+	KUNIT_EXPECT_EQ(test, kt_claim(test, b, AFX_SPACE_STREAM, KT_HI), KT_HI);
 }
 
 static void bind_conflict_same_addr(struct kunit *test)

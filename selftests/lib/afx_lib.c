@@ -619,7 +619,7 @@ uint32_t afx_free_port(int type)
 		close(other);
 		if (errno != EADDRINUSE)
 			return 0;
-		/* try the next one: the stream cursor has moved on */
+		/* try another one */
 		fd = afx_socket(SOCK_STREAM);
 		if (fd < 0)
 			return 0;

@@ -68,8 +68,10 @@ int afx_getpeername(int fd, struct sockaddr_x *sx);
 long afx_local_port(int fd);			/* from getsockname, -1 */
 /*
  * A port of the type's space (SOCK_STREAM or SOCK_DGRAM; 0: of both) with
- * nothing bound: an ephemeral bind released again. 0 on error. Ephemeral
- * ports are handed out round-robin, so it stays free for a while. Tests use it for
+ * nothing bound: an ephemeral bind released again. 0 on error. Each
+ * ephemeral port is a random step of 1 to 500 past the last one, so it
+ * stays free until the binds have gone round the range (at least 33
+ * binds in the default range). Tests use it for
  * "nobody is on this port" and for names they bind several sockets to.
  */
 uint32_t afx_free_port(int type);
