@@ -74,13 +74,18 @@ VISIBLE_IF_KUNIT bool afx_port_taken(struct afx_bind_bucket *b,
 				     enum afx_space space, u32 port,
 				     const struct sock *sk)
 {
+	unsigned int sharers = 0;
 	struct afx_sock *ax;
 
 	lockdep_assert_held(&b->lock);
 	for (ax = afx_port_first(b, port); ax; ax = afx_port_next(b, ax)) {
 		if (sk && space == AFX_SPACE_DGRAM && sk->sk_reuse &&
-		    ax->sk.sk_reuse)
+		    ax->sk.sk_reuse) {
+			/* Bounds a broadcast's fan-out and the walks here. */
+			if (++sharers >= AFX_PORT_SHARERS_MAX)
+				return true;
 			continue;
+		}
 		return true;
 	}
 	return false;

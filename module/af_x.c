@@ -244,7 +244,10 @@ struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
 
 	BUILD_BUG_ON(offsetof(struct afx_sock, sk) != 0);
 
-	sk = sk_alloc(net, afx_family, GFP_KERNEL, &afx_proto, kern);
+	/* At the memory cgroup's limit: ENOMEM, not an OOM kill. */
+	sk = sk_alloc(net, afx_family,
+		      GFP_KERNEL | __GFP_RETRY_MAYFAIL | __GFP_NOWARN,
+		      &afx_proto, kern);
 	if (!sk)
 		return NULL;
 	/* Before anything that a destructor would have to undo. */

@@ -26,6 +26,8 @@
 #define AFX_EPHEMERAL_LO	49152U
 #define AFX_EPHEMERAL_HI	65535U
 #define AFX_PROT_PORT_MAX	1023U
+/* Datagram sockets that may share one port with SO_REUSEADDR. */
+#define AFX_PORT_SHARERS_MAX	256U
 /* Ephemeral ports: the largest random step from one to the next. */
 #define AFX_PORT_STEP		500U
 /* The largest datagram net.afx.dgram_max allows. */

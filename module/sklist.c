@@ -59,7 +59,8 @@ int afx_sklist_reserve(struct afx_net *an, struct afx_sock *ax)
 
 	/* A NULL entry is a reservation: walks skip it. */
 	err = xa_alloc_cyclic_bh(&an->all, &ax->all_id, NULL, xa_limit_31b,
-				 &an->all_next, GFP_KERNEL_ACCOUNT);
+				 &an->all_next, GFP_KERNEL_ACCOUNT |
+				 __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 	return err < 0 ? err : 0;
 }
 

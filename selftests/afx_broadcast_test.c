@@ -221,6 +221,41 @@ TEST_F(dg, reuseaddr_rules)
 	close(a);
 }
 
+#define SHARERS_MAX	256
+
+/*
+ * At most SHARERS_MAX sockets share a port; a broadcast reaches each of
+ * them once, and a closed sharer's place can be taken again.
+ */
+TEST_F(dg, reuseaddr_sharers_limited)
+{
+	static int fds[SHARERS_MAX];
+	struct sockaddr_x to = afx_sockaddr(AFX_ADDR_BROADCAST, self->p3);
+	int i, extra, got = 0;
+
+	for (i = 0; i < SHARERS_MAX; i++) {
+		fds[i] = afx_dg_bound(AFX_ADDR_ANY, self->p3, 1);
+		ASSERT_LE(0, fds[i]) TH_LOG("sharer %d: %s", i, strerror(errno));
+	}
+	extra = afx_dg_bound(AFX_ADDR_ANY, self->p3, 1);
+	EXPECT_EQ(-1, extra);
+	EXPECT_EQ(EADDRINUSE, errno);
+
+	ASSERT_EQ(0, afx_set_int(fds[0], SOL_SOCKET, SO_BROADCAST, 1));
+	ASSERT_EQ(3, sendto(fds[0], "all", 3, 0, AFX_SA(&to), AFX_ADDRLEN));
+	for (i = 0; i < SHARERS_MAX; i++) {
+		if (recv(fds[i], rbuf, sizeof(rbuf), MSG_DONTWAIT) == 3)
+			got++;
+		EXPECT_EQ(-1, recv(fds[i], rbuf, sizeof(rbuf), MSG_DONTWAIT));
+	}
+	EXPECT_EQ(SHARERS_MAX, got);
+
+	close(fds[SHARERS_MAX - 1]);
+	fds[SHARERS_MAX - 1] = afx_dg_bound(AFX_ADDR_ANY, self->p3, 1);
+	EXPECT_LE(0, fds[SHARERS_MAX - 1]) TH_LOG("%s", strerror(errno));
+	afx_close_all(fds, SHARERS_MAX);
+}
+
 TEST_F(dg, reuseaddr_unicast_to_newest)
 {
 	int old, young, t;

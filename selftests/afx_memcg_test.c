@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -306,6 +307,118 @@ TEST(reader_not_charged)
 		close(fds[i][0]);
 	close(l);
 	close(sv[0]);
+	rmdir(dir);
+}
+
+/*
+ * A writer in the cgroup connects to someone else's listener that does
+ * not accept, fills each connection and closes its end, until the cgroup
+ * is full. What stays queued at the listener (the unaccepted children and
+ * their bytes) stays charged to the writer's cgroup after the writer has
+ * gone: nobody outside it pays, and the writer got ENOBUFS or ENOMEM,
+ * not an OOM kill. Accepting then gives every byte, and closing frees it.
+ */
+TEST(unaccepted_connections_stay_charged_to_their_writer)
+{
+	static int c[CONNS];
+	const char *why = NULL;
+	long *res, cur, after, ooms, got, total = 0;
+	unsigned char *buf = drain_buf;
+	int i, st, l, a, n;
+	char dir[128];
+	uint32_t port;
+	ssize_t r;
+	pid_t pid;
+
+	afx_watchdog(WATCHDOG_SEC);
+	if (cg_make(dir, sizeof(dir), &why))
+		SKIP(return, "%s", why);
+	/* The child reports here: at memory.max, a write to a pipe would
+	 * allocate, and be an OOM kill.
+	 */
+	res = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, res);
+	res[0] = res[1] = res[2] = 0;
+	l = afx_listener(SOCK_STREAM, CONNS, &port);
+	ASSERT_LE(0, l);
+
+	pid = afx_child_fork(WATCHDOG_SEC);
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		long sent;
+
+		prefault();
+		/* Made outside: socket() at memory.max would be an OOM kill. */
+		for (i = 0; i < CONNS; i++)
+			if ((c[i] = afx_socket(SOCK_STREAM)) < 0)
+				_exit(10);
+		if (cg_join(dir))
+			_exit(11);
+		for (i = 0; i < CONNS && !res[2]; i++) {
+			if (afx_connect_port(c[i], port)) {
+				if (errno != ENOMEM && errno != ENOBUFS)
+					_exit(12);
+				res[2] = errno;
+				break;
+			}
+			res[0]++;
+			for (sent = 0;;) {
+				afx_fill_pattern(fill_buf, CHUNK, sent);
+				r = send(c[i], fill_buf, CHUNK, MSG_DONTWAIT);
+				if (r > 0) {
+					sent += r;
+					continue;
+				}
+				if (errno == ENOBUFS || errno == ENOMEM)
+					res[2] = errno;
+				else if (errno != EAGAIN)
+					_exit(13);
+				break;
+			}
+			res[1] += sent;
+			close(c[i]);
+		}
+		_exit(0);
+	}
+	st = afx_wait_child(pid);
+	ASSERT_EQ(0, st) TH_LOG("child step %d failed (10 socket, 11 join, "
+				"12 connect errno, 13 send errno)", st);
+	n = res[0];
+	cur = cg_read(dir, "memory.current", NULL);
+	ooms = cg_read(dir, "memory.events", "oom_kill");
+	TH_LOG("%d connections with %ld bytes left unaccepted (stopped by %s); the gone writer's cgroup is still charged %ld",
+	       n, res[1], strerror(res[2]), cur);
+	EXPECT_NE(0, res[2]);
+	EXPECT_EQ(0, ooms);
+	EXPECT_LE(MEMMAX / 2, res[1]);
+	EXPECT_LE(res[1], cur);
+
+	/* Every byte is there for the listener, then EOF. */
+	for (i = 0; i < n; i++) {
+		a = accept(l, NULL, NULL);
+		ASSERT_LE(0, a) TH_LOG("accept #%d: %s", i, strerror(errno));
+		got = 0;
+		while ((r = recv(a, buf, CHUNK, 0)) > 0) {
+			ASSERT_EQ((size_t)r, afx_check_pattern(buf, r, got));
+			got += r;
+		}
+		EXPECT_EQ(0, r);
+		total += got;
+		close(a);
+	}
+	EXPECT_EQ(res[1], total);
+	/* Socks are freed after an RCU grace period: wait for the drop. */
+	for (i = 0; i < 500; i++) {
+		after = cg_read(dir, "memory.current", NULL);
+		if (after < res[1] / 2)
+			break;
+		usleep(10000);
+	}
+	TH_LOG("after accepting and closing them: %ld", after);
+	EXPECT_GT(res[1] / 2, after);
+	close(l);
+	munmap(res, 4096);
 	rmdir(dir);
 }
 

@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * afx_scale_test.c - one user cannot make the bind tables slow for
- * everyone: the port hash is keyed (an adversary cannot fill a bucket it
- * chooses) and a lookup costs the same with 20,000 sockets bound as with
- * none.
+ * everyone, and costs stay flat as sockets pile up:
+ *
+ *   flooded_bucket_slows_nobody   the port hash is keyed: an adversary
+ *                                 cannot fill a bucket it chooses
+ *   costs_flat_with_many_sockets  connect/accept/close, bind(0), a send
+ *                                 and reading /proc/net/afx cost about
+ *                                 the same per socket with AFX_SCALE_SOCKETS
+ *                                 (default 20,000; make soak: 100,000)
+ *                                 open as with 1,000
  *
  * Documentation/afx.rst, "Network namespaces". Each test has a network
  * namespace of its own, so that the only sockets in its tables are its
@@ -11,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +31,8 @@
 #include "afx_harness.h"
 
 #define FLOOD		20000
+#define SMALL		1000
+#define ROUNDS		201
 /* The bucket count of the kernel's table (AFX_BIND_HASH_BITS). */
 #define HASH_BITS	12
 #define TRIES		300
@@ -113,6 +122,149 @@ TEST(flooded_bucket_slows_nobody)
 
 	afx_close_all(fds, n);
 	close(fd);
+	free(fds);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t median(uint64_t *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return v[n / 2];
+}
+
+/*
+ * One round of what every user does, in ns: a stream connection made
+ * (the client autobinds), accepted and closed, and a datagram socket
+ * bound to an ephemeral port that sends to a port nobody holds.
+ */
+static uint64_t one_round(int l, uint32_t lport, uint32_t nobody)
+{
+	struct sockaddr_x to = afx_sockaddr(AFX_ADDR_LOCAL, nobody);
+	uint64_t t0 = now_ns();
+	int c, a, d;
+
+	c = afx_socket(SOCK_STREAM);
+	if (c < 0 || afx_connect_port(c, lport))
+		return 0;
+	a = accept(l, NULL, NULL);
+	if (a < 0)
+		return 0;
+	close(a);
+	close(c);
+	d = afx_socket(SOCK_DGRAM);
+	if (d < 0 || afx_bind(d, AFX_ADDR_ANY, 0))
+		return 0;
+	if (sendto(d, "x", 1, 0, AFX_SA(&to), AFX_ADDRLEN) != -1 ||
+	    errno != ECONNREFUSED)
+		return 0;
+	close(d);
+	return now_ns() - t0;
+}
+
+static uint64_t rounds_ns(int l, uint32_t lport, uint32_t nobody)
+{
+	static uint64_t t[ROUNDS];
+	int i;
+
+	for (i = 0; i < ROUNDS; i++) {
+		t[i] = one_round(l, lport, nobody);
+		if (!t[i])
+			return 0;
+	}
+	return median(t, ROUNDS);
+}
+
+/* ns per socket listed for one read of /proc/net/afx; 0 on error. */
+static uint64_t proc_ns_per_socket(void)
+{
+	static char buf[65536];
+	uint64_t t0 = now_ns(), t;
+	long lines = 0;
+	ssize_t n, i;
+	int fd;
+
+	fd = open("/proc/net/afx", O_RDONLY);
+	if (fd < 0)
+		return 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	t = now_ns() - t0;
+	close(fd);
+	return n < 0 || lines < 2 ? 0 : t / (lines - 1);
+}
+
+/*
+ * Open @n more idle sockets, half stream (listening) and half datagram:
+ * the first ones on ephemeral ports, up to half of each space's range,
+ * the rest on ports above it.
+ */
+static int populate(int *fds, int from, int to, uint32_t *high)
+{
+	int i, type;
+
+	for (i = from; i < to; i++) {
+		type = i % 2 ? SOCK_DGRAM : SOCK_STREAM;
+		fds[i] = afx_socket(type);
+		if (fds[i] < 0)
+			return -1;
+		if (afx_bind(fds[i], AFX_ADDR_ANY, i < 16384 ? 0 : (*high)++))
+			return -1;
+		if (type == SOCK_STREAM && listen(fds[i], 1))
+			return -1;
+	}
+	return 0;
+}
+
+TEST(costs_flat_with_many_sockets)
+{
+	const char *env = getenv("AFX_SCALE_SOCKETS");
+	int big = env ? atoi(env) : FLOOD, *fds, l;
+	uint64_t ops_small, ops_big, proc_small, proc_big;
+	struct rlimit rl = { big + 256, big + 256 };
+	uint32_t lport, high = 70000;
+
+	afx_watchdog(1800);
+	ASSERT_LT(SMALL, big);
+	if (unshare(CLONE_NEWNET))
+		SKIP(return, "unshare(CLONE_NEWNET): %s", strerror(errno));
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		SKIP(return, "setrlimit(NOFILE, %d): %s", big + 256,
+		     strerror(errno));
+	fds = calloc(big, sizeof(*fds));
+	ASSERT_NE(NULL, fds);
+	l = afx_listener(SOCK_STREAM, 16, &lport);
+	ASSERT_LE(0, l);
+
+	ASSERT_EQ(0, populate(fds, 0, SMALL, &high)) TH_LOG("%s", strerror(errno));
+	ops_small = rounds_ns(l, lport, 65536);
+	ASSERT_NE(0, ops_small) TH_LOG("a round failed: %s", strerror(errno));
+	proc_small = proc_ns_per_socket();
+	ASSERT_NE(0, proc_small);
+
+	ASSERT_EQ(0, populate(fds, SMALL, big, &high)) TH_LOG("%s", strerror(errno));
+	ops_big = rounds_ns(l, lport, 65536);
+	ASSERT_NE(0, ops_big) TH_LOG("a round failed: %s", strerror(errno));
+	proc_big = proc_ns_per_socket();
+	ASSERT_NE(0, proc_big);
+
+	TH_LOG("connect+accept+close, bind(0)+send+close: %llu ns with %d sockets, %llu ns with %d (x%.2f)",
+	       (unsigned long long)ops_small, SMALL,
+	       (unsigned long long)ops_big, big, (double)ops_big / ops_small);
+	TH_LOG("/proc/net/afx: %llu ns per socket with %d, %llu ns with %d (x%.2f)",
+	       (unsigned long long)proc_small, SMALL,
+	       (unsigned long long)proc_big, big, (double)proc_big / proc_small);
+	EXPECT_LT(ops_big * 10, ops_small * 12);
+	EXPECT_LT(proc_big * 10, proc_small * 15);
+
+	afx_close_all(fds, big);
+	close(l);
 	free(fds);
 }
 
