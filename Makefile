@@ -14,7 +14,8 @@
 #   make run             build, boot QEMU, load the module, run the demos
 #   make fuzz            trinity and afx-fuzz on the debug kernel for
 #                        FUZZ_SECONDS (600; scripts/fuzz.sh)
-#   make soak            only the soak (selftests/soak.sh), SOAK_SECONDS long
+#   make soak            only the soak (selftests/soak.sh), SOAK_SECONDS long,
+#                        and afx_scale_test with SCALE_SOCKETS sockets
 #                        (600), on the Debian and the debug kernel
 #   make bench           benchmark against AF_UNIX, pipes, TCP/UDP, vsock:
 #                        bench-results/ and Documentation/performance.rst
@@ -139,9 +140,10 @@ fuzz:
 	scripts/fuzz.sh
 SOAK_SECONDS ?= 600
 SOAK_CONNECTIONS ?= 1000
+SCALE_SOCKETS ?= 100000
 soak:
-	ONLY=soak AFX_SKIP_STATIC=1 \
-	AFX_KERNEL_ARGS="AFX_SOAK_SECONDS=$(SOAK_SECONDS) AFX_SOAK_CONNECTIONS=$(SOAK_CONNECTIONS) $(AFX_KERNEL_ARGS)" \
+	ONLY=soak,afx_scale_test AFX_SKIP_STATIC=1 \
+	AFX_KERNEL_ARGS="AFX_SOAK_SECONDS=$(SOAK_SECONDS) AFX_SOAK_CONNECTIONS=$(SOAK_CONNECTIONS) AFX_SCALE_SOCKETS=$(SCALE_SOCKETS) $(AFX_KERNEL_ARGS)" \
 	AFX_TEST_TIMEOUT=$$(($(SOAK_SECONDS) * 4 + 600)) \
 	AFX_DEBUG_TEST_TIMEOUT=$$(($(SOAK_SECONDS) * 4 + 600)) \
 	AFX_VM_TIMEOUT=$$(($(SOAK_SECONDS) * 8 + 1800)) \

@@ -681,23 +681,36 @@ err_bind:
 
 static void __net_exit afx_net_exit(struct net *net)
 {
-	struct afx_net *an = afx_net(net);
-
 	afx_proc_exit_net(net);
 	afx_sysctl_exit_net(net);
-	/* Destructors of socks freed by RCU still reach this afx_net. */
+}
+
+/* After every afx_net_exit() of the batch: one RCU barrier for them all. */
+static void __net_exit afx_net_exit_batch(struct list_head *net_exit_list)
+{
+	struct afx_net *an;
+	struct net *net;
+
+	/*
+	 * Kernel socks hold no reference on their namespace: the
+	 * destructors of those freed by RCU still reach their afx_net.
+	 */
 	rcu_barrier();
-	WARN_ON_ONCE(!xa_empty(&an->all));
-	xa_destroy(&an->all);
-	free_percpu(an->stats);
-	afx_bind_exit_net(an);
+	list_for_each_entry(net, net_exit_list, exit_list) {
+		an = afx_net(net);
+		WARN_ON_ONCE(!xa_empty(&an->all));
+		xa_destroy(&an->all);
+		free_percpu(an->stats);
+		afx_bind_exit_net(an);
+	}
 }
 
 static struct pernet_operations afx_net_ops = {
-	.init	= afx_net_init,
-	.exit	= afx_net_exit,
-	.id	= &afx_net_id,
-	.size	= sizeof(struct afx_net),
+	.init		= afx_net_init,
+	.exit		= afx_net_exit,
+	.exit_batch	= afx_net_exit_batch,
+	.id		= &afx_net_id,
+	.size		= sizeof(struct afx_net),
 };
 
 static struct net_proto_family afx_family_ops = {

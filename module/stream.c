@@ -841,9 +841,15 @@ static int afx_stream_shutdown(struct socket *sock, int how)
 		goto out;
 	}
 
-	/* A send in progress finishes first: EOF comes after its bytes. */
-	if (mode & SEND_SHUTDOWN)
-		mutex_lock(&ax->tx_lock);
+	/*
+	 * A send in progress finishes first: EOF comes after its bytes. It
+	 * may be stalled in a page fault of its own (userfaultfd), so a
+	 * fatal signal ends the wait.
+	 */
+	if ((mode & SEND_SHUTDOWN) && mutex_lock_killable(&ax->tx_lock)) {
+		err = -EINTR;
+		goto out;
+	}
 	afx_shutdown_add(sk, mode);
 	if (mode & SEND_SHUTDOWN)
 		mutex_unlock(&ax->tx_lock);
