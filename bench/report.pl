@@ -768,7 +768,11 @@ ${\(join('', map { ":$_->[0]: $_->[1]\n" } (
 	['afx.ko srcversion', $inf->{afx_srcversion} // '?'],
 	['repetitions', join(', ', map { "$_: $reps{$_}" } @modes)],
 )))}
-Modes, one guest boot each (``scripts/vm.sh`` with ``-accel tcg``):
+Modes, one guest boot each (``scripts/vm.sh`` with ``-accel tcg``, and
+``-cpu qemu64,+rdrand,+rdseed`` so that the guest's random number
+generator is seeded at boot, as on real hardware: unseeded, every
+``get_random_u32()`` of afx's ephemeral ports and of TCP runs a ChaCha
+block):
 
 - ``icount``: ``-icount shift=0,sleep=off -smp 1``. The guest clock
   advances by 1 ns per executed instruction and never sleeps, so a

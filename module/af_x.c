@@ -31,7 +31,10 @@
  * walk a bucket under RCU (afx_port_first(), afx_port_next()) and take a
  * reference with refcount_inc_not_zero(). All afx sockets are
  * SOCK_RCU_FREE so that such a walk never touches freed memory. A socket
- * leaves its table before its last reference can go.
+ * leaves its table before its last reference can go. A table has a fixed
+ * 1 << AFX_BIND_HASH_BITS buckets, so with N sockets bound in both spaces
+ * a chain holds N / 8192 on average, 12 at 100,000: the part of a bind
+ * or lookup that grows with N.
  *
  * Ephemeral ports follow RFC 6056's random increments: the search starts
  * a random 1 to AFX_PORT_STEP ports past the last port handed out and

@@ -401,6 +401,7 @@ int afx_sklist_reserve(struct afx_net *an, struct afx_sock *ax);
 void afx_sklist_add(struct sock *sk);
 void afx_sklist_del(struct sock *sk);
 struct sock *afx_sklist_next(struct net *net, unsigned long *index);
+struct sock *afx_sklist_get(struct net *net, unsigned long id);
 void afx_sock_info(struct sock *sk, struct afx_sock_info *info);
 
 /* stream.c */

@@ -9,8 +9,9 @@
  * afx_sklist_next() and keeps its cursor, the id to look at next, in
  * cb->args[0]: each part resumes in O(log n), and a socket that lives
  * through the whole dump is shown exactly once; one created or closed
- * during it may or may not be. An exact lookup by inode still walks the
- * list.
+ * during it may or may not be. The cookie of a reply is the socket's id
+ * and the low half of its SO_COOKIE, so an exact lookup that gives one
+ * back finds its socket in O(1); one without a cookie walks the list.
  */
 
 #include <linux/module.h>
@@ -88,6 +89,15 @@ static int afx_diag_put_meminfo(struct sock *sk,
 	return 0;
 }
 
+/* The low 32 bits of @sk's SO_COOKIE. */
+static u32 afx_diag_cookie_low(struct sock *sk)
+{
+	u32 cookie[2];
+
+	sock_diag_save_cookie(sk, cookie);
+	return cookie[0];
+}
+
 static int afx_diag_fill(struct sock *sk, const struct afx_sock_info *info,
 			 struct sk_buff *skb, const struct afx_diag_req *req,
 			 struct user_namespace *user_ns, u32 portid, u32 seq,
@@ -108,7 +118,8 @@ static int afx_diag_fill(struct sock *sk, const struct afx_sock_info *info,
 	rep->adiag_state = info->state;
 	rep->pad = 0;
 	rep->adiag_ino = info->ino;
-	sock_diag_save_cookie(sk, rep->adiag_cookie);
+	rep->adiag_cookie[0] = afx_sk(sk)->all_id;
+	rep->adiag_cookie[1] = afx_diag_cookie_low(sk);
 
 	if ((req->adiag_show & AFX_DIAG_SHOW_NAME) &&
 	    (afx_diag_put_addr(skb, AFX_DIAG_NAME, &info->local) ||
@@ -171,11 +182,20 @@ static int afx_diag_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	return skb->len;
 }
 
+/* Is @req's cookie the one afx_diag_fill() gives @sk? */
+static bool afx_diag_cookie_is(struct sock *sk, const struct afx_diag_req *req)
+{
+	return req->adiag_cookie[0] == afx_sk(sk)->all_id &&
+	       req->adiag_cookie[1] == afx_diag_cookie_low(sk);
+}
+
 static int afx_diag_get_exact(struct sk_buff *in_skb,
 			      const struct nlmsghdr *nlh,
 			      const struct afx_diag_req *req)
 {
 	struct net *net = sock_net(in_skb->sk);
+	bool cookie = req->adiag_cookie[0] != AFX_DIAG_NOCOOKIE ||
+		      req->adiag_cookie[1] != AFX_DIAG_NOCOOKIE;
 	struct afx_sock_info info;
 	unsigned long index;
 	struct sk_buff *rep;
@@ -184,6 +204,16 @@ static int afx_diag_get_exact(struct sk_buff *in_skb,
 
 	if (!req->adiag_ino)
 		return -EINVAL;
+	/* The cookie holds the socket's id: O(1) when it still names it. */
+	if (cookie) {
+		sk = afx_sklist_get(net, req->adiag_cookie[0]);
+		if (sk && sock_i_ino(sk) == req->adiag_ino &&
+		    afx_diag_cookie_is(sk, req))
+			goto found;
+		if (sk)
+			sock_put(sk);
+	}
+	/* No cookie, or a stale one: ENOENT or ESTALE, by a walk. */
 	for (index = 0; (sk = afx_sklist_next(net, &index)); index++) {
 		if (sock_i_ino(sk) == req->adiag_ino)
 			break;
@@ -191,11 +221,11 @@ static int afx_diag_get_exact(struct sk_buff *in_skb,
 	}
 	if (!sk)
 		return -ENOENT;
-
-	err = sock_diag_check_cookie(sk, req->adiag_cookie);
-	if (err)
+	err = -ESTALE;
+	if (cookie)
 		goto out;
 
+found:
 	err = -ENOMEM;
 	rep = nlmsg_new(afx_diag_msg_size(), GFP_KERNEL);
 	if (!rep)

@@ -122,6 +122,29 @@ struct sock *afx_sklist_next(struct net *net, unsigned long *index)
 EXPORT_SYMBOL_GPL(afx_sklist_next);
 
 /**
+ * afx_sklist_get() - the live socket with a given id
+ * @net: the namespace
+ * @id: its afx_sock.all_id
+ *
+ * Return: the socket with a reference held, or NULL if no live socket
+ * has that id.
+ */
+struct sock *afx_sklist_get(struct net *net, unsigned long id)
+{
+	struct afx_net *an = afx_net(net);
+	struct sock *sk;
+
+	xa_lock_bh(&an->all);
+	sk = xa_load(&an->all, id);
+	if (sk && (sock_flag(sk, SOCK_DEAD) ||
+		   !refcount_inc_not_zero(&sk->sk_refcnt)))
+		sk = NULL;
+	xa_unlock_bh(&an->all);
+	return sk;
+}
+EXPORT_SYMBOL_GPL(afx_sklist_get);
+
+/**
  * afx_sock_info() - describe one socket for introspection
  * @sk: the socket, with a reference held; no locks held
  * @info: filled in

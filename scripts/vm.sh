@@ -45,6 +45,10 @@ append="console=ttyS0 quiet panic=-1 oops=panic afx_run=$mode $*"
 qemu=(
 	qemu-system-x86_64
 	-accel tcg		# KVM hangs on this host
+	# RDRAND seeds the guest's CRNG at boot, as on real machines; without
+	# it the CRNG stays unready and every get_random_u32() runs a ChaCha
+	# block (10k instructions per afx ephemeral bind, TCP's ports too).
+	-cpu qemu64,+rdrand,+rdseed
 	-m "${AFX_VM_MEM:-1G}"
 	-smp "${AFX_VM_SMP:-2}"
 	-nographic		# serial console on stdio, no display

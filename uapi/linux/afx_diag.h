@@ -77,7 +77,9 @@ enum {
  * @adiag_state: AFX_DIAG_SS_*
  * @pad: 0
  * @adiag_ino: inode number; 0 for a connection nobody has accepted yet
- * @adiag_cookie: identifies the socket for as long as it exists
+ * @adiag_cookie: identifies the socket for as long as it exists: its
+ *	index in its namespace's socket table and the low 32 bits of its
+ *	SO_COOKIE. Given back in a request, it finds the socket at once.
  */
 struct afx_diag_msg {
 	__u8	adiag_family;
