@@ -58,6 +58,8 @@ enum afx_space {
  * @AFX_STAT_DROP_NOPORT: datagrams to a port nobody bound
  * @AFX_STAT_BYTES_OUT: payload bytes sent, both types
  * @AFX_STAT_BYTES_IN: payload bytes received, both types
+ * @AFX_STAT_BYTES_DIRECT: stream payload bytes a writer copied straight
+ *	into the memory of a waiting reader (DOC: Stream buffer)
  * @AFX_STAT_MAX: number of counters
  */
 enum afx_stat {
@@ -72,6 +74,7 @@ enum afx_stat {
 	AFX_STAT_DROP_NOPORT,
 	AFX_STAT_BYTES_OUT,
 	AFX_STAT_BYTES_IN,
+	AFX_STAT_BYTES_DIRECT,
 	AFX_STAT_MAX,
 };
 

@@ -42,6 +42,7 @@ static const char *const afx_stat_names[AFX_STAT_MAX] = {
 	[AFX_STAT_DROP_NOPORT]		= "drops_no_port",
 	[AFX_STAT_BYTES_OUT]		= "bytes_sent",
 	[AFX_STAT_BYTES_IN]		= "bytes_received",
+	[AFX_STAT_BYTES_DIRECT]		= "bytes_direct",
 };
 
 /**

@@ -70,6 +70,25 @@
  * those bytes, like the page @head is in, are freed with the socket
  * (afx_sbuf_purge(), from the destructor, once no producer can run).
  *
+ * Direct copies. A consumer about to wait on an empty buffer, with room
+ * for a large write (the producer's last write was at least
+ * AFX_SBUF_DIRECT_MIN bytes, @write_hint), may post its own memory
+ * instead: afx_sbuf_post() pins the pages of its buffer, as O_DIRECT
+ * does, and hangs them on @direct. A producer that finds a
+ * posted buffer and the ring empty copies its bytes straight into those
+ * pages (afx_sbuf_push_direct()), so they are copied once, not twice, and
+ * need no page of the ring. Ordering holds because of when each side acts:
+ * the consumer posts only after it found the ring empty and takes the
+ * buffer back (afx_sbuf_unpost()) before it reads the ring again, and the
+ * producer copies into it only while the ring is empty, so every byte
+ * that goes direct comes after every byte pulled before the post and
+ * before every byte pushed to the ring after it. @dlock guards @direct
+ * and its progress: the producer copies one page at a time under it with
+ * page faults disabled (a copy that would fault stops there, and the rest
+ * goes through the ring, which may fault), so the consumer takes its
+ * buffer back after at most one page's copy, and the bytes counted in
+ * afx_sbuf_direct.done are the bytes written.
+ *
  * Wakeups are the caller's: stream.c calls sk_data_ready() after a push
  * and sk_write_space() after a pull. Their skwq_has_sleeper() and the
  * smp_mb() a sleeper executes after queueing itself (afx_io_wait(),
@@ -106,6 +125,7 @@ static unsigned int afx_sbuf_slot(u32 pos)
 void afx_sbuf_init(struct afx_sbuf *sb)
 {
 	memset(sb, 0, sizeof(*sb));
+	spin_lock_init(&sb->dlock);
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_init);
 
@@ -615,3 +635,223 @@ void afx_sbuf_purge(struct afx_sbuf *sb)
 	afx_sbuf_init(sb);
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_purge);
+
+/**
+ * afx_sbuf_write_hint() - the producer: note the size of a write
+ * @sb: the buffer
+ * @len: the bytes the write asks to push
+ *
+ * A consumer posts its memory (afx_sbuf_post()) only while the last write
+ * was large, and no more of it than that write.
+ */
+void afx_sbuf_write_hint(struct afx_sbuf *sb, size_t len)
+{
+	u32 hint = len < AFX_SBUF_DIRECT_MIN ? 0 :
+		   min_t(size_t, len, AFX_SBUF_DIRECT_MAX);
+
+	if (READ_ONCE(sb->write_hint) != hint)
+		WRITE_ONCE(sb->write_hint, hint);
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_write_hint);
+
+/**
+ * afx_sbuf_push_direct() - the producer: copy into the consumer's posted memory
+ * @sb: the buffer
+ * @from: the source; advanced by what was copied
+ * @len: bytes to copy at most
+ *
+ * Copies only while the ring is empty, one page at a time under @dlock,
+ * with page faults disabled. Producers of one buffer must be serialised
+ * by the caller.
+ *
+ * Return: bytes copied: 0 if no memory is posted, the ring holds bytes,
+ * the buffer is shut down, or the first byte would fault (push them with
+ * afx_sbuf_push(), which may fault).
+ */
+size_t afx_sbuf_push_direct(struct afx_sbuf *sb, struct iov_iter *from,
+			    size_t len)
+{
+	struct afx_sbuf_direct *d;
+	size_t done = 0, pos, off, chunk, n;
+	struct page *page;
+
+	if (!READ_ONCE(sb->direct) || READ_ONCE(sb->shut))
+		return 0;
+	/* Behind every byte of the ring: only while it is empty. */
+	if (sb->head != smp_load_acquire(&sb->tail))
+		return 0;
+	while (done < len) {
+		spin_lock(&sb->dlock);
+		d = sb->direct;
+		if (!d || d->done == d->len) {
+			spin_unlock(&sb->dlock);
+			break;
+		}
+		pos = d->start + d->done;
+		off = pos & ~PAGE_MASK;
+		page = d->pages[pos >> PAGE_SHIFT];
+		chunk = min3(len - done, d->len - d->done, PAGE_SIZE - off);
+		pagefault_disable();
+		n = copy_page_from_iter(page, off, chunk, from);
+		pagefault_enable();
+		flush_dcache_page(page);
+		d->done += n;
+		WRITE_ONCE(sb->direct_done, d->done);
+		spin_unlock(&sb->dlock);
+		done += n;
+		if (n < chunk)
+			break;
+	}
+	return done;
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_push_direct);
+
+/**
+ * afx_sbuf_hang_direct() - the consumer: post pages it holds
+ * @sb: the buffer
+ * @d: @pages, @start and @len filled in; no other posting is hung
+ *
+ * The second half of afx_sbuf_post(), after the pages are pinned.
+ */
+VISIBLE_IF_KUNIT void afx_sbuf_hang_direct(struct afx_sbuf *sb,
+					   struct afx_sbuf_direct *d)
+{
+	d->done = 0;
+	spin_lock(&sb->dlock);
+	sb->direct = d;
+	spin_unlock(&sb->dlock);
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_hang_direct);
+
+/**
+ * afx_sbuf_take_direct() - the consumer: take a posting back
+ * @sb: the buffer
+ * @d: the posting afx_sbuf_hang_direct() hung
+ *
+ * The first half of afx_sbuf_unpost(): after it, the producer no longer
+ * writes to the pages of @d.
+ *
+ * Return: the bytes the producer copied in.
+ */
+VISIBLE_IF_KUNIT size_t afx_sbuf_take_direct(struct afx_sbuf *sb,
+					     struct afx_sbuf_direct *d)
+{
+	size_t done;
+
+	spin_lock(&sb->dlock);
+	sb->direct = NULL;
+	WRITE_ONCE(sb->direct_done, 0);
+	done = d->done;
+	spin_unlock(&sb->dlock);
+	return done;
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_take_direct);
+
+/*
+ * The first user segment of @to: its address, and its length in *@len
+ * (no more than *@len). Return: false if @to is not plain user memory.
+ */
+static bool afx_sbuf_user_segment(const struct iov_iter *to,
+				  unsigned long *addr, size_t *len)
+{
+	struct iovec iov;
+
+	if (iter_is_ubuf(to)) {
+		*addr = (unsigned long)to->ubuf + to->iov_offset;
+		*len = min(*len, iov_iter_count(to));
+	} else if (iter_is_iovec(to)) {
+		iov = iov_iter_iovec(to);
+		*addr = (unsigned long)iov.iov_base;
+		*len = min(*len, iov.iov_len);
+	} else {
+		return false;
+	}
+	return *len;
+}
+
+/**
+ * afx_sbuf_post() - the consumer: offer its memory for a direct copy
+ * @sb: the buffer, found empty by the consumer
+ * @d: the posting, in the caller's frame until afx_sbuf_unpost()
+ * @to: the consumer's destination; not advanced
+ * @len: bytes the consumer still wants
+ *
+ * Posts only user memory, only while the producer's last write was
+ * large, and no more than that write or the first segment of @to. The
+ * pages are pinned (FOLL_PIN), so that a fork() while they are posted
+ * leaves them with the consumer. Consumers of one buffer must be
+ * serialised by the caller.
+ *
+ * Return: 0 if posted (afx_sbuf_unpost() must follow); -EAGAIN if not
+ * worth it; -EFAULT or -ENOMEM if the pages could not be had.
+ */
+int afx_sbuf_post(struct afx_sbuf *sb, struct afx_sbuf_direct *d,
+		  const struct iov_iter *to, size_t len)
+{
+	size_t want = READ_ONCE(sb->write_hint);
+	unsigned long addr;
+	unsigned int nr;
+	int pinned;
+
+	len = min(len, want);
+	if (len < AFX_SBUF_DIRECT_MIN || READ_ONCE(sb->direct) ||
+	    !afx_sbuf_user_segment(to, &addr, &len) ||
+	    len < AFX_SBUF_DIRECT_MIN)
+		return -EAGAIN;
+	d->start = addr & ~PAGE_MASK;
+	nr = DIV_ROUND_UP(d->start + len, PAGE_SIZE);
+	d->pages = kvmalloc_array(nr, sizeof(*d->pages), GFP_KERNEL);
+	if (!d->pages)
+		return -ENOMEM;
+	pinned = pin_user_pages_fast(addr & PAGE_MASK, nr, FOLL_WRITE,
+				     d->pages);
+	if (pinned <= 0) {
+		kvfree(d->pages);
+		return pinned ? pinned : -EFAULT;
+	}
+	d->len = min_t(size_t, len, pinned * PAGE_SIZE - d->start);
+	afx_sbuf_hang_direct(sb, d);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_post);
+
+/**
+ * afx_sbuf_unpost() - the consumer: take its posted memory back
+ * @sb: the buffer
+ * @d: what afx_sbuf_post() posted
+ * @to: the consumer's destination; advanced by the bytes copied into it
+ *
+ * Return: the bytes the producer copied in, which the consumer has now
+ * received, ahead of anything in the ring.
+ */
+size_t afx_sbuf_unpost(struct afx_sbuf *sb, struct afx_sbuf_direct *d,
+		       struct iov_iter *to)
+{
+	unsigned int nr = DIV_ROUND_UP(d->start + d->len, PAGE_SIZE);
+	unsigned int written;
+	size_t done;
+
+	done = afx_sbuf_take_direct(sb, d);
+	/* Written through the kernel's mapping: the PTEs do not say so. */
+	written = done ? DIV_ROUND_UP(d->start + done, PAGE_SIZE) : 0;
+	unpin_user_pages_dirty_lock(d->pages, written, true);
+	unpin_user_pages(d->pages + written, nr - written);
+	kvfree(d->pages);
+	iov_iter_advance(to, done);
+	return done;
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_unpost);
+
+/**
+ * afx_sbuf_direct_done() - bytes copied into the posted memory so far
+ * @sb: the buffer
+ *
+ * For the consumer's wait condition.
+ *
+ * Return: the byte count; 0 when nothing is posted.
+ */
+size_t afx_sbuf_direct_done(const struct afx_sbuf *sb)
+{
+	return READ_ONCE(sb->direct_done);
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_direct_done);

@@ -25,6 +25,31 @@
  * a power of 2: 64 KiB with 4 KiB pages (DOC: Stream buffer).
  */
 #define AFX_SBUF_SPARES		16
+/*
+ * Direct copies (DOC: Stream buffer): a write of at least AFX_SBUF_DIRECT_MIN
+ * bytes lets a reader waiting with at least that much room post its own
+ * pages, up to AFX_SBUF_DIRECT_MAX bytes at a time.
+ */
+#define AFX_SBUF_DIRECT_MIN	(16U * 1024)
+#define AFX_SBUF_DIRECT_MAX	(1024U * 1024)
+
+/**
+ * struct afx_sbuf_direct - a waiting consumer's own memory, posted for a copy
+ * @pages: the pages of the consumer's buffer, with a reference each
+ * @start: offset of the first byte in @pages[0]
+ * @len: bytes posted
+ * @done: bytes the producer has copied in, from the first; under
+ *	afx_sbuf.dlock
+ *
+ * Lives in the consumer's recvmsg() frame, between afx_sbuf_post() and
+ * afx_sbuf_unpost().
+ */
+struct afx_sbuf_direct {
+	struct page **pages;
+	size_t start;
+	size_t len;
+	size_t done;
+};
 
 /**
  * struct afx_sbuf - a single-producer, single-consumer byte ring of pages
@@ -41,6 +66,13 @@
  * @spares: pages the consumer finished with, for the producer: a ring
  *	indexed by @spare_in and @spare_out
  * @shut: set by afx_sbuf_shutdown(); pushes fail with -EPIPE after it
+ * @dlock: guards @direct and what the producer writes through it
+ * @direct: the consumer's posted buffer, or NULL; under @dlock
+ * @direct_done: bytes copied into @direct, 0 when none is posted; written
+ *	under @dlock, read locklessly by the consumer's wait condition
+ * @write_hint: the size of the producer's last write if it was large
+ *	enough for a direct copy, capped at AFX_SBUF_DIRECT_MAX, else 0;
+ *	written by the producer, read by the consumer, both without a lock
  */
 struct afx_sbuf {
 	u32 head;
@@ -50,6 +82,10 @@ struct afx_sbuf {
 	u32 spare_out;
 	struct page *spares[AFX_SBUF_SPARES];
 	bool shut;
+	spinlock_t dlock; /* @direct */
+	struct afx_sbuf_direct *direct;
+	size_t direct_done;
+	u32 write_hint;
 };
 
 void afx_sbuf_init(struct afx_sbuf *sb);
@@ -69,5 +105,17 @@ u32 afx_sbuf_spare_pages(const struct afx_sbuf *sb);
 void afx_sbuf_shutdown(struct afx_sbuf *sb);
 void afx_sbuf_discard(struct afx_sbuf *sb);
 void afx_sbuf_purge(struct afx_sbuf *sb);
+void afx_sbuf_write_hint(struct afx_sbuf *sb, size_t len);
+size_t afx_sbuf_push_direct(struct afx_sbuf *sb, struct iov_iter *from,
+			    size_t len);
+int afx_sbuf_post(struct afx_sbuf *sb, struct afx_sbuf_direct *d,
+		  const struct iov_iter *to, size_t len);
+size_t afx_sbuf_unpost(struct afx_sbuf *sb, struct afx_sbuf_direct *d,
+		       struct iov_iter *to);
+size_t afx_sbuf_direct_done(const struct afx_sbuf *sb);
+#if IS_ENABLED(CONFIG_KUNIT)
+void afx_sbuf_hang_direct(struct afx_sbuf *sb, struct afx_sbuf_direct *d);
+size_t afx_sbuf_take_direct(struct afx_sbuf *sb, struct afx_sbuf_direct *d);
+#endif
 
 #endif /* _AFX_SBUF_H */

@@ -698,6 +698,7 @@ static int afx_stream_sendmsg(struct socket *sock, struct msghdr *msg,
 		goto out_err;
 	}
 
+	afx_sbuf_write_hint(&afx_sk(peer)->rx, len);
 	/* Checked before the first byte too: a zero-length send gets EPIPE. */
 	for (;;) {
 		if (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) {
@@ -706,6 +707,15 @@ static int afx_stream_sendmsg(struct socket *sock, struct msghdr *msg,
 		}
 		if (sent >= len)
 			break;
+		/* Straight into a waiting reader's memory if it posted it. */
+		n = afx_sbuf_push_direct(&afx_sk(peer)->rx, &msg->msg_iter,
+					 len - sent);
+		if (n) {
+			peer->sk_data_ready(peer);
+			afx_stat_add(sk, AFX_STAT_BYTES_DIRECT, n);
+			sent += n;
+			continue;
+		}
 		n = min_t(size_t, len - sent, afx_stream_room(sk, peer));
 		n = afx_sbuf_push(&afx_sk(peer)->rx, &msg->msg_iter, n);
 		if (n > 0)
@@ -745,6 +755,33 @@ VISIBLE_IF_KUNIT bool afx_stream_can_read(struct sock *sk)
 	       READ_ONCE(sk->sk_state) != TCP_ESTABLISHED;
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_stream_can_read);
+
+/* The wait condition of a reader that posted its memory (DOC: Data). */
+static bool afx_stream_can_read_direct(struct sock *sk)
+{
+	return afx_sbuf_direct_done(&afx_sk(sk)->rx) || afx_stream_can_read(sk);
+}
+
+/*
+ * Wait for data on an empty buffer, posting the reader's own memory for a
+ * direct copy when the writer writes large (afx_sbuf_post()). Return: the
+ * result of the wait; *@copied grows by the bytes copied direct.
+ */
+static int afx_stream_wait_data(struct sock *sk, struct msghdr *msg,
+				size_t want, int *copied, long *timeo)
+{
+	struct afx_sock *ax = afx_sk(sk);
+	struct afx_sbuf_direct d;
+	int err;
+
+	if (afx_sbuf_post(&ax->rx, &d, &msg->msg_iter, want))
+		return afx_io_wait(sk, &ax->rx_lock, timeo, EPOLLIN,
+				   afx_stream_can_read);
+	err = afx_io_wait(sk, &ax->rx_lock, timeo, EPOLLIN,
+			  afx_stream_can_read_direct);
+	*copied += afx_sbuf_unpost(&ax->rx, &d, &msg->msg_iter);
+	return err;
+}
 
 static int afx_stream_recvmsg(struct socket *sock, struct msghdr *msg,
 			      size_t len, int flags)
@@ -806,8 +843,8 @@ static int afx_stream_recvmsg(struct socket *sock, struct msghdr *msg,
 				err = -EAGAIN;
 			break;
 		}
-		err = afx_io_wait(sk, &ax->rx_lock, &timeo, EPOLLIN,
-				  afx_stream_can_read);
+		err = afx_stream_wait_data(sk, msg, peek ? 0 : len - copied,
+					   &copied, &timeo);
 		if (err) {
 			if (copied)
 				err = 0;

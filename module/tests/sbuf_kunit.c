@@ -2,7 +2,8 @@
 /*
  * afx: KUnit suite for sbuf.c, the stream buffer, through its interface
  * only: order, peeking, the limit and the capacity, laps of the ring,
- * records, shutdown, discard, purge, the pages kept for reuse, and a producer and a consumer on two
+ * records, shutdown, discard, purge, the pages kept for reuse, direct
+ * copies into a consumer's posting, and a producer and a consumer on two
  * CPUs.
  */
 
@@ -533,6 +534,85 @@ static void sbuf_record_header_straddles(struct kunit *test)
 	afx_sbuf_purge(sb);
 }
 
+static size_t ks_push_direct(struct afx_sbuf *sb, u64 pos, size_t len)
+{
+	u8 *buf = kmalloc(len, GFP_KERNEL);
+	struct kvec kv = { .iov_base = buf, .iov_len = len };
+	struct iov_iter it;
+	size_t n;
+
+	if (!buf)
+		return 0;
+	ks_fill(buf, pos, len);
+	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, len);
+	n = afx_sbuf_push_direct(sb, &it, len);
+	kfree(buf);
+	return n;
+}
+
+/*
+ * Direct copies: into a posting only, in order from its start, no more
+ * than it holds, only while the ring is empty and not shut down; taking
+ * it back reports what was copied and stops the producer.
+ */
+static void sbuf_direct(struct kunit *test)
+{
+	struct afx_sbuf *sb = ks_sbuf(test);
+	struct page *pages[3] = {};
+	struct afx_sbuf_direct d = {
+		.pages = pages, .start = 100, .len = 2 * PAGE_SIZE,
+	};
+	const size_t total = 2 * PAGE_SIZE;
+	u8 *out = kunit_kzalloc(test, total, GFP_KERNEL);
+	u8 ring[10];
+	size_t off, chunk, i;
+
+	KUNIT_ASSERT_NOT_NULL(test, out);
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
+		pages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
+	}
+
+	/* Nothing posted: nothing goes direct. */
+	KUNIT_EXPECT_EQ(test, ks_push_direct(sb, 0, 5000), 0);
+
+	afx_sbuf_hang_direct(sb, &d);
+	KUNIT_EXPECT_EQ(test, ks_push_direct(sb, 0, 5000), 5000);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_direct_done(sb), 5000);
+	/* Only what the posting holds, then nothing more. */
+	KUNIT_EXPECT_EQ(test, ks_push_direct(sb, 5000, 10000), total - 5000);
+	KUNIT_EXPECT_EQ(test, ks_push_direct(sb, total, 10), 0);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_take_direct(sb, &d), total);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_direct_done(sb), 0);
+	for (off = 0; off < total; off += chunk) {
+		chunk = min_t(size_t, total - off,
+			      PAGE_SIZE - (d.start + off) % PAGE_SIZE);
+		memcpy_from_page(out + off, pages[(d.start + off) / PAGE_SIZE],
+				 (d.start + off) % PAGE_SIZE, chunk);
+	}
+	KUNIT_EXPECT_EQ(test, ks_check(out, 0, total), -1);
+	/* Taken back: the producer no longer writes there. */
+	KUNIT_EXPECT_EQ(test, ks_push_direct(sb, 0, 10), 0);
+
+	/* Bytes in the ring come first: no direct copy behind them. */
+	ks_fill(ring, 0, sizeof(ring));
+	KUNIT_ASSERT_EQ(test, ks_push(sb, ring, sizeof(ring)), sizeof(ring));
+	afx_sbuf_hang_direct(sb, &d);
+	KUNIT_EXPECT_EQ(test, ks_push_direct(sb, 0, 10), 0);
+	KUNIT_ASSERT_EQ(test, ks_pull(sb, ring, sizeof(ring), false),
+			sizeof(ring));
+	KUNIT_EXPECT_EQ(test, ks_push_direct(sb, 0, 10), 10);
+
+	/* Shut down: nothing more goes direct either. */
+	afx_sbuf_shutdown(sb);
+	KUNIT_EXPECT_EQ(test, ks_push_direct(sb, 10, 10), 0);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_take_direct(sb, &d), 10);
+
+	afx_sbuf_purge(sb);
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		__free_page(pages[i]);
+}
+
 static struct kunit_case afx_sbuf_cases[] = {
 	KUNIT_CASE(sbuf_record_header_straddles),
 	KUNIT_CASE(sbuf_records),
@@ -544,6 +624,7 @@ static struct kunit_case afx_sbuf_cases[] = {
 	KUNIT_CASE(sbuf_discard_pages),
 	KUNIT_CASE(sbuf_purge),
 	KUNIT_CASE(sbuf_spares),
+	KUNIT_CASE(sbuf_direct),
 	KUNIT_CASE(sbuf_two_cpus),
 	{}
 };
