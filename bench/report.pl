@@ -695,9 +695,16 @@ finished (64 KiB) for its writer, so messages up to that size allocate no
 page and zero none, where AF_UNIX and a pipe allocate, and the kernel
 zeroes, the memory of every large message (Debian's kernel zeroes every
 new page). That is AF_X's lead from 16 KiB up: one copy in and one copy
-out, against a copy, a clear and a copy. Above 64 KiB at a time the pages
-past the 16 kept are allocated again, so the lead narrows at 256 KiB and
-1 MiB.
+out, against a copy, a clear and a copy.
+
+From 16 KiB up a byte can be copied once: a reader that waits in
+``recv()`` while the writer writes large pins its own buffer and posts
+it on the stream buffer, and the writer copies straight into it
+(``DOC: Stream buffer`` in ``module/sbuf.c``). A pipe and AF_UNIX copy
+every byte twice and, for large messages, allocate and clear pages as
+well; at 256 KiB and 1 MiB that makes AF_X's stream move more than
+twice their bytes per instruction. Bytes the writer sends while the
+reader is busy still go through the ring (two copies).
 
 An AF_X datagram socket keeps the datagrams sent to it in the same kind
 of ring, as records (an 8-byte header and the payload, ``DOC: Data`` in

@@ -29,6 +29,7 @@
 
 #include "kselftest_harness.h"
 #include "afx_harness.h"
+#include "afx_introspect.h"
 
 /* ---- a two-thread race rig ------------------------------------------------ */
 
@@ -1409,6 +1410,214 @@ TEST_F_TIMEOUT(race, two_readers_get_each_byte_once, RACE_TIMEOUT)
 	       iters / (now_s() - t0), bad);
 	ASSERT_LT(0, iters);
 	EXPECT_EQ(0, bad);
+}
+
+/* ---- stream: direct copies into a waiting reader ---------------------- */
+
+static unsigned long long direct_bytes(void)
+{
+	unsigned long long v[NSTATS];
+
+	return stats_read(v) ? 0 : v[S_BDIRECT];
+}
+
+struct big_writer {
+	int fd;
+	uint64_t count;
+	uint64_t sent;
+	unsigned int seed;
+};
+
+/* Write w->count pattern bytes in writes of 1 B to 200 KiB, then SHUT_WR. */
+static void *write_big(void *p)
+{
+	static unsigned char buf[200 * 1024];
+	struct big_writer *w = p;
+	size_t n;
+
+	for (w->sent = 0; w->sent < w->count; w->sent += n) {
+		w->seed = w->seed * 1103515245u + 12345u;
+		n = (w->seed >> 4) % 8 ? 16 * 1024 + (w->seed >> 8) % (184 * 1024) :
+					 1 + (w->seed >> 8) % 4096;
+		if (n > w->count - w->sent)
+			n = w->count - w->sent;
+		afx_fill_pattern(buf, n, w->sent);
+		/* Now and then a pause around the reader's 1 ms timeout. */
+		if ((w->seed >> 12) % 4 == 0) {
+			double until = now_s() + ((w->seed >> 14) % 2000) / 1e6;
+
+			while (now_s() < until)
+				;
+		}
+		if (afx_send_all(w->fd, buf, n))
+			break;
+	}
+	shutdown(w->fd, SHUT_WR);
+	return NULL;
+}
+
+struct timed_reader {
+	int fd;
+	uint64_t got;
+	long timeouts;
+	long bad;
+};
+
+/*
+ * The worker: read until EOF with buffers of 16 KiB to 1 MiB, checking
+ * that every byte is the next of the pattern; EAGAIN (SO_RCVTIMEO) is
+ * retried.
+ */
+static void read_big_in_order(void *p)
+{
+	static unsigned char buf[1024 * 1024];
+	struct timed_reader *a = p;
+	unsigned int seed = 99;
+	ssize_t n;
+
+	for (;;) {
+		seed = seed * 1103515245u + 12345u;
+		n = recv(a->fd, buf, 16 * 1024 + (seed >> 8) % (1008 * 1024), 0);
+		if (n < 0 && errno == EAGAIN) {
+			a->timeouts++;
+			continue;
+		}
+		if (n <= 0)
+			break;
+		if (afx_check_pattern(buf, n, a->got) != (size_t)n)
+			a->bad++;
+		a->got += n;
+	}
+}
+
+/*
+ * A reader on one CPU whose waits time out every millisecond, so that it
+ * takes its posted buffer back while the writer on the other CPU may be
+ * copying into it: every byte arrives once and in order, direct or
+ * through the ring, then EOF.
+ */
+TEST_F_TIMEOUT(race, direct_copy_against_reader_timeouts, RACE_TIMEOUT)
+{
+	double end = now_s() + race_seconds(), t0 = now_s();
+	struct timeval tv = { .tv_usec = 1000 };
+	unsigned long long direct0 = direct_bytes();
+	struct timed_reader rd;
+	struct big_writer w;
+	long iters = 0, bad = 0, timeouts = 0;
+	uint64_t total = 0;
+	pthread_t writer;
+	struct race r;
+	int fds[2];
+
+	ASSERT_EQ(0, race_start(&r, read_big_in_order));
+	while (now_s() < end) {
+		ASSERT_EQ(0, afx_stream_pair(fds));
+		ASSERT_EQ(0, setsockopt(fds[1], SOL_SOCKET, SO_RCVTIMEO, &tv,
+					sizeof(tv)));
+		memset(&rd, 0, sizeof(rd));
+		rd.fd = fds[1];
+		w.fd = fds[0];
+		w.count = 1 + (uint64_t)(iters * 104729) % (4 * 1024 * 1024);
+		w.seed = iters;
+		race_go(&r, ++iters, &rd);
+		ASSERT_EQ(0, pthread_create(&writer, NULL, write_big, &w));
+		ASSERT_EQ(0, pthread_join(writer, NULL));
+		race_wait(&r, iters);
+		ASSERT_EQ(w.count, w.sent);
+		if (rd.bad || rd.got != w.count)
+			bad++;
+		timeouts += rd.timeouts;
+		total += rd.got;
+		close(fds[0]);
+		close(fds[1]);
+	}
+	race_stop(&r);
+	TH_LOG("%ld streams, %.0f/s, %llu bytes, %llu direct, %ld timeouts, %ld broken",
+	       iters, iters / (now_s() - t0), (unsigned long long)total,
+	       direct_bytes() - direct0, timeouts, bad);
+	ASSERT_LT(0, iters);
+	EXPECT_EQ(0, bad);
+	EXPECT_LT(direct0, direct_bytes());
+	EXPECT_LT(0, timeouts);
+}
+
+struct hist_reader {
+	int fd;
+	unsigned char *buf;	/* 512 KiB */
+	uint64_t hist[256];
+	uint64_t bytes;
+};
+
+/* The worker: read until EOF with large buffers, counting byte values. */
+static void read_big_counting(void *p)
+{
+	struct hist_reader *a = p;
+	unsigned char *buf = a->buf;
+	ssize_t n, i;
+
+	while ((n = recv(a->fd, buf, 16 * 1024 + a->bytes % (496 * 1024),
+			 0)) > 0) {
+		for (i = 0; i < n; i++)
+			a->hist[buf[i]]++;
+		a->bytes += n;
+	}
+}
+
+/*
+ * Two readers of one socket on two CPUs, both with large buffers: one may
+ * be waiting with its buffer posted while the other reads the ring. Each
+ * byte reaches exactly one of them.
+ */
+TEST_F_TIMEOUT(race, direct_copy_with_two_readers, RACE_TIMEOUT)
+{
+	double end = now_s() + race_seconds(), t0 = now_s();
+	static unsigned char bufs[2][512 * 1024];
+	unsigned long long direct0 = direct_bytes();
+	struct hist_reader mine, theirs;
+	long iters = 0, bad = 0;
+	uint64_t want[256];
+	size_t len, i, off;
+	pthread_t writer;
+	struct writer_arg w;
+	struct race r;
+	int fds[2];
+
+	for (i = 0; i < sizeof(counted_out); i++)
+		counted_out[i] = i % 251;
+	ASSERT_EQ(0, race_start(&r, read_big_counting));
+	while (now_s() < end) {
+		ASSERT_EQ(0, afx_stream_pair(fds));
+		len = 1 + (size_t)(iters * 7919) % (4 * 1024 * 1024);
+		memset(&mine, 0, sizeof(mine));
+		memset(&theirs, 0, sizeof(theirs));
+		mine.fd = theirs.fd = fds[1];
+		mine.buf = bufs[0];
+		theirs.buf = bufs[1];
+		w.fd = fds[0];
+		w.count = len;
+		ASSERT_EQ(0, pthread_create(&writer, NULL, write_counted, &w));
+		race_go(&r, ++iters, &theirs);
+		read_big_counting(&mine);
+		race_wait(&r, iters);
+		ASSERT_EQ(0, pthread_join(writer, NULL));
+		ASSERT_EQ((long)len, w.sent);
+		memset(want, 0, sizeof(want));
+		for (off = 0; off < len; off++)
+			want[off % sizeof(counted_out) % 251]++;
+		for (i = 0; i < 256; i++)
+			if (mine.hist[i] + theirs.hist[i] != want[i])
+				bad++;
+		if (mine.bytes + theirs.bytes != len)
+			bad++;
+		close(fds[0]);
+		close(fds[1]);
+	}
+	race_stop(&r);
+	TH_LOG("%ld streams, %.0f/s, %llu direct, %ld broken", iters,
+	       iters / (now_s() - t0), direct_bytes() - direct0, bad);
+	ASSERT_LT(0, iters);
+	EXPECT_EQ(0, bad);
+	EXPECT_LT(direct0, direct_bytes());
 }
 
 #define REC_SIZE	512
