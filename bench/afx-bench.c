@@ -265,7 +265,7 @@ static bool size_applies(enum wl w, const struct transport *t, size_t size)
 /* Metrics: name, lower-is-better. */
 enum metric {
 	M_P50, M_P90, M_P99, M_P999, M_MAX,
-	M_MIBS, M_MSGS, M_LOST, M_CONNS, M_RTS,
+	M_MIBS, M_MSGS, M_LOST, M_CONNS, M_RTS, M_IDLE_MEM,
 	NMETRICS,
 };
 
@@ -283,6 +283,7 @@ static const struct {
 	[M_LOST] = { "lost_pct", true },
 	[M_CONNS] = { "conns_s", false },
 	[M_RTS] = { "roundtrips_s", false },
+	[M_IDLE_MEM] = { "idle_kmem_B", true },
 };
 
 /* ------------------------------------------------------------------------ */
@@ -350,6 +351,7 @@ struct side {
 	uint64_t mark_bytes;
 	int64_t t0, t1;		/* measured interval */
 	double lat[5];		/* W1 percentiles */
+	double idle_kmem;	/* W5-idle: slab bytes per idle channel */
 	uint32_t nsamples;
 	int failed;
 	char err[240];
@@ -1128,6 +1130,22 @@ static void __attribute__((noreturn)) run_server(struct cell *c, int pair)
 	_exit(0);
 }
 
+/* The kernel's slab memory in bytes (/proc/meminfo Slab), -1 if unknown. */
+static double slab_bytes(void)
+{
+	char line[128];
+	double kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Slab: %lf kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb < 0 ? -1 : kb * 1024;
+}
+
 /* W5-idle: open g_nidle idle channels of the transport. */
 static void open_idle(const struct transport *t, unsigned int sport)
 {
@@ -1157,8 +1175,10 @@ static void __attribute__((noreturn)) run_client(struct cell *c, int pair)
 	char go;
 
 	child_setup(c, pair, false);
-	if (c->wl == W5I)
+	if (c->wl == W5I) {
+		g_me->idle_kmem = slab_bytes();
 		open_idle(t, c->sport[pair]);
+	}
 	if (t->kind == K_PIPE) {
 		ch.wfd = c->a[pair][1];
 		ch.rfd = c->b[pair][0];
@@ -1176,6 +1196,15 @@ static void __attribute__((noreturn)) run_client(struct cell *c, int pair)
 	case W1:
 	case W5I:
 		client_pingpong(&ch, t, c->msg, c->secs, true);
+		/*
+		 * Every idle channel is set up at both ends by now (the server
+		 * accepted them before the measured one): the slab memory they
+		 * added, per channel.
+		 */
+		if (c->wl == W5I && g_me->idle_kmem >= 0 && slab_bytes() >= 0)
+			g_me->idle_kmem = (slab_bytes() - g_me->idle_kmem) / g_nidle;
+		else
+			g_me->idle_kmem = -1;
 		client_end(&ch, t);
 		break;
 	case W5P:
@@ -1277,6 +1306,8 @@ static void evaluate(struct cell *c, struct outcome *o)
 	case W5I:
 		for (int m = 0; m < 5; m++)
 			set_metric(o, M_P50 + m, cl->lat[m]);
+		if (c->wl == W5I && cl->idle_kmem > 0)
+			set_metric(o, M_IDLE_MEM, cl->idle_kmem);
 		if (g_validate && cl->sum != sv->sum)
 			outcome_fail(o, "checksum: client sent %016" PRIx64
 				     ", server received %016" PRIx64,

@@ -53,12 +53,13 @@ my %PRIMARY = (
 	'W4' => 'conns_s', 'W5-pairs' => 'roundtrips_s', 'W5-idle' => 'rtt_p50_ns',
 );
 my %LOWER_BETTER = map { $_ => 1 }
-	qw(rtt_p50_ns rtt_p90_ns rtt_p99_ns rtt_p999_ns rtt_max_ns lost_pct);
+	qw(rtt_p50_ns rtt_p90_ns rtt_p99_ns rtt_p999_ns rtt_max_ns lost_pct
+	   idle_kmem_B);
 my %UNIT = (
 	rtt_p50_ns => 'us', rtt_p90_ns => 'us', rtt_p99_ns => 'us',
 	rtt_p999_ns => 'us', rtt_max_ns => 'us', MiB_s => 'MiB/s',
 	msgs_s => 'msgs/s', conns_s => 'conn/s', roundtrips_s => 'round trips/s',
-	lost_pct => '%',
+	lost_pct => '%', idle_kmem_B => 'bytes',
 );
 my @MODE_ORDER = qw(icount wall-same wall-split);
 my %MODE_TEXT = (
@@ -820,7 +821,11 @@ fresh server and client process; a coordinator only forks and waits.
 - **W5** scaling: N pairs (1, 2, 4, 8) running W1 with 64-byte messages at
   once, aggregate round trips/s (the ``size`` column of the CSV is N);
   and W1 (64 B) while 4096 idle connections of the same transport are open
-  (datagram: 4096 bound sockets; pipe: 4096 pipes).
+  (datagram: 4096 bound sockets; pipe: 4096 pipes), with the kernel
+  memory each idle one takes (``idle_kmem_B``: the growth of ``Slab`` in
+  ``/proc/meminfo`` from before they are opened to after both ends of
+  each are set up, divided by their number; neither end has sent
+  anything, so no data pages are involved).
 
 Ratios: ``ratio_unix`` is value / value of AF_UNIX of the same socket type
 in the same mode and cell (datagram transports and every W3 cell against
@@ -856,6 +861,7 @@ EOT
 			push @metrics, 'rtt_p99_ns', 'rtt_p999_ns' if $w eq 'W1' || $w eq 'W5-idle';
 			push @metrics, 'msgs_s' if $w eq 'W2';
 			push @metrics, 'lost_pct' if $w eq 'W3';
+			push @metrics, 'idle_kmem_B' if $w eq 'W5-idle';
 			for my $m (@metrics) {
 				next unless sizes_of($mode, $w);
 				printf $fh "%s, ``%s`` (%s, %s):\n\n", $WL_TITLE{$w}, $m, $UNIT{$m},
