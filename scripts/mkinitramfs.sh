@@ -121,6 +121,8 @@ for d in selftests userspace-demo uapi; do
 	[[ -d "$d" ]] && cp -a "$d" "$root/afx/"
 done
 cp -a scripts/guest "$root/afx/scripts/"
+mkdir -p "$root/afx/bench/prof"
+cp bench/prof/*.sh "$root/afx/bench/prof/"
 cp scripts/guest/init "$root/init"
 chmod 755 "$root/init"
 

@@ -12,12 +12,14 @@ fi
 if [ -n "$afx_ow_churn" ]; then
 	for t in $(echo "${afx_ow_tr:-afxs,unixs}" | tr , " "); do
 		OW_CHURN=1 /afx/build/ow "$t" 0 "${afx_ow_n:-2000}"
+		sleep 1	# let RCU free this run's sockets outside the next window
 	done
 	exit 0
 fi
 for sz in $(echo "${afx_ow_sizes:-64}" | tr , " "); do
 	for t in $(echo "${afx_ow_tr:-afxdg,unixdg,afxs,unixs,pipe}" | tr , " "); do
-		/afx/build/ow "$t" "$sz" "${afx_ow_n:-20000}"
+		[ -n "$afx_ow_self" ] || /afx/build/ow "$t" "$sz" "${afx_ow_n:-20000}"
 		OW_SELF=1 /afx/build/ow "$t" "$sz" "${afx_ow_n:-20000}"
+		sleep 1
 	done
 done
