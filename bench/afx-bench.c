@@ -1176,6 +1176,8 @@ static void __attribute__((noreturn)) run_client(struct cell *c, int pair)
 
 	child_setup(c, pair, false);
 	if (c->wl == W5I) {
+		/* Let the RCU frees of earlier cells' sockets finish first. */
+		usleep(300 * 1000);
 		g_me->idle_kmem = slab_bytes();
 		open_idle(t, c->sport[pair]);
 	}
