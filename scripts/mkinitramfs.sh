@@ -121,8 +121,12 @@ for d in selftests userspace-demo uapi; do
 	[[ -d "$d" ]] && cp -a "$d" "$root/afx/"
 done
 cp -a scripts/guest "$root/afx/scripts/"
-mkdir -p "$root/afx/bench/prof"
-cp bench/prof/*.sh "$root/afx/bench/prof/"
+# bench/prof's guest scripts (scripts/vm.sh prof), where the tree has them.
+prof=(bench/prof/*.sh)
+if ((${#prof[@]})); then
+	mkdir -p "$root/afx/bench/prof"
+	cp "${prof[@]}" "$root/afx/bench/prof/"
+fi
 cp scripts/guest/init "$root/init"
 chmod 755 "$root/init"
 
