@@ -731,9 +731,12 @@ static int __init afx_init(void)
 	}
 	afx_family = family;
 	afx_family_ops.family = family;
-	err = proto_register(&afx_proto, 1);
+	err = afx_sbuf_cache_init();
 	if (err)
 		return err;
+	err = proto_register(&afx_proto, 1);
+	if (err)
+		goto err_cache;
 	err = register_pernet_subsys(&afx_net_ops);
 	if (err)
 		goto err_proto;
@@ -746,6 +749,8 @@ err_pernet:
 	unregister_pernet_subsys(&afx_net_ops);
 err_proto:
 	proto_unregister(&afx_proto);
+err_cache:
+	afx_sbuf_cache_exit();
 	return err;
 }
 
@@ -754,6 +759,7 @@ static void __exit afx_exit(void)
 	sock_unregister(afx_family);
 	unregister_pernet_subsys(&afx_net_ops);
 	proto_unregister(&afx_proto);
+	afx_sbuf_cache_exit();
 }
 
 module_init(afx_init);

@@ -15,7 +15,9 @@
  * byte stream: byte number p lives in slot (p / PAGE_SIZE) % AFX_SBUF_SLOTS
  * at offset p % PAGE_SIZE. @head counts the bytes pushed, @tail those
  * pulled, both modulo 2^32 (a multiple of the ring's span, so the
- * arithmetic wraps with them); head - tail bytes are readable.
+ * arithmetic wraps with them); head - tail bytes are readable. The page
+ * pointers and the spares below live in a struct afx_sbuf_ring that the
+ * first push allocates, so an idle socket carries 48 bytes of buffer.
  *
  * There is one producer, the peer's sendmsg(), serialised by the peer's
  * afx_sock.tx_lock, and one consumer, the owner's recvmsg(), serialised
@@ -51,7 +53,7 @@
  * Steady streaming allocates nothing: the pages the consumer finishes
  * become the producer's next ones through the spares, a second
  * single-producer, single-consumer ring of AFX_SBUF_SPARES page pointers
- * (@spares), in the other direction: the consumer puts a page there and
+ * (afx_sbuf_ring.spares), in the other direction: the consumer puts a page there and
  * publishes it with smp_store_release(&spare_in), the producer takes it
  * after smp_load_acquire() of that and lets go of the entry with
  * smp_store_release(&spare_out). So a writer and a reader that keep up
@@ -113,6 +115,28 @@ static_assert(AFX_SBUF_CAP <= (AFX_SBUF_SLOTS - 1) * PAGE_SIZE);
  */
 #define AFX_SBUF_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
+/* struct afx_sbuf_ring: a size of its own, between two kmalloc sizes. */
+static struct kmem_cache *afx_sbuf_ring_cache __read_mostly;
+
+/**
+ * afx_sbuf_cache_init() - create the cache of stream buffer rings
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int __init afx_sbuf_cache_init(void)
+{
+	afx_sbuf_ring_cache = KMEM_CACHE(afx_sbuf_ring, SLAB_ACCOUNT);
+	return afx_sbuf_ring_cache ? 0 : -ENOMEM;
+}
+
+/**
+ * afx_sbuf_cache_exit() - destroy it, once every buffer is purged
+ */
+void afx_sbuf_cache_exit(void)
+{
+	kmem_cache_destroy(afx_sbuf_ring_cache);
+}
+
 static unsigned int afx_sbuf_slot(u32 pos)
 {
 	return (pos >> PAGE_SHIFT) & (AFX_SBUF_SLOTS - 1);
@@ -131,21 +155,21 @@ EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_init);
 
 static struct page **afx_sbuf_spare_entry(struct afx_sbuf *sb, u32 n)
 {
-	return &sb->spares[n & (AFX_SBUF_SPARES - 1)];
+	return &sb->ring->spares[n & (AFX_SBUF_SPARES - 1)];
 }
 
 /* The producer: a page the consumer finished with, or NULL. */
 static struct page *afx_sbuf_take_spare(struct afx_sbuf *sb)
 {
-	u32 out = sb->spare_out;
+	u32 out = sb->ring->spare_out;
 	struct page *page;
 
 	/* The entry before its count: pairs with afx_sbuf_release_page(). */
-	if (smp_load_acquire(&sb->spare_in) == out)
+	if (smp_load_acquire(&sb->ring->spare_in) == out)
 		return NULL;
 	page = *afx_sbuf_spare_entry(sb, out);
 	/* Done with the entry: pairs with afx_sbuf_release_page(). */
-	smp_store_release(&sb->spare_out, out + 1);
+	smp_store_release(&sb->ring->spare_out, out + 1);
 	return page;
 }
 
@@ -153,7 +177,7 @@ static struct page *afx_sbuf_take_spare(struct afx_sbuf *sb)
 static struct page *afx_sbuf_page(struct afx_sbuf *sb, u32 head)
 {
 	unsigned int slot = afx_sbuf_slot(head);
-	struct page *page = sb->slots[slot];
+	struct page *page = sb->ring->slots[slot];
 
 	/*
 	 * A page in the slot of a page boundary is one an earlier push
@@ -164,8 +188,26 @@ static struct page *afx_sbuf_page(struct afx_sbuf *sb, u32 head)
 	page = afx_sbuf_take_spare(sb);
 	if (!page)
 		page = alloc_page(AFX_SBUF_GFP);
-	sb->slots[slot] = page;
+	sb->ring->slots[slot] = page;
 	return page;
+}
+
+/*
+ * The producer: the page pointers, allocated by the first push. Return: 0
+ * or -ENOBUFS.
+ */
+static int afx_sbuf_get_ring(struct afx_sbuf *sb)
+{
+	struct afx_sbuf_ring *ring;
+
+	if (sb->ring)
+		return 0;
+	ring = kmem_cache_zalloc(afx_sbuf_ring_cache, AFX_SBUF_GFP);
+	if (!ring)
+		return -ENOBUFS;
+	/* Published by the release of the first @head. */
+	sb->ring = ring;
+	return 0;
 }
 
 /**
@@ -184,7 +226,6 @@ static struct page *afx_sbuf_page(struct afx_sbuf *sb, u32 head)
 int afx_sbuf_push(struct afx_sbuf *sb, struct iov_iter *from, size_t len)
 {
 	u32 head = sb->head, tail, off, chunk;
-	struct page **slots = sb->slots;
 	size_t done = 0, n;
 	struct page *page;
 	int err = 0;
@@ -196,13 +237,8 @@ int afx_sbuf_push(struct afx_sbuf *sb, struct iov_iter *from, size_t len)
 	len = min_t(size_t, len, AFX_SBUF_CAP - (head - tail));
 	if (!len)
 		return 0;
-	if (!slots) {
-		slots = kcalloc(AFX_SBUF_SLOTS, sizeof(*slots), AFX_SBUF_GFP);
-		if (!slots)
-			return -ENOBUFS;
-		/* Published by the release of the first @head. */
-		sb->slots = slots;
-	}
+	if (afx_sbuf_get_ring(sb))
+		return -ENOBUFS;
 
 	while (done < len) {
 		off = head & ~PAGE_MASK;
@@ -289,9 +325,9 @@ static void afx_sbuf_unwind(struct afx_sbuf *sb, u32 head, u32 end)
 	for (pos = (head | ~PAGE_MASK) + 1; pos - head < end - head;
 	     pos += PAGE_SIZE) {
 		slot = afx_sbuf_slot(pos);
-		if (sb->slots[slot]) {
-			__free_page(sb->slots[slot]);
-			sb->slots[slot] = NULL;
+		if (sb->ring->slots[slot]) {
+			__free_page(sb->ring->slots[slot]);
+			sb->ring->slots[slot] = NULL;
 		}
 	}
 }
@@ -320,7 +356,6 @@ int afx_sbuf_push_record(struct afx_sbuf *sb, const void *hdr, u32 hlen,
 			 struct iov_iter *from, size_t len)
 {
 	u32 head = sb->head, tail;
-	struct page **slots;
 	size_t left;
 	int err;
 
@@ -330,13 +365,8 @@ int afx_sbuf_push_record(struct afx_sbuf *sb, const void *hdr, u32 hlen,
 	tail = smp_load_acquire(&sb->tail);
 	if (len > AFX_SBUF_CAP || hlen + len > AFX_SBUF_CAP - (head - tail))
 		return -EMSGSIZE;
-	if (!sb->slots) {
-		slots = kcalloc(AFX_SBUF_SLOTS, sizeof(*slots), AFX_SBUF_GFP);
-		if (!slots)
-			return -ENOBUFS;
-		/* As push: published by the release of @head. */
-		sb->slots = slots;
-	}
+	if (afx_sbuf_get_ring(sb))
+		return -ENOBUFS;
 	err = afx_sbuf_write_kernel(sb, head, hdr, hlen);
 	if (err) {
 		afx_sbuf_unwind(sb, head, head + hlen);
@@ -359,18 +389,18 @@ EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_push_record);
 /* The consumer is done with the page of @slot: keep it for the producer. */
 static void afx_sbuf_release_page(struct afx_sbuf *sb, unsigned int slot)
 {
-	struct page *page = sb->slots[slot];
-	u32 in = sb->spare_in;
+	struct page *page = sb->ring->slots[slot];
+	u32 in = sb->ring->spare_in;
 
-	sb->slots[slot] = NULL;
+	sb->ring->slots[slot] = NULL;
 	/* The producer let go of the entry: pairs with afx_sbuf_take_spare(). */
-	if (in - smp_load_acquire(&sb->spare_out) >= AFX_SBUF_SPARES) {
+	if (in - smp_load_acquire(&sb->ring->spare_out) >= AFX_SBUF_SPARES) {
 		__free_page(page);
 		return;
 	}
 	*afx_sbuf_spare_entry(sb, in) = page;
 	/* The entry before its count: pairs with afx_sbuf_take_spare(). */
-	smp_store_release(&sb->spare_in, in + 1);
+	smp_store_release(&sb->ring->spare_in, in + 1);
 }
 
 /* Copy out from @skip bytes past @tail; consume what is copied unless @peek. */
@@ -390,7 +420,7 @@ static int __afx_sbuf_pull(struct afx_sbuf *sb, u32 skip, struct iov_iter *to,
 		off = tail & ~PAGE_MASK;
 		slot = afx_sbuf_slot(tail);
 		chunk = min_t(size_t, len - done, PAGE_SIZE - off);
-		n = copy_page_to_iter(sb->slots[slot], off, chunk, to);
+		n = copy_page_to_iter(sb->ring->slots[slot], off, chunk, to);
 		done += n;
 		tail += n;
 		if (!peek) {
@@ -450,8 +480,8 @@ u32 afx_sbuf_peek_kernel(struct afx_sbuf *sb, u32 skip, void *buf, u32 len)
 	while (done < len) {
 		off = tail & ~PAGE_MASK;
 		chunk = min_t(u32, len - done, PAGE_SIZE - off);
-		memcpy_from_page(buf + done, sb->slots[afx_sbuf_slot(tail)], off,
-				 chunk);
+		memcpy_from_page(buf + done, sb->ring->slots[afx_sbuf_slot(tail)],
+				 off, chunk);
 		done += chunk;
 		tail += chunk;
 	}
@@ -550,7 +580,9 @@ EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_room);
  */
 u32 afx_sbuf_spare_pages(const struct afx_sbuf *sb)
 {
-	return READ_ONCE(sb->spare_in) - READ_ONCE(sb->spare_out);
+	const struct afx_sbuf_ring *ring = READ_ONCE(sb->ring);
+
+	return ring ? READ_ONCE(ring->spare_in) - READ_ONCE(ring->spare_out) : 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_spare_pages);
 
@@ -618,20 +650,22 @@ void afx_sbuf_purge(struct afx_sbuf *sb)
 	unsigned int slot, last;
 	u32 pos;
 
-	if (sb->slots) {
+	struct afx_sbuf_ring *ring = sb->ring;
+
+	if (ring) {
 		/* Only the slots from @tail's to @head's hold pages. */
 		last = afx_sbuf_slot(sb->head);
 		for (pos = sb->tail & PAGE_MASK;; pos += PAGE_SIZE) {
 			slot = afx_sbuf_slot(pos);
-			if (sb->slots[slot])
-				__free_page(sb->slots[slot]);
+			if (ring->slots[slot])
+				__free_page(ring->slots[slot]);
 			if (slot == last)
 				break;
 		}
-		kfree(sb->slots);
+		for (; ring->spare_out != ring->spare_in; ring->spare_out++)
+			__free_page(*afx_sbuf_spare_entry(sb, ring->spare_out));
+		kmem_cache_free(afx_sbuf_ring_cache, ring);
 	}
-	for (; sb->spare_out != sb->spare_in; sb->spare_out++)
-		__free_page(*afx_sbuf_spare_entry(sb, sb->spare_out));
 	afx_sbuf_init(sb);
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_purge);

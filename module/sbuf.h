@@ -52,19 +52,34 @@ struct afx_sbuf_direct {
 };
 
 /**
- * struct afx_sbuf - a single-producer, single-consumer byte ring of pages
- * @head: bytes ever pushed, modulo 2^32; written by the producer only,
- *	with smp_store_release()
- * @tail: bytes ever pulled, modulo 2^32; written by the consumer only,
- *	with smp_store_release()
- * @slots: AFX_SBUF_SLOTS page pointers, allocated by the first push;
- *	published before the @head that covers them
+ * struct afx_sbuf_ring - the page pointers of a stream buffer
+ * @slots: AFX_SBUF_SLOTS page pointers; a slot is published before the
+ *	afx_sbuf.head that covers it
  * @spare_in: spare pages ever put back by the consumer, modulo 2^32;
  *	written by the consumer only, with smp_store_release()
  * @spare_out: spare pages ever taken by the producer, modulo 2^32;
  *	written by the producer only, with smp_store_release()
  * @spares: pages the consumer finished with, for the producer: a ring
  *	indexed by @spare_in and @spare_out
+ *
+ * Allocated by the first push, so that a socket nobody writes to costs
+ * none of it.
+ */
+struct afx_sbuf_ring {
+	struct page *slots[AFX_SBUF_SLOTS];
+	u32 spare_in;
+	u32 spare_out;
+	struct page *spares[AFX_SBUF_SPARES];
+};
+
+/**
+ * struct afx_sbuf - a single-producer, single-consumer byte ring of pages
+ * @head: bytes ever pushed, modulo 2^32; written by the producer only,
+ *	with smp_store_release()
+ * @tail: bytes ever pulled, modulo 2^32; written by the consumer only,
+ *	with smp_store_release()
+ * @ring: the pages, allocated by the first push and published by the
+ *	release of the first @head
  * @shut: set by afx_sbuf_shutdown(); pushes fail with -EPIPE after it
  * @dlock: guards @direct and what the producer writes through it
  * @direct: the consumer's posted buffer, or NULL; under @dlock
@@ -77,17 +92,16 @@ struct afx_sbuf_direct {
 struct afx_sbuf {
 	u32 head;
 	u32 tail;
-	struct page **slots;
-	u32 spare_in;
-	u32 spare_out;
-	struct page *spares[AFX_SBUF_SPARES];
-	bool shut;
+	struct afx_sbuf_ring *ring;
 	spinlock_t dlock; /* @direct */
+	bool shut;
+	u32 write_hint;
 	struct afx_sbuf_direct *direct;
 	size_t direct_done;
-	u32 write_hint;
 };
 
+int afx_sbuf_cache_init(void);
+void afx_sbuf_cache_exit(void);
 void afx_sbuf_init(struct afx_sbuf *sb);
 int afx_sbuf_push(struct afx_sbuf *sb, struct iov_iter *from, size_t len);
 int afx_sbuf_push_record(struct afx_sbuf *sb, const void *hdr, u32 hlen,
