@@ -209,10 +209,13 @@ static void afx_sk_destruct(struct sock *sk)
 
 	afx_sklist_del(sk);
 	afx_sbuf_purge(&ax->rx);
-	mutex_destroy(&ax->rx_wlock);
 	mutex_destroy(&ax->rx_lock);
-	mutex_destroy(&ax->tx_lock);
-	WARN_ON_ONCE(ax->peer);
+	if (sk->sk_type == SOCK_STREAM) {
+		mutex_destroy(&ax->tx_lock);
+		WARN_ON_ONCE(ax->peer);
+	} else {
+		mutex_destroy(&ax->rx_wlock);
+	}
 	WARN_ON_ONCE(!hlist_unhashed(&ax->bind_node));
 }
 
@@ -270,16 +273,19 @@ struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
 	ax->an = afx_net(net);
 	spin_lock_init(&ax->lock);
 	afx_sbuf_init(&ax->rx);
-	ax->tx_wait_limit = U32_MAX;
-	mutex_init(&ax->rx_wlock);
 	mutex_init(&ax->rx_lock);
-	mutex_init(&ax->tx_lock);
 	INIT_HLIST_NODE(&ax->bind_node);
-	INIT_LIST_HEAD(&ax->conn_node);
-	INIT_LIST_HEAD(&ax->acceptq);
-	INIT_LIST_HEAD(&ax->pendq);
-	init_waitqueue_head(&ax->peer_wait);
-	INIT_LIST_HEAD(&ax->peer_wake.entry);
+	if (type == SOCK_STREAM) {
+		mutex_init(&ax->tx_lock);
+		ax->tx_wait_limit = U32_MAX;
+		INIT_LIST_HEAD(&ax->conn_node);
+		INIT_LIST_HEAD(&ax->acceptq);
+		INIT_LIST_HEAD(&ax->pendq);
+	} else {
+		mutex_init(&ax->rx_wlock);
+		init_waitqueue_head(&ax->peer_wait);
+		INIT_LIST_HEAD(&ax->peer_wake.entry);
+	}
 	afx_sklist_add(sk);
 	return sk;
 }

@@ -214,14 +214,15 @@ static inline void afx_port_range(const struct afx_net *an, u32 *lo, u32 *hi)
  *	bucket's lock, read under RCU
  * @conn_node: stream: entry in a listener's accept or pending queue;
  *	under the listener's afx_conn_lock()
- * @acceptq: listener: connected children waiting for accept(); under
+ * @acceptq: stream listener: connected children waiting for accept(); under
  *	afx_conn_lock() of its port
- * @pendq: listener: children whose connector waits for room; under
+ * @pendq: stream listener: children whose connector waits for room; under
  *	afx_conn_lock() of its port
  * @peer_wait: datagram: senders waiting for room in our receive queue
  * @peer_wake: datagram: our entry on a connected peer's @peer_wait, which
  *	turns room at the peer into POLLOUT on this socket
- * @peer_wake_target: the sock whose @peer_wait holds @peer_wake, or NULL;
+ * @peer_wake_target: datagram: the sock whose @peer_wait holds
+ *	@peer_wake, or NULL;
  *	written under that sock's peer_wait.lock, read under RCU
  * @polled: the socket has been polled, so every push to it and, for a
  *	stream, every read by its peer wakes it (afx_stream_data_ready(),
@@ -234,32 +235,44 @@ static inline void afx_port_range(const struct afx_net *an, u32 *lo, u32 *hi)
  * @refuse_when_full: X_REFUSE_WHEN_FULL; WRITE_ONCE()/READ_ONCE()
  * @all_id: the index of the sock in afx_net.all, reserved before the
  *	sock is initialised and fixed for its life
+ *
+ * The fields marked "stream" and "datagram" above share their memory (an
+ * anonymous union), so that a socket carries only its own type's: only
+ * stream.c touches the stream ones, only dgram.c the datagram ones, and
+ * afx_sk_alloc() and the destructor pick by sk_type.
  */
 struct afx_sock {
 	struct sock sk;
 	struct afx_net *an;
 	spinlock_t lock; /* sk_shutdown, sk_err */
+	u32 all_id;
 	struct afx_sbuf rx;
-	struct mutex rx_wlock; /* datagram senders pushing to @rx */
 	struct mutex rx_lock; /* consumers of @rx */
-	struct mutex tx_lock; /* stream: producer of the peer's @rx */
-	u32 rx_records;
-	u32 rx_records_read;
 	struct sockaddr_x local;
 	struct sockaddr_x peer_addr;
-	struct sock *peer;
 	struct hlist_node bind_node;
-	struct list_head conn_node;
-	struct list_head acceptq;
-	struct list_head pendq;
-	wait_queue_head_t peer_wait;
-	wait_queue_entry_t peer_wake;
-	struct sock *peer_wake_target;
-	u32 tx_wait_limit;
 	bool polled;
 	bool nonblock;
 	bool refuse_when_full;
-	u32 all_id;
+	/* What only one socket type uses: sk_type says which. */
+	union {
+		struct {
+			struct mutex tx_lock; /* producer of the peer's @rx */
+			u32 tx_wait_limit;
+			struct sock *peer;
+			struct list_head conn_node;
+			struct list_head acceptq;
+			struct list_head pendq;
+		};
+		struct {
+			struct mutex rx_wlock; /* senders pushing to @rx */
+			u32 rx_records;
+			u32 rx_records_read;
+			wait_queue_head_t peer_wait;
+			wait_queue_entry_t peer_wake;
+			struct sock *peer_wake_target;
+		};
+	};
 };
 
 static inline struct afx_sock *afx_sk(const struct sock *sk)

@@ -108,6 +108,8 @@
 
 /* One slot always free: the producer never enters the consumer's page. */
 static_assert(AFX_SBUF_CAP <= (AFX_SBUF_SLOTS - 1) * PAGE_SIZE);
+/* afx_sbuf.write_hint counts KiB in 16 bits. */
+static_assert((AFX_SBUF_DIRECT_MAX >> 10) <= U16_MAX);
 
 /*
  * Charged to the writer's memory cgroup; at its limit, or when memory is
@@ -680,8 +682,8 @@ EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_purge);
  */
 void afx_sbuf_write_hint(struct afx_sbuf *sb, size_t len)
 {
-	u32 hint = len < AFX_SBUF_DIRECT_MIN ? 0 :
-		   min_t(size_t, len, AFX_SBUF_DIRECT_MAX);
+	u16 hint = len < AFX_SBUF_DIRECT_MIN ? 0 :
+		   min_t(size_t, len, AFX_SBUF_DIRECT_MAX) >> 10;
 
 	if (READ_ONCE(sb->write_hint) != hint)
 		WRITE_ONCE(sb->write_hint, hint);
@@ -729,8 +731,8 @@ size_t afx_sbuf_push_direct(struct afx_sbuf *sb, struct iov_iter *from,
 		n = copy_page_from_iter(page, off, chunk, from);
 		pagefault_enable();
 		flush_dcache_page(page);
-		d->done += n;
-		WRITE_ONCE(sb->direct_done, d->done);
+		/* Read locklessly by afx_sbuf_direct_done(). */
+		WRITE_ONCE(d->done, d->done + n);
 		spin_unlock(&sb->dlock);
 		done += n;
 		if (n < chunk)
@@ -752,7 +754,7 @@ VISIBLE_IF_KUNIT void afx_sbuf_hang_direct(struct afx_sbuf *sb,
 {
 	d->done = 0;
 	spin_lock(&sb->dlock);
-	sb->direct = d;
+	WRITE_ONCE(sb->direct, d);
 	spin_unlock(&sb->dlock);
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_hang_direct);
@@ -773,8 +775,7 @@ VISIBLE_IF_KUNIT size_t afx_sbuf_take_direct(struct afx_sbuf *sb,
 	size_t done;
 
 	spin_lock(&sb->dlock);
-	sb->direct = NULL;
-	WRITE_ONCE(sb->direct_done, 0);
+	WRITE_ONCE(sb->direct, NULL);
 	done = d->done;
 	spin_unlock(&sb->dlock);
 	return done;
@@ -822,7 +823,7 @@ static bool afx_sbuf_user_segment(const struct iov_iter *to,
 int afx_sbuf_post(struct afx_sbuf *sb, struct afx_sbuf_direct *d,
 		  const struct iov_iter *to, size_t len)
 {
-	size_t want = READ_ONCE(sb->write_hint);
+	size_t want = (size_t)READ_ONCE(sb->write_hint) << 10;
 	unsigned long addr;
 	unsigned int nr;
 	int pinned;
@@ -880,12 +881,15 @@ EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_unpost);
  * afx_sbuf_direct_done() - bytes copied into the posted memory so far
  * @sb: the buffer
  *
- * For the consumer's wait condition.
+ * For the wait condition of the consumer that posted.
  *
  * Return: the byte count; 0 when nothing is posted.
  */
 size_t afx_sbuf_direct_done(const struct afx_sbuf *sb)
 {
-	return READ_ONCE(sb->direct_done);
+	const struct afx_sbuf_direct *d = READ_ONCE(sb->direct);
+
+	/* Only the consumer that posted @d asks: @d is in its own frame. */
+	return d ? READ_ONCE(d->done) : 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_direct_done);

@@ -38,8 +38,9 @@
  * @pages: the pages of the consumer's buffer, with a reference each
  * @start: offset of the first byte in @pages[0]
  * @len: bytes posted
- * @done: bytes the producer has copied in, from the first; under
- *	afx_sbuf.dlock
+ * @done: bytes the producer has copied in, from the first; written
+ *	under afx_sbuf.dlock, read locklessly by the consumer that posted
+ *	(afx_sbuf_direct_done())
  *
  * Lives in the consumer's recvmsg() frame, between afx_sbuf_post() and
  * afx_sbuf_unpost().
@@ -82,22 +83,20 @@ struct afx_sbuf_ring {
  *	release of the first @head
  * @shut: set by afx_sbuf_shutdown(); pushes fail with -EPIPE after it
  * @dlock: guards @direct and what the producer writes through it
- * @direct: the consumer's posted buffer, or NULL; under @dlock
- * @direct_done: bytes copied into @direct, 0 when none is posted; written
- *	under @dlock, read locklessly by the consumer's wait condition
- * @write_hint: the size of the producer's last write if it was large
- *	enough for a direct copy, capped at AFX_SBUF_DIRECT_MAX, else 0;
- *	written by the producer, read by the consumer, both without a lock
+ * @direct: the consumer's posted buffer, or NULL; written under @dlock,
+ *	read locklessly as a hint (or by the consumer that posted it)
+ * @write_hint: the size of the producer's last write in KiB if it was
+ *	large enough for a direct copy, capped at AFX_SBUF_DIRECT_MAX, else
+ *	0; written by the producer, read by the consumer, both without a lock
  */
 struct afx_sbuf {
 	u32 head;
 	u32 tail;
 	struct afx_sbuf_ring *ring;
 	spinlock_t dlock; /* @direct */
+	u16 write_hint;
 	bool shut;
-	u32 write_hint;
 	struct afx_sbuf_direct *direct;
-	size_t direct_done;
 };
 
 int afx_sbuf_cache_init(void);
