@@ -587,6 +587,129 @@ sub comparison_text {
 	return $text;
 }
 
+# 12345.6 -> "12,346"
+sub commify {
+	my $n = sprintf('%.0f', shift);
+	1 while $n =~ s/^(\d+)(\d{3})/$1,$2/;
+	return $n;
+}
+
+# The fast data path issue's targets, each with what this run measured in
+# $mode, and for a target missed what limits it (from bench/prof's
+# instruction profiles).
+sub targets_text {
+	my $mode = shift;
+	my $v = sub { my $c = get($mode, @_); return $c ? $c->{v} : undef; };
+	my $ratio = sub {
+		my ($a, $b) = @_;
+		return undef unless defined $a && defined $b && $b > 0;
+		return $a / $b;
+	};
+	my $fmt = sub { defined $_[0] ? sprintf('%.2fx', $_[0]) : '-' };
+	my (@rows, @limits);
+	my $add = sub {
+		my ($what, $target, $measured, $met, $limit) = @_;
+		my $verdict = !defined $met ? 'not measured' : $met ? 'met' : 'missed';
+		push @rows, [$what, $target, $measured, $verdict];
+		push @limits, "- **$what**: $limit" if defined $met && !$met && $limit;
+	};
+	# Extremes of a ratio over sizes; undef if a size is missing.
+	my $over = sub {
+		my ($w, $m, $ref, $sizes, $pick) = @_;
+		my $best;
+		for my $s (@$sizes) {
+			my $r = $ratio->($v->($w, $s, 'afx-stream', $m), $v->($w, $s, $ref, $m));
+			return undef unless defined $r;
+			$best = $r if !defined $best || $pick->($r, $best);
+		}
+		return $best;
+	};
+	my $lt = sub { $_[0] < $_[1] };
+	my $gt = sub { $_[0] > $_[1] };
+
+	my $w1u = $ratio->($v->('W1', 64, 'afx-stream', 'rtt_p50_ns'), $v->('W1', 64, 'unix-stream', 'rtt_p50_ns'));
+	my $w1p = $ratio->($v->('W1', 64, 'afx-stream', 'rtt_p50_ns'), $v->('W1', 64, 'pipe', 'rtt_p50_ns'));
+	$add->('W1 64 B round trip, p50', '<= 0.60x AF_UNIX stream, faster than a pipe',
+	       sprintf('%s AF_UNIX, %s a pipe (time)', $fmt->($w1u), $fmt->($w1p)),
+	       defined $w1u && defined $w1p ? ($w1u <= 0.60 && $w1p <= 0.95) : undef,
+	       'a 64 B round trip is two context switches and two wakeups (about 7,500 '
+	       . 'instructions), four system calls (about 1,500) and the LSM hooks (about '
+	       . '500), which every transport pays; 0.60x AF_UNIX would leave AF_X under '
+	       . '1,000 instructions for everything else. A pipe pays the same and is level '
+	       . 'with AF_X. Only a reader that spins instead of sleeping could go lower.');
+	my @w1s = grep { $_ <= 65536 } sizes_of($mode, 'W1');
+	my @worst;
+	for my $ref (qw(unix-stream unix-seqpacket pipe)) {
+		push @worst, [$ref, $over->('W1', 'rtt_p50_ns', $ref, \@w1s, $gt)];
+	}
+	my $all = !grep { !defined $_->[1] } @worst;
+	$add->('W1 every size, 1 B to 64 KiB, p50', 'faster than AF_UNIX stream, seqpacket and a pipe',
+	       'slowest size: ' . join(', ', map { "$_->[0] " . $fmt->($_->[1]) } @worst) . ' (time)',
+	       $all ? !grep { $_->[1] > 0.95 } @worst : undef,
+	       'small round trips cost what a pipe\'s cost (see the first row); AF_X is level '
+	       . 'with a pipe there, not ahead.');
+	my @small = grep { $_ <= 1024 } sizes_of($mode, 'W2');
+	my $w2p = $over->('W2', 'msgs_s', 'pipe', \@small, $lt);
+	my $w2u = $ratio->($v->('W2', 64, 'afx-stream', 'msgs_s'), $v->('W2', 64, 'unix-stream', 'msgs_s'));
+	$add->('W2 1 B to 1 KiB one-way, msgs/s', '>= a pipe at every size; >= 3.5x AF_UNIX at 64 B',
+	       sprintf('lowest %s a pipe; %s AF_UNIX at 64 B', $fmt->($w2p), $fmt->($w2u)),
+	       defined $w2p && defined $w2u ? ($w2p >= 1 && $w2u >= 3.5) : undef,
+	       'a small write costs one system call on each side, as a pipe\'s does, and '
+	       . 'copies into the page being filled, as a pipe does; the rate then depends '
+	       . 'on how many writes a reader drains per wakeup on one CPU (see below), '
+	       . 'which moves these cells by about 10 % between runs.');
+	my @large = grep { $_ >= 65536 } sizes_of($mode, 'W2');
+	my $w2l = $over->('W2', 'MiB_s', 'unix-stream', \@large, $lt);
+	$add->('W2 64 KiB to 1 MiB one-way, MiB/s', '>= 2x AF_UNIX', 'lowest ' . $fmt->($w2l),
+	       defined $w2l ? $w2l >= 2 : undef, 'bytes the writer sends while the reader is '
+	       . 'busy go through the ring, copied twice.');
+	my $w3 = $ratio->($v->('W3', 64, 'afx-dgram', 'msgs_s'), $v->('W3', 64, 'unix-dgram', 'msgs_s'));
+	my $w3u = $v->('W3', 64, 'unix-dgram', 'msgs_s');
+	$add->('W3 64 B datagrams, msgs/s', '>= 3x AF_UNIX datagram', $fmt->($w3),
+	       defined $w3 ? $w3 >= 3 : undef,
+	       sprintf('AF_UNIX takes %s instructions per datagram here, so 3x would be %s '
+	       . 'per datagram, wakeups included; a send and a receive of a 64 B datagram in '
+	       . 'one process, with no wakeup at all, already cost AF_X 2,862 (AF_UNIX 4,496; '
+	       . '``bench/prof/README``), mostly the two system calls. Batching calls '
+	       . '(sendmmsg, recvmmsg) is the way past it.',
+	       defined $w3u ? commify(1e9 / $w3u) : '-',
+	       defined $w3u ? commify(1e9 / $w3u / 3) : '-'));
+	my $w4 = $ratio->($v->('W4', 1, 'afx-stream', 'conns_s'), $v->('W4', 1, 'unix-stream', 'conns_s'));
+	$add->('W4 connect, 1 B request/reply, close', '>= 1.5x AF_UNIX', $fmt->($w4),
+	       defined $w4 ? $w4 >= 1.5 : undef,
+	       'a connection cycle in one process (socket, connect, accept, a byte each way, '
+	       . 'two closes) costs AF_X 32,700 instructions and AF_UNIX 29,000 '
+	       . '(``bench/prof/README``); about 20,000 of either is what both pay (sockets, '
+	       . 'files and inodes allocated and freed, system calls, LSM hooks). AF_X\'s '
+	       . 'extra is its socket registry for introspection (about 3,100), teardown in '
+	       . 'RCU callbacks, and a zeroed page per direction for the first byte.');
+	my $idle = $ratio->($v->('W5-idle', 64, 'afx-stream', 'rtt_p50_ns'), $v->('W1', 64, 'afx-stream', 'rtt_p50_ns'));
+	$add->('W5 64 B round trip with 4096 idle connections', 'within 10 % of none',
+	       defined $idle ? sprintf('%+.1f %%', ($idle - 1) * 100) : '-',
+	       defined $idle ? $idle <= 1.10 : undef, 'not profiled.');
+	my $ta = $ratio->($v->('W1', 64, 'afx-stream', 'rtt_p999_ns'), $v->('W1', 64, 'afx-stream', 'rtt_p50_ns'));
+	my $tu = $ratio->($v->('W1', 64, 'unix-stream', 'rtt_p999_ns'), $v->('W1', 64, 'unix-stream', 'rtt_p50_ns'));
+	$add->('Tail, W1 64 B p99.9/p50', 'no worse than AF_UNIX',
+	       sprintf('%s against %s', $fmt->($ta), $fmt->($tu)),
+	       defined $ta && defined $tu ? $ta <= $tu : undef,
+	       'not profiled; the p99.9 of a run is one of its slowest round trips, the '
+	       . 'one a timer interrupt or a batch of RCU callbacks landed in.');
+	my $ms = $ratio->($v->('W5-idle', 64, 'afx-stream', 'idle_kmem_B'), $v->('W5-idle', 64, 'unix-stream', 'idle_kmem_B'));
+	my $md = $ratio->($v->('W5-idle', 64, 'afx-dgram', 'idle_kmem_B'), $v->('W5-idle', 64, 'unix-dgram', 'idle_kmem_B'));
+	$add->('Kernel memory per idle connection', 'no more than AF_UNIX\'s',
+	       sprintf('stream %s, datagram %s (%s and %s bytes)', $fmt->($ms), $fmt->($md),
+		       $v->('W5-idle', 64, 'afx-stream', 'idle_kmem_B') // '-',
+		       $v->('W5-idle', 64, 'afx-dgram', 'idle_kmem_B') // '-'),
+	       defined $ms && defined $md ? ($ms <= 1.005 && $md <= 1.005) : undef,
+	       'a socket is a 1 KiB slab object, as an AF_UNIX one is; the rest is '
+	       . 'the introspection registry\'s share (an XArray node per 64 sockets).');
+	my $txt = "Faster means at least 5 % faster, as in the cells above; ratios of\n"
+		. "round trips are of time (lower is faster).\n\n";
+	$txt .= rst_table(['target (fast data path issue)', 'wanted', "measured ($mode)", 'verdict'], @rows);
+	$txt .= "\nWhat limits the targets missed:\n\n" . join("\n", @limits) . "\n" if @limits;
+	return $txt;
+}
+
 sub write_page {
 	my $p = 'Documentation/performance.rst';
 	my $imgdir = 'Documentation/performance';
@@ -673,6 +796,8 @@ EOT
 		. "the primary metric of each workload and for W1 also p99; AF_X counts as\n"
 		. "ahead or behind when it is at least 5 % faster or slower, else level.\n\n";
 	print $fh comparison_text($first), "\n";
+	print $fh "Targets\n-------\n\n";
+	print $fh targets_text($first), "\n";
 	print $fh <<'EOT';
 The mechanisms (instruction counts from profiles of one 64 B round trip
 under instruction counting, recorded in the notes of the fast data path
