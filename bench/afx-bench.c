@@ -289,8 +289,13 @@ static const struct {
 /* ------------------------------------------------------------------------ */
 /* Options and global state                                                  */
 
-enum placement { PL_NONE, PL_SAME, PL_SPLIT, NPL };
-static const char *const pl_name[NPL] = { "", "same", "split" };
+/*
+ * Where the endpoints run: anywhere, both on CPU 0 (same), client on 0 and
+ * server on 1 (split), or both ends of pair i on CPU i % ncpu (spread:
+ * W5-pairs only, to see whether pairs on different CPUs scale).
+ */
+enum placement { PL_NONE, PL_SAME, PL_SPLIT, PL_SPREAD, NPL };
+static const char *const pl_name[NPL] = { "", "same", "split", "spread" };
 
 static const char *g_mode = "local";
 static bool g_quick, g_validate, g_progress_tty;
@@ -416,14 +421,17 @@ static void *xalloc(size_t n)
 	return p;
 }
 
-static void pin(enum placement pl, bool server)
+static void pin(enum placement pl, bool server, int pair)
 {
 	cpu_set_t set;
 	int cpu;
 
 	if (pl == PL_NONE)
 		return;
-	cpu = (pl == PL_SPLIT && server) ? 1 : 0;
+	if (pl == PL_SPREAD)
+		cpu = pair % sysconf(_SC_NPROCESSORS_ONLN);
+	else
+		cpu = (pl == PL_SPLIT && server) ? 1 : 0;
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
@@ -1070,7 +1078,7 @@ static void child_setup(struct cell *c, int pair, bool server)
 	g_me = server ? &g_sh->srv[pair] : &g_sh->cli[pair];
 	g_rdy_fd = c->rdy[1];
 	close_others(c, pair, server);
-	pin(c->pl, server);
+	pin(c->pl, server, pair);
 }
 
 static void __attribute__((noreturn)) run_server(struct cell *c, int pair)
@@ -1635,6 +1643,12 @@ static bool summarise(int pl, int w, int t, size_t size, int m,
 	return true;
 }
 
+/* Spreading pairs over CPUs means something for W5-pairs only. */
+static bool pl_applies(int pl, int w)
+{
+	return pl != PL_SPREAD || w == W5P;
+}
+
 static const char *mode_name(int pl)
 {
 	static char buf[128];
@@ -1736,7 +1750,7 @@ static void print_tables(FILE *f)
 			enum metric m = primary_metric(w);
 			int cols[NTRANSPORTS], nc = 0;
 
-			if (!g_wl_selected[w])
+			if (!g_wl_selected[w] || !pl_applies(pl, w))
 				continue;
 			for (int t = 0; t < NTRANSPORTS; t++)
 				if (t_selected[t] && t_available[t] &&
@@ -1806,8 +1820,10 @@ static void usage(FILE *f)
 "  --reps N             repetitions of every cell (default 3, --quick 1)\n"
 "  --time-scale F       multiply every measured interval by F\n"
 "  --mode NAME          label for the mode column (default local)\n"
-"  --placement LIST     none,same,split: pin both endpoints to CPU 0 (same)\n"
-"                       or the server to CPU 1 (split); default none\n"
+"  --placement LIST     none,same,split,spread: pin both endpoints to CPU 0\n"
+"                       (same), the server to CPU 1 (split), or both ends of\n"
+"                       pair i to CPU i %% ncpu (spread, W5-pairs only);\n"
+"                       default none\n"
 "  --transports LIST    comma separated names (default all), see --list\n"
 "  --workloads LIST     W1,W2,W3,W4,W5-pairs,W5-idle (default all)\n"
 "  --idle N             idle connections for W5-idle (default 4096)\n"
@@ -1854,6 +1870,8 @@ static bool parse_placements(const char *arg)
 			g_pl_selected[PL_SAME] = true;
 		else if (!strcmp(tok, "split"))
 			g_pl_selected[PL_SPLIT] = true;
+		else if (!strcmp(tok, "spread"))
+			g_pl_selected[PL_SPREAD] = true;
 		else
 			ok = false;
 	}
@@ -1958,8 +1976,9 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if ((g_pl_selected[PL_SPLIT]) && sysconf(_SC_NPROCESSORS_ONLN) < 2) {
-		fprintf(stderr, "afx-bench: --placement split needs 2 CPUs\n");
+	if ((g_pl_selected[PL_SPLIT] || g_pl_selected[PL_SPREAD]) &&
+	    sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		fprintf(stderr, "afx-bench: --placement split and spread need 2 CPUs\n");
 		return 2;
 	}
 	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART: waits return EINTR */
@@ -2026,7 +2045,8 @@ int main(int argc, char **argv)
 				    wl_applies(w, &transports[t]) &&
 				    size_applies(w, &transports[t], sz->v[s]))
 					for (int pl = 0; pl < NPL; pl++)
-						total += g_pl_selected[pl] * g_reps;
+						total += g_pl_selected[pl] *
+							 pl_applies(pl, w) * g_reps;
 	}
 
 	/*
@@ -2042,7 +2062,7 @@ int main(int argc, char **argv)
 		for (int s = 0; s < sz->n; s++)
 			for (int rep = 0; rep < g_reps; rep++)
 				for (int pl = 0; pl < NPL; pl++) {
-					if (!g_pl_selected[pl])
+					if (!g_pl_selected[pl] || !pl_applies(pl, w))
 						continue;
 					for (int i = 0; i < NTRANSPORTS; i++) {
 						int t = rep % 2 ? NTRANSPORTS - 1 - i : i;

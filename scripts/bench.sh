@@ -11,8 +11,9 @@
 #      the whole matrix (scripts/guest/bench.sh), after a --validate pass:
 #        icount  -icount shift=0,sleep=off -smp 1: guest time counts
 #                instructions, so the numbers repeat run to run
-#        wall    -smp 2, wall clock: endpoints on one vCPU (wall-same) and
-#                on different vCPUs (wall-split)
+#        wall    -smp 2, wall clock: endpoints on one vCPU (wall-same), on
+#                different vCPUs (wall-split), and for W5-pairs each pair on
+#                a vCPU of its own (wall-spread)
 #   5. bench/report.pl: bench-results/summary.csv, raw.csv, a human table
 #      on stdout, PNG plots (gnuplot) and Documentation/performance.rst
 #
@@ -108,7 +109,7 @@ run_mode() {
 		# seen at load 5 on 2 CPUs). idle=poll and nohz=off did not
 		# help there, so the guest runs as it is; the report shows
 		# the host load and the spread.
-		smp=2 placement=same,split reps=${AFX_BENCH_REPS:-5} mscale=0.5
+		smp=2 placement=same,split,spread reps=${AFX_BENCH_REPS:-5} mscale=0.5
 		;;
 	*)
 		echo "bench.sh: unknown mode $mode" >&2

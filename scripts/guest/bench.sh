@@ -11,7 +11,7 @@
 #
 # Kernel command line (reaches us as environment):
 #   afx_bench_mode=NAME       mode column of the CSV (icount, wall, ...)
-#   afx_bench_placement=LIST  none | same,split (see afx-bench --help)
+#   afx_bench_placement=LIST  none | same,split,spread (see afx-bench --help)
 #   afx_bench_reps=N          repetitions (default 3)
 #   afx_bench_scale=F         --time-scale (default 1)
 #   afx_bench_validate=0|1    run the validation pass first (default 1)
