@@ -1426,6 +1426,7 @@ struct big_writer {
 	uint64_t count;
 	uint64_t sent;
 	unsigned int seed;
+	unsigned int writes;
 };
 
 /* Write w->count pattern bytes in writes of 1 B to 200 KiB, then SHUT_WR. */
@@ -1442,9 +1443,14 @@ static void *write_big(void *p)
 		if (n > w->count - w->sent)
 			n = w->count - w->sent;
 		afx_fill_pattern(buf, n, w->sent);
-		/* Now and then a pause around the reader's 1 ms timeout. */
-		if ((w->seed >> 12) % 4 == 0) {
-			double until = now_s() + ((w->seed >> 14) % 2000) / 1e6;
+		/*
+		 * Pauses around the reader's 1 ms timeout (a tick or more in
+		 * the kernel), and every 8th write one of 12 ms, which the
+		 * reader's wait cannot outlast.
+		 */
+		if (++w->writes % 8 == 0 || (w->seed >> 12) % 4 == 0) {
+			double until = now_s() + (w->writes % 8 == 0 ? 0.012 :
+				((w->seed >> 14) % 2000) / 1e6);
 
 			while (now_s() < until)
 				;
@@ -1519,6 +1525,7 @@ TEST_F_TIMEOUT(race, direct_copy_against_reader_timeouts, RACE_TIMEOUT)
 		w.fd = fds[0];
 		w.count = 1 + (uint64_t)(iters * 104729) % (4 * 1024 * 1024);
 		w.seed = iters;
+		w.writes = 0;
 		race_go(&r, ++iters, &rd);
 		ASSERT_EQ(0, pthread_create(&writer, NULL, write_big, &w));
 		ASSERT_EQ(0, pthread_join(writer, NULL));
