@@ -612,6 +612,40 @@ out:
 	return err;
 }
 
+/*
+ * socketpair(): two new, unbound sockets connected to each other, as a
+ * connect() and accept() would leave them, except that each end's name
+ * and its peer's name are {AFX_ADDR_ANY, port 0}, what getsockname()
+ * reports for an unbound socket, and each end's SO_PEERCRED is the
+ * caller's. Neither has a file yet, so nothing
+ * else can call into them; walks of the socket list may look, so the
+ * peer links go before the state, as in afx_stream_establish().
+ */
+static int afx_stream_socketpair(struct socket *sock1, struct socket *sock2)
+{
+	struct sock *a = sock1->sk, *b = sock2->sk;
+	struct afx_sock *ax = afx_sk(a), *bx = afx_sk(b);
+
+	lock_sock(a);
+	lock_sock_nested(b, SINGLE_DEPTH_NESTING);
+	afx_fill_addr(&ax->peer_addr, AFX_ADDR_ANY, AFX_PORT_ANY);
+	afx_fill_addr(&bx->peer_addr, AFX_ADDR_ANY, AFX_PORT_ANY);
+	afx_set_peercred(a, task_tgid(current), current_cred());
+	afx_set_peercred(b, task_tgid(current), current_cred());
+	sock_hold(b);
+	WRITE_ONCE(ax->peer, b);
+	sock_hold(a);
+	WRITE_ONCE(bx->peer, a);
+	/* After the peer links: pairs with afx_stream_connected(). */
+	smp_store_release(&a->sk_state, TCP_ESTABLISHED);
+	smp_store_release(&b->sk_state, TCP_ESTABLISHED);
+	sock1->state = SS_CONNECTED;
+	sock2->state = SS_CONNECTED;
+	release_sock(b);
+	release_sock(a);
+	return 0;
+}
+
 /* proto_ops.accept: its arguments changed in 6.10 (compat.h). */
 #ifdef AFX_HAVE_ACCEPT_ARG
 static int afx_stream_accept(struct socket *sock, struct socket *newsock,
@@ -1025,7 +1059,7 @@ const struct proto_ops afx_stream_ops = {
 	.release	= afx_stream_release,
 	.bind		= afx_bind,
 	.connect	= afx_stream_connect,
-	.socketpair	= sock_no_socketpair,
+	.socketpair	= afx_stream_socketpair,
 	.accept		= afx_stream_accept,
 	.getname	= afx_getname,
 	.poll		= afx_stream_poll,
