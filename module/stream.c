@@ -638,6 +638,7 @@ static int afx_stream_socketpair(struct socket *sock1, struct socket *sock2)
 	WRITE_ONCE(bx->peer, a);
 	/* After the peer links: pairs with afx_stream_connected(). */
 	smp_store_release(&a->sk_state, TCP_ESTABLISHED);
+	/* The same for the other end. */
 	smp_store_release(&b->sk_state, TCP_ESTABLISHED);
 	sock1->state = SS_CONNECTED;
 	sock2->state = SS_CONNECTED;
