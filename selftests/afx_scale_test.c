@@ -327,12 +327,13 @@ TEST_F_TIMEOUT(scale, costs_flat_with_many_sockets, 1800)
 	       (unsigned long long)diag_big, big, (double)diag_big / diag_small);
 	/*
 	 * Anything that walks the sockets would cost 20 times as much; the
-	 * rest is the bind tables' chains (N / 8192 sockets each) and the
-	 * guest's memory footprint (DOC: Tables; testing.rst has figures).
+	 * rest is the bind tables' chains (N / 8192 sockets each), the
+	 * guest's memory footprint and, on the debug kernel, kmemleak's
+	 * scans of more objects (DOC: Tables; testing.rst has figures).
 	 */
-	EXPECT_LT(ops_big * 10, ops_small * 15);
-	EXPECT_LT(proc_big * 10, proc_small * 15);
-	EXPECT_LT(diag_big * 10, diag_small * 15);
+	EXPECT_LT(ops_big, ops_small * 2);
+	EXPECT_LT(proc_big, proc_small * 2);
+	EXPECT_LT(diag_big, diag_small * 2);
 
 	afx_close_all(fds, big);
 	close(l);
