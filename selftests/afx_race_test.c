@@ -1342,62 +1342,87 @@ static void *write_counted(void *p)
 
 struct reader_arg {
 	int fd;
-	uint64_t hist[251];
+	unsigned char *buf;	/* bufmin + bufspan - 1 bytes */
+	size_t bufmin, bufspan;
+	uint64_t hist[256];
 	uint64_t bytes;
 };
 
-/* The worker: read until EOF, counting each byte value. */
+/*
+ * The worker: read until EOF with reads of bufmin to bufmin + bufspan - 1
+ * bytes, counting each byte value.
+ */
 static void read_counting(void *p)
 {
 	struct reader_arg *a = p;
-	unsigned char buf[777];
 	ssize_t n, i;
 
-	while ((n = recv(a->fd, buf, 1 + a->bytes % sizeof(buf), 0)) > 0) {
+	while ((n = recv(a->fd, a->buf, a->bufmin + a->bytes % a->bufspan,
+			 0)) > 0) {
 		for (i = 0; i < n; i++)
-			a->hist[buf[i]]++;
+			a->hist[a->buf[i]]++;
 		a->bytes += n;
 	}
 }
 
 /*
- * Two readers of one socket on two CPUs share what a writer sends: each
- * byte reaches exactly one of them (the byte values, counted, add up to
- * what was sent), and both see EOF.
+ * Two readers of one socket on two CPUs, with reads of bufmin to bufmin +
+ * bufspan - 1 bytes, share streams of up to maxlen bytes for
+ * AFX_RACE_SECONDS: each byte reaches exactly one of them (the byte
+ * values, counted, add up to what was sent), and both see EOF. Return:
+ * the streams that broke that, plus one if the rig itself failed;
+ * *iters: the streams run.
  */
-TEST_F_TIMEOUT(race, two_readers_get_each_byte_once, RACE_TIMEOUT)
+static long two_readers_run(struct __test_metadata *_metadata, size_t bufmin,
+			    size_t bufspan, size_t maxlen, long *iters)
 {
-	double end = now_s() + race_seconds(), t0 = now_s();
+	static unsigned char bufs[2][1024 * 1024];
+	double end = now_s() + race_seconds();
 	struct reader_arg mine, theirs;
-	long iters = 0, bad = 0;
-	uint64_t want[251];
+	uint64_t want[256];
 	size_t len, i, off;
+	struct writer_arg w;
 	pthread_t writer;
 	struct race r;
-	struct writer_arg w;
+	long bad = 0;
 	int fds[2];
 
 	for (i = 0; i < sizeof(counted_out); i++)
 		counted_out[i] = i % 251;
-	ASSERT_EQ(0, race_start(&r, read_counting));
+	*iters = 0;
+	if (race_start(&r, read_counting))
+		return 1;
 	while (now_s() < end) {
-		ASSERT_EQ(0, afx_stream_pair(fds));
-		len = 1 + (size_t)(iters * 7919) % (2 * 1024 * 1024);
+		if (afx_stream_pair(fds)) {
+			bad++;	/* setup failed: the test fails */
+			break;
+		}
+		len = 1 + (size_t)(*iters * 7919) % maxlen;
 		memset(&mine, 0, sizeof(mine));
 		memset(&theirs, 0, sizeof(theirs));
 		mine.fd = theirs.fd = fds[1];
+		mine.buf = bufs[0];
+		theirs.buf = bufs[1];
+		mine.bufmin = theirs.bufmin = bufmin;
+		mine.bufspan = theirs.bufspan = bufspan;
 		w.fd = fds[0];
 		w.count = len;
-		ASSERT_EQ(0, pthread_create(&writer, NULL, write_counted, &w));
-		race_go(&r, ++iters, &theirs);
+		if (pthread_create(&writer, NULL, write_counted, &w)) {
+			bad++;
+			close(fds[0]);
+			close(fds[1]);
+			break;
+		}
+		race_go(&r, ++*iters, &theirs);
 		read_counting(&mine);
-		race_wait(&r, iters);
-		ASSERT_EQ(0, pthread_join(writer, NULL));
-		ASSERT_EQ((long)len, w.sent);
+		race_wait(&r, *iters);
+		pthread_join(writer, NULL);
+		if (w.sent != (long)len)
+			bad++;
 		memset(want, 0, sizeof(want));
 		for (off = 0; off < len; off++)
 			want[off % sizeof(counted_out) % 251]++;
-		for (i = 0; i < 251; i++)
+		for (i = 0; i < 256; i++)
 			if (mine.hist[i] + theirs.hist[i] != want[i])
 				bad++;
 		if (mine.bytes + theirs.bytes != len)
@@ -1406,6 +1431,16 @@ TEST_F_TIMEOUT(race, two_readers_get_each_byte_once, RACE_TIMEOUT)
 		close(fds[1]);
 	}
 	race_stop(&r);
+	return bad;
+}
+
+/* Small reads: every byte goes through the ring. */
+TEST_F_TIMEOUT(race, two_readers_get_each_byte_once, RACE_TIMEOUT)
+{
+	double t0 = now_s();
+	long iters, bad;
+
+	bad = two_readers_run(_metadata, 1, 777, 2 * 1024 * 1024, &iters);
 	TH_LOG("%ld streams, %.0f/s, %ld broken", iters,
 	       iters / (now_s() - t0), bad);
 	ASSERT_LT(0, iters);
@@ -1548,78 +1583,18 @@ TEST_F_TIMEOUT(race, direct_copy_against_reader_timeouts, RACE_TIMEOUT)
 	EXPECT_LT(0, timeouts);
 }
 
-struct hist_reader {
-	int fd;
-	unsigned char *buf;	/* 512 KiB */
-	uint64_t hist[256];
-	uint64_t bytes;
-};
-
-/* The worker: read until EOF with large buffers, counting byte values. */
-static void read_big_counting(void *p)
-{
-	struct hist_reader *a = p;
-	unsigned char *buf = a->buf;
-	ssize_t n, i;
-
-	while ((n = recv(a->fd, buf, 16 * 1024 + a->bytes % (496 * 1024),
-			 0)) > 0) {
-		for (i = 0; i < n; i++)
-			a->hist[buf[i]]++;
-		a->bytes += n;
-	}
-}
-
 /*
- * Two readers of one socket on two CPUs, both with large buffers: one may
- * be waiting with its buffer posted while the other reads the ring. Each
- * byte reaches exactly one of them.
+ * Large reads: one reader may be waiting with its buffer posted while the
+ * other reads the ring.
  */
 TEST_F_TIMEOUT(race, direct_copy_with_two_readers, RACE_TIMEOUT)
 {
-	double end = now_s() + race_seconds(), t0 = now_s();
-	static unsigned char bufs[2][512 * 1024];
 	unsigned long long direct0 = direct_bytes();
-	struct hist_reader mine, theirs;
-	long iters = 0, bad = 0;
-	uint64_t want[256];
-	size_t len, i, off;
-	pthread_t writer;
-	struct writer_arg w;
-	struct race r;
-	int fds[2];
+	double t0 = now_s();
+	long iters, bad;
 
-	for (i = 0; i < sizeof(counted_out); i++)
-		counted_out[i] = i % 251;
-	ASSERT_EQ(0, race_start(&r, read_big_counting));
-	while (now_s() < end) {
-		ASSERT_EQ(0, afx_stream_pair(fds));
-		len = 1 + (size_t)(iters * 7919) % (4 * 1024 * 1024);
-		memset(&mine, 0, sizeof(mine));
-		memset(&theirs, 0, sizeof(theirs));
-		mine.fd = theirs.fd = fds[1];
-		mine.buf = bufs[0];
-		theirs.buf = bufs[1];
-		w.fd = fds[0];
-		w.count = len;
-		ASSERT_EQ(0, pthread_create(&writer, NULL, write_counted, &w));
-		race_go(&r, ++iters, &theirs);
-		read_big_counting(&mine);
-		race_wait(&r, iters);
-		ASSERT_EQ(0, pthread_join(writer, NULL));
-		ASSERT_EQ((long)len, w.sent);
-		memset(want, 0, sizeof(want));
-		for (off = 0; off < len; off++)
-			want[off % sizeof(counted_out) % 251]++;
-		for (i = 0; i < 256; i++)
-			if (mine.hist[i] + theirs.hist[i] != want[i])
-				bad++;
-		if (mine.bytes + theirs.bytes != len)
-			bad++;
-		close(fds[0]);
-		close(fds[1]);
-	}
-	race_stop(&r);
+	bad = two_readers_run(_metadata, 16 * 1024, 496 * 1024,
+			      4 * 1024 * 1024, &iters);
 	TH_LOG("%ld streams, %.0f/s, %llu direct, %ld broken", iters,
 	       iters / (now_s() - t0), direct_bytes() - direct0, bad);
 	ASSERT_LT(0, iters);
