@@ -617,9 +617,9 @@ out:
  * connect() and accept() would leave them, except that each end's name
  * and its peer's name are {AFX_ADDR_ANY, port 0}, what getsockname()
  * reports for an unbound socket, and each end's SO_PEERCRED is the
- * caller's. Neither has a file yet, so nothing
- * else can call into them; walks of the socket list may look, so the
- * peer links go before the state, as in afx_stream_establish().
+ * caller's. Neither has a file yet, so nothing else can call into them;
+ * walks of the socket list may look, so the peer links go before the
+ * state, as in afx_stream_establish().
  */
 static int afx_stream_socketpair(struct socket *sock1, struct socket *sock2)
 {
@@ -791,7 +791,7 @@ VISIBLE_IF_KUNIT bool afx_stream_can_read(struct sock *sk)
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_stream_can_read);
 
-/* The wait condition of a reader that posted its memory (DOC: Data). */
+/* The wait condition of a reader that posted its memory (DOC: Stream buffer). */
 static bool afx_stream_can_read_direct(struct sock *sk)
 {
 	return afx_sbuf_direct_done(&afx_sk(sk)->rx) || afx_stream_can_read(sk);
