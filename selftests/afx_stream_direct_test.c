@@ -64,6 +64,21 @@ static int start_recv(struct afx_call *c, int fd, void *buf, size_t len,
 	return afx_call_blocked(c);
 }
 
+/*
+ * Send n pattern bytes from stream offset off to the reader of call c and
+ * collect the call's result. 0, or -1 if the send or the call failed.
+ */
+static int send_to_waiting(struct afx_call *c, int fd, unsigned char *wbuf,
+			   size_t n, uint64_t off)
+{
+	afx_fill_pattern(wbuf, n, off);
+	if (send(fd, wbuf, n, 0) != (ssize_t)n ||
+	    afx_call_done(c, AFX_DONE_WAIT_MS) != 1)
+		return -1;
+	afx_call_join(c);
+	return 0;
+}
+
 /* A waiting reader gets a large write straight into its buffer, intact. */
 TEST_F(pair, large_write_lands_in_waiting_reader)
 {
@@ -75,10 +90,7 @@ TEST_F(pair, large_write_lands_in_waiting_reader)
 	ASSERT_EQ(0, prime(self->c, self->a, wbuf, &off));
 	before = direct_bytes();
 	ASSERT_EQ(0, start_recv(&c, self->a, rbuf, sizeof(rbuf), 0));
-	afx_fill_pattern(wbuf, BIG, off);
-	ASSERT_EQ(BIG, send(self->c, wbuf, BIG, 0));
-	ASSERT_EQ(1, afx_call_done(&c, AFX_DONE_WAIT_MS));
-	afx_call_join(&c);
+	ASSERT_EQ(0, send_to_waiting(&c, self->c, wbuf, BIG, off));
 	ASSERT_EQ(BIG, c.ret) TH_LOG("recv: %s", strerror(c.err));
 	EXPECT_EQ(BIG, afx_check_pattern(rbuf, BIG, off));
 	EXPECT_EQ(before + BIG, direct_bytes());
@@ -94,10 +106,7 @@ TEST_F(pair, small_writes_never_go_direct)
 
 	before = direct_bytes();
 	ASSERT_EQ(0, start_recv(&c, self->a, rbuf, sizeof(rbuf), 0));
-	afx_fill_pattern(wbuf, 1000, off);
-	ASSERT_EQ(1000, send(self->c, wbuf, 1000, 0));
-	ASSERT_EQ(1, afx_call_done(&c, AFX_DONE_WAIT_MS));
-	afx_call_join(&c);
+	ASSERT_EQ(0, send_to_waiting(&c, self->c, wbuf, 1000, off));
 	ASSERT_EQ(1000, c.ret);
 	EXPECT_EQ(1000, afx_check_pattern(rbuf, 1000, off));
 	EXPECT_EQ(before, direct_bytes());
@@ -117,10 +126,7 @@ TEST_F(pair, short_write_returns_what_came)
 	ASSERT_EQ(0, prime(self->c, self->a, wbuf, &off));
 	before = direct_bytes();
 	ASSERT_EQ(0, start_recv(&c, self->a, rbuf, sizeof(rbuf), 0));
-	afx_fill_pattern(wbuf, 20 * KIB, off);
-	ASSERT_EQ(20 * KIB, send(self->c, wbuf, 20 * KIB, 0));
-	ASSERT_EQ(1, afx_call_done(&c, AFX_DONE_WAIT_MS));
-	afx_call_join(&c);
+	ASSERT_EQ(0, send_to_waiting(&c, self->c, wbuf, 20 * KIB, off));
 	ASSERT_EQ(20 * KIB, c.ret);
 	EXPECT_EQ(20 * KIB, afx_check_pattern(rbuf, 20 * KIB, off));
 	EXPECT_EQ(before + 20 * KIB, direct_bytes());
@@ -213,10 +219,7 @@ TEST_F(pair, read_only_buffer_efault_keeps_the_bytes)
 	ASSERT_EQ(0, prime(self->c, self->a, wbuf, &off));
 	before = direct_bytes();
 	ASSERT_EQ(0, start_recv(&c, self->a, ro, BIG, 0));
-	afx_fill_pattern(wbuf, BIG, off);
-	ASSERT_EQ(BIG, send(self->c, wbuf, BIG, 0));
-	ASSERT_EQ(1, afx_call_done(&c, AFX_DONE_WAIT_MS));
-	afx_call_join(&c);
+	ASSERT_EQ(0, send_to_waiting(&c, self->c, wbuf, BIG, off));
 	EXPECT_EQ(-1, c.ret);
 	EXPECT_EQ(EFAULT, c.err);
 	ASSERT_EQ(0, afx_recv_all(self->a, rbuf, BIG));
@@ -246,10 +249,7 @@ TEST_F(pair, shared_file_mapping_sees_the_bytes)
 	ASSERT_EQ(0, prime(self->c, self->a, wbuf, &off));
 	before = direct_bytes();
 	ASSERT_EQ(0, start_recv(&c, self->a, map, BIG, MSG_WAITALL));
-	afx_fill_pattern(wbuf, BIG, off);
-	ASSERT_EQ(BIG, send(self->c, wbuf, BIG, 0));
-	ASSERT_EQ(1, afx_call_done(&c, AFX_DONE_WAIT_MS));
-	afx_call_join(&c);
+	ASSERT_EQ(0, send_to_waiting(&c, self->c, wbuf, BIG, off));
 	ASSERT_EQ(BIG, c.ret);
 	EXPECT_EQ(before + BIG, direct_bytes());
 	munmap(map, BIG);
@@ -295,10 +295,7 @@ TEST_F(pair, fork_while_posted_keeps_the_bytes_with_the_reader)
 		_exit(0);
 	}
 	close(go[0]);
-	afx_fill_pattern(wbuf, BIG, off);
-	ASSERT_EQ(BIG, send(self->c, wbuf, BIG, 0));
-	ASSERT_EQ(1, afx_call_done(&c, AFX_DONE_WAIT_MS));
-	afx_call_join(&c);
+	ASSERT_EQ(0, send_to_waiting(&c, self->c, wbuf, BIG, off));
 	ASSERT_EQ(BIG, c.ret);
 	EXPECT_EQ(BIG, afx_check_pattern(rbuf, BIG, off));
 	EXPECT_EQ(before + BIG, direct_bytes());
