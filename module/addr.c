@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * afx: addresses, ports and the per-namespace bind tables.
+ * afx: addresses, ports and the bind tables.
  */
 
 #include <linux/capability.h>
+#include <linux/log2.h>
+#include <linux/moduleparam.h>
 #include <linux/mm.h>
 #include <linux/random.h>
 #include <linux/string.h>
@@ -70,7 +72,8 @@ static enum afx_space afx_space_of(const struct sock *sk)
  * Is @port taken for @sk (NULL: for anyone, as for an ephemeral port)?
  * @b is the port's bucket, locked.
  */
-VISIBLE_IF_KUNIT bool afx_port_taken(struct afx_bind_bucket *b,
+VISIBLE_IF_KUNIT bool afx_port_taken(struct afx_net *an,
+				     struct afx_bind_bucket *b,
 				     enum afx_space space, u32 port,
 				     const struct sock *sk)
 {
@@ -78,7 +81,7 @@ VISIBLE_IF_KUNIT bool afx_port_taken(struct afx_bind_bucket *b,
 	struct afx_sock *ax;
 
 	lockdep_assert_held(&b->lock);
-	for (ax = afx_port_first(b, port); ax; ax = afx_port_next(b, ax)) {
+	for (ax = afx_port_first(an, b, port); ax; ax = afx_port_next(b, ax)) {
 		if (sk && space == AFX_SPACE_DGRAM && sk->sk_reuse &&
 		    ax->sk.sk_reuse) {
 			/* Bounds a broadcast's fan-out and the walks here. */
@@ -118,7 +121,7 @@ VISIBLE_IF_KUNIT void afx_bind_del(struct afx_net *an, enum afx_space space,
 
 	lockdep_assert_held(&b->lock);
 	hlist_del_init_rcu(&ax->bind_node);
-	if (port <= AFX_EPHEMERAL_HI && !afx_port_first(b, port))
+	if (port <= AFX_EPHEMERAL_HI && !afx_port_first(an, b, port))
 		clear_bit(port, an->bind[space]->used);
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_bind_del);
@@ -141,7 +144,7 @@ static int afx_bind_port(struct afx_net *an, enum afx_space space,
 	int err = -EADDRINUSE;
 
 	spin_lock(&b->lock);
-	if (!afx_port_taken(b, space, port, sk)) {
+	if (!afx_port_taken(an, b, space, port, sk)) {
 		afx_set_local(ax, addr, port);
 		afx_bind_add(an, space, b, ax);
 		err = 0;
@@ -290,15 +293,14 @@ void afx_unhash(struct sock *sk)
 }
 
 /**
- * afx_bind_init_net() - set up the bind tables of a namespace
+ * afx_bind_init_net() - set up the bind state of a namespace
  * @an: its afx state
  *
  * Return: 0 or -ENOMEM.
  */
 int afx_bind_init_net(struct afx_net *an)
 {
-	struct afx_bind_table *t;
-	int s, i;
+	int s;
 
 	get_random_bytes(&an->hash_key, sizeof(an->hash_key));
 	an->port_range = AFX_EPHEMERAL_LO | AFX_EPHEMERAL_HI << 16;
@@ -306,40 +308,106 @@ int afx_bind_init_net(struct afx_net *an)
 		an->next_port[s] = AFX_EPHEMERAL_LO +
 			reciprocal_scale(get_random_u32(),
 					 AFX_EPHEMERAL_HI - AFX_EPHEMERAL_LO + 1);
-		t = kvzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
-		if (!t)
+		an->bind[s] = kzalloc(sizeof(*an->bind[s]), GFP_KERNEL_ACCOUNT);
+		if (!an->bind[s])
 			goto err;
-		for (i = 0; i < ARRAY_SIZE(t->bucket); i++) {
-			spin_lock_init(&t->bucket[i].lock);
-			INIT_HLIST_HEAD(&t->bucket[i].chain);
-		}
-		an->bind[s] = t;
 	}
 	return 0;
 
 err:
 	while (s--)
-		kvfree(an->bind[s]);
+		kfree(an->bind[s]);
 	return -ENOMEM;
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_bind_init_net);
 
 /**
- * afx_bind_exit_net() - free the bind tables of a namespace
+ * afx_bind_exit_net() - free the bind state of a namespace
  * @an: its afx state; every socket of the namespace is gone
  */
 void afx_bind_exit_net(struct afx_net *an)
 {
-	int s, i;
+	int s;
 
 	for (s = 0; s < AFX_SPACES; s++) {
-		for (i = 0; i < ARRAY_SIZE(an->bind[s]->bucket); i++)
-			WARN_ON_ONCE(!hlist_empty(&an->bind[s]->bucket[i].chain));
-		kvfree(an->bind[s]);
+		WARN_ON_ONCE(!bitmap_empty(an->bind[s]->used,
+					   AFX_EPHEMERAL_HI + 1));
+		kfree(an->bind[s]);
 		an->bind[s] = NULL;
 	}
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_bind_exit_net);
+
+struct afx_bind_hash afx_bind_hash[AFX_SPACES] __read_mostly;
+EXPORT_SYMBOL_IF_KUNIT(afx_bind_hash);
+
+static unsigned int bind_buckets;
+module_param(bind_buckets, uint, 0444);
+MODULE_PARM_DESC(bind_buckets,
+		 "buckets per port space, a power of 2 from 4096 to 65536 (default 0: about one per 8 pages of memory)");
+
+/**
+ * afx_bind_hash_init() - allocate the bind tables' buckets
+ *
+ * One table per port space, shared by every namespace, of bind_buckets
+ * buckets or, by default, about one per 8 pages of memory between
+ * AFX_BIND_BUCKETS_MIN and AFX_BIND_BUCKETS_MAX, so that the chains stay
+ * short however many sockets the machine can hold (DOC: Tables). The
+ * parameter shows the size chosen.
+ *
+ * Return: 0, -EINVAL for a bind_buckets that is not a power of 2 in that
+ * range, or -ENOMEM.
+ */
+int afx_bind_hash_init(void)
+{
+	unsigned long n = bind_buckets;
+	struct afx_bind_bucket *b;
+	int s, i;
+
+	if (!n) {
+		n = min(totalram_pages() / 8, (unsigned long)AFX_BIND_BUCKETS_MAX);
+		n = max(n, (unsigned long)AFX_BIND_BUCKETS_MIN);
+		n = roundup_pow_of_two(n);
+	}
+	if (!is_power_of_2(n) || n < AFX_BIND_BUCKETS_MIN ||
+	    n > AFX_BIND_BUCKETS_MAX)
+		return -EINVAL;
+	bind_buckets = n;
+	for (s = 0; s < AFX_SPACES; s++) {
+		b = kvmalloc_array(n, sizeof(*b), GFP_KERNEL);
+		if (!b)
+			goto err;
+		for (i = 0; i < n; i++) {
+			spin_lock_init(&b[i].lock);
+			INIT_HLIST_HEAD(&b[i].chain);
+		}
+		afx_bind_hash[s].bucket = b;
+		afx_bind_hash[s].bits = ilog2(n);
+	}
+	return 0;
+
+err:
+	while (s--)
+		kvfree(afx_bind_hash[s].bucket);
+	return -ENOMEM;
+}
+
+/**
+ * afx_bind_hash_exit() - free the bind tables' buckets
+ *
+ * Every socket is gone, and so are the RCU readers that walked them.
+ */
+void afx_bind_hash_exit(void)
+{
+	unsigned int s, i;
+
+	for (s = 0; s < AFX_SPACES; s++) {
+		for (i = 0; i < 1U << afx_bind_hash[s].bits; i++)
+			WARN_ON_ONCE(!hlist_empty(&afx_bind_hash[s].bucket[i].chain));
+		kvfree(afx_bind_hash[s].bucket);
+		afx_bind_hash[s].bucket = NULL;
+	}
+}
 
 /**
  * afx_stream_lookup() - find the stream socket bound to @port
@@ -350,13 +418,13 @@ EXPORT_SYMBOL_IF_KUNIT(afx_bind_exit_net);
  */
 struct sock *afx_stream_lookup(struct net *net, u32 port)
 {
-	struct afx_bind_bucket *b = afx_bucket(afx_net(net), AFX_SPACE_STREAM,
-					       port);
+	struct afx_net *an = afx_net(net);
+	struct afx_bind_bucket *b = afx_bucket(an, AFX_SPACE_STREAM, port);
 	struct sock *found = NULL;
 	struct afx_sock *ax;
 
 	rcu_read_lock();
-	for (ax = afx_port_first(b, port); ax; ax = afx_port_next(b, ax)) {
+	for (ax = afx_port_first(an, b, port); ax; ax = afx_port_next(b, ax)) {
 		if (refcount_inc_not_zero(&ax->sk.sk_refcnt)) {
 			found = &ax->sk;
 			break;

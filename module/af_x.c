@@ -21,20 +21,24 @@
 /**
  * DOC: Tables
  *
- * Each network namespace has a struct afx_net (net_generic()) with one
- * bind table per port space (stream, datagram): buckets by a keyed hash
- * of the port (hsiphash with a random key per namespace, so that nobody
- * can aim sockets at the bucket of someone else's port), each with its
- * own spinlock, and a bitmap of the ephemeral-range ports in use. A bind
- * decides that a port is free and takes it under the port's bucket lock
- * (addr.c). Readers on the data path (datagram sends, stream connect)
- * walk a bucket under RCU (afx_port_first(), afx_port_next()) and take a
- * reference with refcount_inc_not_zero(). All afx sockets are
+ * Each port space (stream, datagram) has one bind table for every
+ * namespace: buckets by a keyed hash of the port (hsiphash with a random
+ * key per namespace, so that nobody can aim sockets at the bucket of
+ * someone else's port, and namespaces do not share a layout), each with
+ * its own spinlock. Its size is fixed at module load by the machine's
+ * memory (afx_bind_hash_init(); the bind_buckets parameter shows it), as
+ * inet sizes its tables, so that a chain
+ * holds a socket or two even when the machine is full of them: the
+ * chains are the only part of a bind or lookup that grows with the
+ * number of sockets. A chain mixes namespaces; its walk
+ * (afx_port_first(), afx_port_next()) compares namespace and port. Each
+ * namespace (struct afx_net, net_generic()) keeps a bitmap per space of
+ * the ephemeral-range ports it uses. A bind decides that a port is free
+ * and takes it under the port's bucket lock (addr.c). Readers on the
+ * data path (datagram sends, stream connect) walk a bucket under RCU and
+ * take a reference with refcount_inc_not_zero(). All afx sockets are
  * SOCK_RCU_FREE so that such a walk never touches freed memory. A socket
- * leaves its table before its last reference can go. A table has a fixed
- * 1 << AFX_BIND_HASH_BITS buckets, so with N sockets bound in both spaces
- * a chain holds N / 8192 on average, 12 at 100,000: the part of a bind
- * or lookup that grows with N.
+ * leaves its table before its last reference can go.
  *
  * Ephemeral ports follow RFC 6056's random increments: the search starts
  * a random 1 to AFX_PORT_STEP ports past the last port handed out and
@@ -737,9 +741,12 @@ static int __init afx_init(void)
 	}
 	afx_family = family;
 	afx_family_ops.family = family;
-	err = afx_sbuf_cache_init();
+	err = afx_bind_hash_init();
 	if (err)
 		return err;
+	err = afx_sbuf_cache_init();
+	if (err)
+		goto err_hash;
 	err = proto_register(&afx_proto, 1);
 	if (err)
 		goto err_cache;
@@ -757,6 +764,8 @@ err_proto:
 	proto_unregister(&afx_proto);
 err_cache:
 	afx_sbuf_cache_exit();
+err_hash:
+	afx_bind_hash_exit();
 	return err;
 }
 
@@ -766,6 +775,7 @@ static void __exit afx_exit(void)
 	unregister_pernet_subsys(&afx_net_ops);
 	proto_unregister(&afx_proto);
 	afx_sbuf_cache_exit();
+	afx_bind_hash_exit();
 }
 
 module_init(afx_init);

@@ -22,7 +22,9 @@
 
 #include "sbuf.h"
 
-#define AFX_BIND_HASH_BITS	12
+/* The bucket count of each bind table (afx_bind_hash_init()). */
+#define AFX_BIND_BUCKETS_MIN	4096U
+#define AFX_BIND_BUCKETS_MAX	65536U
 #define AFX_EPHEMERAL_LO	49152U
 #define AFX_EPHEMERAL_HI	65535U
 #define AFX_PROT_PORT_MAX	1023U
@@ -92,8 +94,8 @@ struct afx_stats {
  *	whether a port is free (afx_port_taken()) and claim it in one step;
  *	in the stream table, also the connection lock of its ports
  *	(afx_conn_lock())
- * @chain: the sockets whose port hashes here, newest first; walked under
- *	@lock or under RCU (afx_port_first(), afx_port_next())
+ * @chain: the sockets whose (namespace, port) hashes here, newest first;
+ *	walked under @lock or under RCU (afx_port_first(), afx_port_next())
  */
 struct afx_bind_bucket {
 	spinlock_t lock; /* @chain, and the @used bits of its ports */
@@ -101,23 +103,37 @@ struct afx_bind_bucket {
 };
 
 /**
- * struct afx_bind_table - the sockets bound in one port space
+ * struct afx_bind_hash - the chains of one port space, for every namespace
+ * @bucket: 1 << @bits buckets, indexed by afx_bucket(); allocated at
+ *	module load (afx_bind_hash_init()), sized by the machine's memory
+ * @bits: log2 of the bucket count
+ *
+ * Both fields are written once, before the family is registered.
+ */
+struct afx_bind_hash {
+	struct afx_bind_bucket *bucket;
+	unsigned int bits;
+};
+
+extern struct afx_bind_hash afx_bind_hash[AFX_SPACES];
+
+/**
+ * struct afx_bind_table - the ports a namespace has bound in one space
  * @used: one bit per port up to AFX_EPHEMERAL_HI, set while some socket
- *	holds the port: set and cleared with atomic bit operations under
- *	the lock of the port's bucket, read without a lock by the ephemeral
- *	search (afx_bind_ephemeral()) as a hint it confirms under that lock
- * @bucket: the chains, indexed by afx_bucket()'s keyed hash of the port
+ *	of the namespace holds the port: set and cleared with atomic bit
+ *	operations under the lock of the port's bucket, read without a lock
+ *	by the ephemeral search (afx_bind_ephemeral()) as a hint it confirms
+ *	under that lock
  */
 struct afx_bind_table {
 	DECLARE_BITMAP(used, AFX_EPHEMERAL_HI + 1);
-	struct afx_bind_bucket bucket[1 << AFX_BIND_HASH_BITS];
 };
 
 /**
  * struct afx_net - per network namespace state
- * @bind: bind tables, one per port space (addr.c), allocated with the
- *	namespace
- * @hash_key: the secret key of the bind tables' hash, random per
+ * @bind: the ports in use, one table per port space (addr.c), allocated
+ *	with the namespace
+ * @hash_key: the secret key of afx_bucket()'s hash, random per
  *	namespace, so that nobody can choose ports that share a bucket
  * @next_port: per space, the last ephemeral port handed out, where the
  *	next search starts (afx_bind_ephemeral()): a hint, read and
@@ -378,6 +394,8 @@ int afx_autobind(struct sock *sk);
 void afx_unhash(struct sock *sk);
 int afx_bind_init_net(struct afx_net *an);
 void afx_bind_exit_net(struct afx_net *an);
+int afx_bind_hash_init(void);
+void afx_bind_hash_exit(void);
 struct sock *afx_stream_lookup(struct net *net, u32 port);
 
 /**
@@ -434,12 +452,14 @@ void afx_proc_exit_net(struct net *net);
 int afx_sysctl_init_net(struct net *net);
 void afx_sysctl_exit_net(struct net *net);
 
+/* The bucket of @port of namespace @an in @space. */
 static inline struct afx_bind_bucket *afx_bucket(struct afx_net *an,
 						 enum afx_space space, u32 port)
 {
-	u32 h = hsiphash_1u32(port, &an->hash_key);
+	const struct afx_bind_hash *t = &afx_bind_hash[space];
 
-	return &an->bind[space]->bucket[h & ((1U << AFX_BIND_HASH_BITS) - 1)];
+	return &t->bucket[hsiphash_1u32(port, &an->hash_key) >>
+			  (32 - t->bits)];
 }
 
 /*
@@ -456,42 +476,45 @@ static inline spinlock_t *afx_conn_lock(struct afx_net *an, u32 port)
 }
 
 /*
- * The one walk of a bind bucket, for sockets bound to one port:
+ * The one walk of a bind bucket, for the sockets of namespace @an bound to
+ * one port:
  *
  *	b = afx_bucket(an, space, port);
- *	for (ax = afx_port_first(b, port); ax; ax = afx_port_next(b, ax))
+ *	for (ax = afx_port_first(an, b, port); ax; ax = afx_port_next(b, ax))
  *
  * under rcu_read_lock() (a socket found may be on its way out: take a
  * reference with refcount_inc_not_zero()) or under the bucket's lock.
  */
 static inline struct afx_sock *afx_port_scan(struct afx_bind_bucket *b,
-					     struct hlist_node *node, u32 port)
+					     struct hlist_node *node,
+					     const struct afx_net *an, u32 port)
 {
 	struct afx_sock *ax;
 
 	for (; node; node = rcu_dereference_check(hlist_next_rcu(node),
 						  lockdep_is_held(&b->lock))) {
 		ax = hlist_entry(node, struct afx_sock, bind_node);
-		if (ax->local.sx_port == port)
+		if (ax->local.sx_port == port && ax->an == an)
 			return ax;
 	}
 	return NULL;
 }
 
-/* The first socket of @b bound to @port, or NULL. */
-static inline struct afx_sock *afx_port_first(struct afx_bind_bucket *b,
+/* The first socket of @an in @b bound to @port, or NULL. */
+static inline struct afx_sock *afx_port_first(const struct afx_net *an,
+					      struct afx_bind_bucket *b,
 					      u32 port)
 {
 	return afx_port_scan(b, rcu_dereference_check(hlist_first_rcu(&b->chain),
-				lockdep_is_held(&b->lock)), port);
+				lockdep_is_held(&b->lock)), an, port);
 }
 
-/* The next socket of @b bound to the port of @ax, or NULL. */
+/* The next socket of @b bound to the namespace and port of @ax, or NULL. */
 static inline struct afx_sock *afx_port_next(struct afx_bind_bucket *b,
 					     struct afx_sock *ax)
 {
 	return afx_port_scan(b, rcu_dereference_check(hlist_next_rcu(&ax->bind_node),
-				lockdep_is_held(&b->lock)), ax->local.sx_port);
+				lockdep_is_held(&b->lock)), ax->an, ax->local.sx_port);
 }
 
 #if IS_ENABLED(CONFIG_KUNIT)
@@ -500,8 +523,8 @@ static inline struct afx_sock *afx_port_next(struct afx_bind_bucket *b,
  * unless the kernel has KUnit (VISIBLE_IF_KUNIT), exported only to the
  * KUnit namespace.
  */
-bool afx_port_taken(struct afx_bind_bucket *b, enum afx_space space,
-		    u32 port, const struct sock *sk);
+bool afx_port_taken(struct afx_net *an, struct afx_bind_bucket *b,
+		    enum afx_space space, u32 port, const struct sock *sk);
 u32 afx_bind_ephemeral_from(struct afx_net *an, enum afx_space space,
 			    struct afx_sock *ax, u32 addr, u32 start);
 void afx_bind_add(struct afx_net *an, enum afx_space space,

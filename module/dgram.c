@@ -75,7 +75,7 @@ static struct sock *afx_dgram_lookup(struct afx_net *an, u32 port, u32 from,
 
 	*filtered = false;
 	rcu_read_lock();
-	for (ax = afx_port_first(b, port); ax; ax = afx_port_next(b, ax)) {
+	for (ax = afx_port_first(an, b, port); ax; ax = afx_port_next(b, ax)) {
 		if (!afx_dgram_accepts(ax, from)) {
 			*filtered = true;
 			continue;
@@ -203,7 +203,7 @@ static struct sock **afx_dgram_receivers(struct afx_net *an, u32 port,
 	struct sock **rcv;
 
 	rcu_read_lock();
-	for (ax = afx_port_first(b, port); ax; ax = afx_port_next(b, ax))
+	for (ax = afx_port_first(an, b, port); ax; ax = afx_port_next(b, ax))
 		max++;
 	rcu_read_unlock();
 	*n = 0;
@@ -214,7 +214,7 @@ static struct sock **afx_dgram_receivers(struct afx_net *an, u32 port,
 		return ERR_PTR(-ENOMEM);
 	/* Sockets bound since the count was taken do not get this one. */
 	rcu_read_lock();
-	for (ax = afx_port_first(b, port); ax && i < max;
+	for (ax = afx_port_first(an, b, port); ax && i < max;
 	     ax = afx_port_next(b, ax))
 		if (refcount_inc_not_zero(&ax->sk.sk_refcnt))
 			rcv[i++] = &ax->sk;

@@ -74,7 +74,8 @@ else
 fi
 if out=$(check_modinfo afx.ko "license=^GPL$" "description=AF_X" \
 	"author=." "version=^$vre$" \
-	"parm=^family:.*address family.*\(int\)$" "alias=^net-pf-18$"); then
+	"parm=^family:.*address family.*\(int\)$" \
+	"parm=^bind_buckets:.*power of 2.*\(uint\)$" "alias=^net-pf-18$"); then
 	tap_result OK "modinfo afx.ko: license, description, author, version (git describe), parm"
 else
 	tap_result FAIL "modinfo afx.ko: license, description, author, version (git describe), parm" "$out"

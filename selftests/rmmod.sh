@@ -11,7 +11,8 @@
 # fails with EAFNOSUPPORT (module autoloading switched off for that). Then
 # the module comes back, through the net-pf-18 alias (socket() autoloads it)
 # when it is installed under /lib/modules, else by insmod, so that later
-# tests still have it.
+# tests still have it. On the way, insmod refuses a bind_buckets that is
+# not a power of 2 from 4096 to 65536 and takes 4096.
 #
 # Runs in the test VM as root (busybox sh is enough). The module file is
 # $AFX_KO (set by the guest init), else /afx/afx.ko or ../afx.ko next to
@@ -237,6 +238,30 @@ else
 	check "socket(AF_X) without the module: EAFNOSUPPORT (got $e)" \
 		[ "$e" = EAFNOSUPPORT ]
 
+	# bind_buckets: refused unless a power of 2 from 4096 to 65536
+	if [ -n "$ko" ]; then
+		for b in 1000 2048 131072; do
+			insmod "$ko" family="$fam" bind_buckets=$b >"$tmp/b$b.out" 2>&1
+			rc=$?
+			check "insmod bind_buckets=$b fails (rc $rc)" \
+				[ $rc -ne 0 ] && [ ! -d /sys/module/afx ]
+			show "$tmp/b$b.out"
+			rmmod afx 2>/dev/null
+		done
+		insmod "$ko" family="$fam" bind_buckets=4096 >"$tmp/b4096.out" 2>&1
+		show "$tmp/b4096.out"
+		check "insmod bind_buckets=4096: the parameter shows 4096" \
+			[ "$(cat /sys/module/afx/parameters/bind_buckets 2>/dev/null)" = 4096 ]
+		e=$(try_socket 1)
+		check "sockets work with 4096 buckets ($e)" [ "$e" = ok ]
+		rmmod afx 2>"$tmp/rmmod4.out"
+		show "$tmp/rmmod4.out"
+		check "unloaded again" [ ! -d /sys/module/afx ]
+	else
+		echo "ok $((n + 1)) # SKIP bind_buckets: no afx.ko file to insmod"
+		n=$((n + 1))
+	fi
+
 	# --- 4. and back, for the tests that follow ---------------------------------
 	if [ "$fam" = 18 ] &&
 		grep -qs "net-pf-18 afx" "/lib/modules/$(uname -r)/modules.alias"; then
@@ -257,6 +282,11 @@ else
 	check "afx is loaded again" [ -d /sys/module/afx ]
 	check "family parameter is $fam again" \
 		[ "$(cat /sys/module/afx/parameters/family 2>/dev/null)" = "$fam" ]
+	b=$(cat /sys/module/afx/parameters/bind_buckets 2>/dev/null)
+	case "$b" in
+	4096|8192|16384|32768|65536) ok "bind_buckets chosen by memory: $b" ;;
+	*) not_ok "bind_buckets chosen by memory: '$b' is not a power of 2 from 4096 to 65536" ;;
+	esac
 	e1=$(try_socket 1)
 	e2=$(try_socket 2)
 	if [ "$e1" = ok ] && [ "$e2" = ok ]; then

@@ -203,7 +203,7 @@ static struct kunit_suite afx_addr_suite = {
 	.test_cases = afx_addr_cases,
 };
 
-/* ---- afx_port: ephemeral ports on a private table ---------------------------- */
+/* ---- afx_port: ports of a namespace of its own ------------------------------- */
 
 #define KT_LO	100U
 #define KT_HI	107U
@@ -223,14 +223,11 @@ static int kt_table_init(struct kunit_resource *res, void *context)
 	return 0;
 }
 
-/* The fake sockets are the case's own memory: just let go of the table. */
 static void kt_table_free(struct kunit_resource *res)
 {
 	struct afx_net *an = res->data;
-	int s;
 
-	for (s = 0; s < AFX_SPACES; s++)
-		kvfree(an->bind[s]);
+	afx_bind_exit_net(an);
 	kfree(an);
 }
 
@@ -245,15 +242,58 @@ static struct afx_net *kt_table(struct kunit *test)
 	return an;
 }
 
-static struct afx_sock *kt_fake(struct kunit *test, enum afx_space space,
-				bool reuse)
+static void kt_untake(struct afx_net *an, struct afx_sock *ax);
+
+/**
+ * struct kt_fake_ctx - what kt_fake() makes
+ * @an: the fake socket's namespace
+ * @space: its port space
+ * @reuse: SO_REUSEADDR
+ */
+struct kt_fake_ctx {
+	struct afx_net *an;
+	enum afx_space space;
+	bool reuse;
+};
+
+static int kt_fake_init(struct kunit_resource *res, void *context)
 {
-	struct afx_sock *ax = kunit_kzalloc(test, sizeof(*ax), GFP_KERNEL);
+	const struct kt_fake_ctx *c = context;
+	struct afx_sock *ax = kzalloc(sizeof(*ax), GFP_KERNEL);
+
+	if (!ax)
+		return -ENOMEM;
+	ax->an = c->an;
+	ax->sk.sk_type = c->space == AFX_SPACE_STREAM ? SOCK_STREAM : SOCK_DGRAM;
+	ax->sk.sk_reuse = c->reuse;
+	INIT_HLIST_NODE(&ax->bind_node);
+	res->data = ax;
+	return 0;
+}
+
+/*
+ * The bind tables are the module's, shared with real sockets: a fake still
+ * on a chain leaves it, before its table goes (resources go newest first),
+ * and RCU walkers of the chain may still be on it.
+ */
+static void kt_fake_free(struct kunit_resource *res)
+{
+	struct afx_sock *ax = res->data;
+
+	if (!hlist_unhashed(&ax->bind_node))
+		kt_untake(ax->an, ax);
+	kfree_rcu(ax, sk.sk_rcu);
+}
+
+static struct afx_sock *kt_fake(struct kunit *test, struct afx_net *an,
+				enum afx_space space, bool reuse)
+{
+	struct kt_fake_ctx c = { .an = an, .space = space, .reuse = reuse };
+	struct afx_sock *ax = kunit_alloc_resource(test, kt_fake_init,
+						   kt_fake_free, GFP_KERNEL,
+						   &c);
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ax);
-	ax->sk.sk_type = space == AFX_SPACE_STREAM ? SOCK_STREAM : SOCK_DGRAM;
-	ax->sk.sk_reuse = reuse;
-	INIT_HLIST_NODE(&ax->bind_node);
 	return ax;
 }
 
@@ -261,7 +301,7 @@ static struct afx_sock *kt_fake(struct kunit *test, enum afx_space space,
 static struct afx_sock *kt_take(struct kunit *test, struct afx_net *an,
 				enum afx_space space, u32 port, bool reuse)
 {
-	struct afx_sock *ax = kt_fake(test, space, reuse);
+	struct afx_sock *ax = kt_fake(test, an, space, reuse);
 	struct afx_bind_bucket *b = afx_bucket(an, space, port);
 
 	ax->local = kt_addr(AFX_ADDR_ANY, port);
@@ -286,7 +326,7 @@ static void kt_untake(struct afx_net *an, struct afx_sock *ax)
 static u32 kt_claim(struct kunit *test, struct afx_net *an,
 		    enum afx_space space, u32 start)
 {
-	return afx_bind_ephemeral_from(an, space, kt_fake(test, space, false),
+	return afx_bind_ephemeral_from(an, space, kt_fake(test, an, space, false),
 				       AFX_ADDR_ANY, start);
 }
 
@@ -297,7 +337,7 @@ static bool kt_taken(struct afx_net *an, enum afx_space space, u32 port,
 	bool taken;
 
 	spin_lock(&b->lock);
-	taken = afx_port_taken(b, space, port, sk);
+	taken = afx_port_taken(an, b, space, port, sk);
 	spin_unlock(&b->lock);
 	return taken;
 }
@@ -451,18 +491,18 @@ static void port_hash_is_keyed(struct kunit *test)
 	u32 p;
 
 	for (p = 1; n < KT_COLLIDERS; p++) {
-		if (hash_32(p, AFX_BIND_HASH_BITS) != 0)
+		if (hash_32(p, afx_bind_hash[AFX_SPACE_DGRAM].bits) != 0)
 			continue;
 		n++;
 		if (!first)
 			first = afx_bucket(an, AFX_SPACE_DGRAM, p);
 		else if (afx_bucket(an, AFX_SPACE_DGRAM, p) == first)
 			same++;
-		if (afx_bucket(an, AFX_SPACE_DGRAM, p) - an->bind[AFX_SPACE_DGRAM]->bucket !=
-		    afx_bucket(other, AFX_SPACE_DGRAM, p) - other->bind[AFX_SPACE_DGRAM]->bucket)
+		if (afx_bucket(an, AFX_SPACE_DGRAM, p) !=
+		    afx_bucket(other, AFX_SPACE_DGRAM, p))
 			apart++;
 	}
-	/* By chance: about KT_COLLIDERS >> AFX_BIND_HASH_BITS of them. */
+	/* By chance: about KT_COLLIDERS >> bits of them. */
 	KUNIT_EXPECT_LE(test, same, 3U);
 	KUNIT_EXPECT_GE(test, apart, (unsigned int)KT_COLLIDERS - 3);
 }
@@ -581,6 +621,8 @@ static void bind_tables_per_namespace(struct kunit *test)
 {
 	struct afx_net *a = kt_table(test), *b = kt_table(test);
 
+	/* One chain for both: its walk must tell the namespaces apart. */
+	b->hash_key = a->hash_key;
 	kt_take(test, a, AFX_SPACE_STREAM, KT_PORT, false);
 	KUNIT_EXPECT_TRUE(test, kt_taken(a, AFX_SPACE_STREAM, KT_PORT, NULL));
 	KUNIT_EXPECT_FALSE(test, kt_taken(b, AFX_SPACE_STREAM, KT_PORT, NULL));
