@@ -246,7 +246,7 @@ int afx_bind(struct socket *sock, struct sockaddr *uaddr, int len)
 		return -EACCES;
 
 	lock_sock(sk);
-	if (afx_is_bound(sk) || sk->sk_state != TCP_CLOSE)
+	if (afx_is_bound(sk) || sk->sk_state != TCP_CLOSE || afx_paired(sk))
 		err = -EINVAL;
 	else
 		err = __afx_bind(sk, sx->sx_addr, sx->sx_port);
@@ -365,8 +365,9 @@ int afx_bind_hash_init(void)
 	int s, i;
 
 	if (!n) {
-		n = min(totalram_pages() / 8, (unsigned long)AFX_BIND_BUCKETS_MAX);
-		n = max(n, (unsigned long)AFX_BIND_BUCKETS_MIN);
+		n = min_t(unsigned long, totalram_pages() / 8,
+			  AFX_BIND_BUCKETS_MAX);
+		n = max_t(unsigned long, n, AFX_BIND_BUCKETS_MIN);
 		n = roundup_pow_of_two(n);
 	}
 	if (!is_power_of_2(n) || n < AFX_BIND_BUCKETS_MIN ||

@@ -166,6 +166,7 @@
  * sock and the netns it lives in outlive any RCU reader.
  */
 
+#include <linux/cred.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/net.h>
@@ -192,6 +193,29 @@ struct proto afx_proto = {
 	.owner		= THIS_MODULE,
 	.obj_size	= sizeof(struct afx_sock),
 };
+
+/**
+ * afx_set_peercred() - set what SO_PEERCRED reports for @sk
+ * @sk: the socket
+ * @pid: the peer's process
+ * @cred: its credentials
+ */
+void afx_set_peercred(struct sock *sk, struct pid *pid,
+		      const struct cred *cred)
+{
+	const struct cred *old_cred;
+	struct pid *old_pid;
+
+	spin_lock(&sk->sk_peer_lock);
+	old_pid = sk->sk_peer_pid;
+	old_cred = sk->sk_peer_cred;
+	sk->sk_peer_pid = get_pid(pid);
+	sk->sk_peer_cred = get_cred(cred);
+	spin_unlock(&sk->sk_peer_lock);
+
+	put_pid(old_pid);
+	put_cred(old_cred);
+}
 
 /**
  * afx_fill_addr() - build a complete AF_X address

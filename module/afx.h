@@ -249,6 +249,10 @@ static inline void afx_port_range(const struct afx_net *an, u32 *lo, u32 *hi)
  *	peer's recvmsg() after one (afx_stream_write_space())
  * @nonblock: X_NONBLOCK; WRITE_ONCE()/READ_ONCE()
  * @refuse_when_full: X_REFUSE_WHEN_FULL; WRITE_ONCE()/READ_ONCE()
+ * @pair_id: datagram socketpair() end (afx_paired()): the @all_id of the
+ *	other end, which sends find with afx_sklist_get(), so that neither
+ *	end holds a reference on the other. Written before the sockets have
+ *	files, then constant
  * @all_id: the index of the sock in afx_net.all, reserved before the
  *	sock is initialised and fixed for its life
  *
@@ -270,6 +274,7 @@ struct afx_sock {
 	bool polled;
 	bool nonblock;
 	bool refuse_when_full;
+	u32 pair_id;
 	/* What only one socket type uses: sk_type says which. */
 	union {
 		struct {
@@ -324,6 +329,19 @@ static inline void afx_stat_inc(const struct sock *sk, enum afx_stat s)
 	afx_stat_add(sk, s, 1);
 }
 
+/*
+ * Is @sk one end of a socketpair()? Its peer is {AFX_ADDR_ANY, port 0},
+ * which connect() refuses: only socketpair() sets it, before the socket
+ * has a file, and nothing changes it after.
+ */
+static inline bool afx_paired(const struct sock *sk)
+{
+	const struct afx_sock *ax = afx_sk(sk);
+
+	return READ_ONCE(ax->peer_addr.sx_family) &&
+	       READ_ONCE(ax->peer_addr.sx_port) == AFX_PORT_ANY;
+}
+
 /* Once true, afx_sk(sk)->local is complete and stays as it is. */
 static inline bool afx_is_bound(const struct sock *sk)
 {
@@ -368,6 +386,8 @@ u64 afx_stat_read(struct afx_net *an, enum afx_stat s);
 struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
 			  bool kern);
 void afx_fill_addr(struct sockaddr_x *sx, u32 addr, u32 port);
+void afx_set_peercred(struct sock *sk, struct pid *pid,
+		      const struct cred *cred);
 int afx_getname(struct socket *sock, struct sockaddr *uaddr, int peer);
 int afx_setsockopt(struct socket *sock, int level, int optname,
 		   sockptr_t optval, unsigned int optlen);

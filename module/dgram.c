@@ -11,8 +11,14 @@
  * connected socket's poll() turns room at its peer into POLLOUT by
  * parking its own peer_wake entry on the peer's peer_wait, as AF_UNIX
  * does; the entry removes itself when it fires or when the peer closes.
+ *
+ * The two ends of a socketpair() stay unbound: each reaches the other by
+ * its id (afx_sock.pair_id), not by a port, and nobody else can reach
+ * either. Closing one makes the other's sends fail with ECONNREFUSED,
+ * as sending to a closed port does.
  */
 
+#include <linux/cred.h>
 #include <linux/mm.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
@@ -132,6 +138,21 @@ EXPORT_SYMBOL_IF_KUNIT(afx_dgram_queue);
 
 static void afx_dgram_peer_wake_arm(struct sock *sk, struct sock *rcv);
 
+/*
+ * The socket a datagram from @sk to @port goes to, with a reference, or
+ * NULL (*@filtered as for afx_dgram_lookup()). A socketpair() end sends
+ * to the other end, while it is open, whatever @port is.
+ */
+static struct sock *afx_dgram_receiver(struct sock *sk, u32 port, u32 from,
+				       bool *filtered)
+{
+	if (afx_paired(sk)) {
+		*filtered = false;
+		return afx_sklist_get(sock_net(sk), afx_sk(sk)->pair_id);
+	}
+	return afx_dgram_lookup(afx_sk(sk)->an, port, from, filtered);
+}
+
 /* Is @port where @sk is connected to? */
 static bool afx_dgram_is_peer(const struct sock *sk, u32 port)
 {
@@ -152,7 +173,7 @@ static int afx_dgram_unicast(struct sock *sk, u32 port, struct msghdr *msg,
 	for (;;) {
 		DEFINE_WAIT(wait);
 
-		rcv = afx_dgram_lookup(afx_sk(sk)->an, port, from, &filtered);
+		rcv = afx_dgram_receiver(sk, port, from, &filtered);
 		if (!rcv) {
 			afx_stat_inc(sk, filtered ? AFX_STAT_DROP_FILTERED :
 						    AFX_STAT_DROP_NOPORT);
@@ -292,6 +313,8 @@ static int afx_dgram_sendmsg(struct socket *sock, struct msghdr *msg,
 			return err;
 		if (sx->sx_port == AFX_PORT_ANY)
 			return -EINVAL;
+		if (afx_paired(sk))
+			return -EISCONN;
 		daddr = sx->sx_addr;
 		dport = sx->sx_port;
 	}
@@ -309,7 +332,7 @@ static int afx_dgram_sendmsg(struct socket *sock, struct msghdr *msg,
 		if (err)
 			goto out_err;
 	}
-	if (!afx_is_bound(sk)) {
+	if (!afx_is_bound(sk) && !afx_paired(sk)) {
 		lock_sock(sk);
 		err = afx_autobind(sk);
 		release_sock(sk);
@@ -401,7 +424,9 @@ static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 		goto out;
 	}
 	if (sx) {
-		afx_fill_addr(sx, AFX_ADDR_LOCAL, hdr.from);
+		/* Port 0: an unbound sender, the other end of a socketpair(). */
+		afx_fill_addr(sx, hdr.from ? AFX_ADDR_LOCAL : AFX_ADDR_ANY,
+			      hdr.from);
 		msg->msg_namelen = sizeof(*sx);
 	}
 	err = (flags & MSG_TRUNC) ? hdr.len : copied;
@@ -497,8 +522,8 @@ static bool afx_dgram_writable(struct sock *sk)
 		return true;
 
 	/* Nobody to take it: the send fails at once, so it does not block. */
-	rcv = afx_dgram_lookup(afx_sk(sk)->an, READ_ONCE(ax->peer_addr.sx_port),
-			       afx_port(sk), &filtered);
+	rcv = afx_dgram_receiver(sk, READ_ONCE(ax->peer_addr.sx_port),
+				 afx_port(sk), &filtered);
 	if (!rcv)
 		return true;
 	room = afx_dgram_send_returns(rcv);
@@ -546,6 +571,9 @@ static int afx_dgram_connect(struct socket *sock, struct sockaddr *uaddr,
 	struct afx_sock *ax = afx_sk(sk);
 	int err;
 
+	/* A socketpair() end stays connected to the other end. */
+	if (afx_paired(sk))
+		return -EISCONN;
 	if (len >= (int)sizeof(sa_family_t) && uaddr->sa_family == AF_UNSPEC) {
 		lock_sock(sk);
 		spin_lock(&ax->lock);
@@ -617,6 +645,36 @@ static void afx_dgram_close(struct sock *sk)
 	afx_dgram_peer_wake_detach(sk);
 }
 
+/*
+ * socketpair(): two new, unbound sockets, each connected to the other
+ * through its id, with the names, peer names and SO_PEERCRED of a stream
+ * pair (afx_stream_socketpair()). Neither has a file yet: nothing else
+ * calls into them, and walks of the socket list do not read @pair_id.
+ */
+static int afx_dgram_socketpair(struct socket *sock1, struct socket *sock2)
+{
+	struct sock *a = sock1->sk, *b = sock2->sk;
+	struct afx_sock *ax = afx_sk(a), *bx = afx_sk(b);
+
+	lock_sock(a);
+	lock_sock_nested(b, SINGLE_DEPTH_NESTING);
+	ax->pair_id = bx->all_id;
+	bx->pair_id = ax->all_id;
+	afx_set_peercred(a, task_tgid(current), current_cred());
+	afx_set_peercred(b, task_tgid(current), current_cred());
+	spin_lock(&ax->lock);
+	afx_fill_addr(&ax->peer_addr, AFX_ADDR_ANY, AFX_PORT_ANY);
+	spin_unlock(&ax->lock);
+	spin_lock(&bx->lock);
+	afx_fill_addr(&bx->peer_addr, AFX_ADDR_ANY, AFX_PORT_ANY);
+	spin_unlock(&bx->lock);
+	sock1->state = SS_CONNECTED;
+	sock2->state = SS_CONNECTED;
+	release_sock(b);
+	release_sock(a);
+	return 0;
+}
+
 static int afx_dgram_release(struct socket *sock)
 {
 	return afx_release(sock, afx_dgram_close);
@@ -678,7 +736,7 @@ const struct proto_ops afx_dgram_ops = {
 	.release	= afx_dgram_release,
 	.bind		= afx_bind,
 	.connect	= afx_dgram_connect,
-	.socketpair	= sock_no_socketpair,
+	.socketpair	= afx_dgram_socketpair,
 	.accept		= sock_no_accept,
 	.getname	= afx_getname,
 	.poll		= afx_dgram_poll,

@@ -88,23 +88,6 @@ EXPORT_SYMBOL_IF_KUNIT(afx_stream_room);
 
 /* ---- connection state --------------------------------------------------- */
 
-static void afx_set_peercred(struct sock *sk, struct pid *pid,
-			     const struct cred *cred)
-{
-	const struct cred *old_cred;
-	struct pid *old_pid;
-
-	spin_lock(&sk->sk_peer_lock);
-	old_pid = sk->sk_peer_pid;
-	old_cred = sk->sk_peer_cred;
-	sk->sk_peer_pid = get_pid(pid);
-	sk->sk_peer_cred = get_cred(cred);
-	spin_unlock(&sk->sk_peer_lock);
-
-	put_pid(old_pid);
-	put_cred(old_cred);
-}
-
 static void afx_copy_peercred(struct sock *sk, struct sock *from)
 {
 	const struct cred *cred;
