@@ -14,6 +14,7 @@
  *   W4        connection churn: connect, 1-byte request/reply, close
  *   W5-pairs  N ping-pong pairs at once: aggregate round trips/s
  *   W5-idle   W1 (64 B) with many idle connections open
+ *   W6        W4 with N sockets bound and listening in the namespace
  *
  * Each measurement (a "cell") runs in fresh processes: a server and a
  * client (N of each for W5-pairs) forked by a coordinator that only
@@ -196,10 +197,10 @@ static int t_index(const char *name)
 /* ------------------------------------------------------------------------ */
 /* Workloads                                                                 */
 
-enum wl { W1, W2, W3, W4, W5P, W5I, NWL };
+enum wl { W1, W2, W3, W4, W5P, W5I, W6, NWL };
 
 static const char *const wl_name[NWL] = {
-	"W1", "W2", "W3", "W4", "W5-pairs", "W5-idle",
+	"W1", "W2", "W3", "W4", "W5-pairs", "W5-idle", "W6",
 };
 
 struct sizes {
@@ -207,7 +208,10 @@ struct sizes {
 	size_t v[MAXSIZES];
 };
 
-/* For W5-pairs the "size" is the number of pairs (64-byte messages). */
+/*
+ * For W5-pairs the "size" is the number of pairs (64-byte messages), for W6
+ * the number of sockets open besides the ones measured.
+ */
 static const struct sizes full_sizes[NWL] = {
 	[W1] = { 6, { 1, 64, 1024, 4096, 16384, 65536 } },
 	[W2] = { 7, { 1, 64, 1024, 16384, 65536, 262144, 1048576 } },
@@ -215,6 +219,7 @@ static const struct sizes full_sizes[NWL] = {
 	[W4] = { 1, { 1 } },
 	[W5P] = { 4, { 1, 2, 4, 8 } },
 	[W5I] = { 1, { 64 } },
+	[W6] = { 2, { 1000, 100000 } },
 };
 
 static const struct sizes quick_sizes[NWL] = {
@@ -224,12 +229,13 @@ static const struct sizes quick_sizes[NWL] = {
 	[W4] = { 1, { 1 } },
 	[W5P] = { 2, { 1, 4 } },
 	[W5I] = { 1, { 64 } },
+	[W6] = { 2, { 1000, 10000 } },
 };
 
 /* Measured interval of one cell, guest seconds (times --time-scale). */
 static const double wl_secs[NWL] = {
 	[W1] = 0.2, [W2] = 0.2, [W3] = 0.2, [W4] = 0.3, [W5P] = 0.2,
-	[W5I] = 0.2,
+	[W5I] = 0.2, [W6] = 0.3,
 };
 
 #define PAIR_MSG	64	/* message size of W5-pairs and W5-idle */
@@ -243,6 +249,9 @@ static bool wl_applies(enum wl w, const struct transport *t)
 		return t->kind == K_DGRAM || t->kind == K_SEQPACKET;
 	case W4:	/* connection-oriented sockets */
 		return t_connected(t);
+	case W6:	/* stream sockets whose names go past 16-bit ports */
+		return t->kind == K_STREAM &&
+		       (t->domain < 0 || t->domain == AF_UNIX);
 	default:
 		return true;
 	}
@@ -251,6 +260,8 @@ static bool wl_applies(enum wl w, const struct transport *t)
 /* Message size the cell sends (W5-pairs: size is the pair count). */
 static size_t cell_msg(enum wl w, size_t size)
 {
+	if (w == W6)
+		return 1;
 	return (w == W5P || w == W5I) ? PAIR_MSG : size;
 }
 
@@ -1099,7 +1110,7 @@ static void __attribute__((noreturn)) run_server(struct cell *c, int pair)
 	if (write(c->rdy[1], "R", 1) != 1)
 		fail("write(ready)");
 
-	if (c->wl == W4) {
+	if (c->wl == W4 || c->wl == W6) {
 		server_churn(t, lfd);
 		_exit(0);
 	}
@@ -1176,6 +1187,28 @@ static void open_idle(const struct transport *t, unsigned int sport)
 	}
 }
 
+/*
+ * W6: open @n sockets, each bound to a name of its own and listening, as a
+ * busy host would have them; ports from W6_PORT up, above every port the
+ * cells use (and, for AF_X, above the 16-bit range).
+ */
+#define W6_PORT	100000u
+static void open_bound(const struct transport *t, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	for (size_t i = 0; i < n; i++) {
+		int fd = new_socket(t);
+
+		len = t->addr(&ss, W6_PORT + i);
+		if (bind(fd, (struct sockaddr *)&ss, len))
+			fail("bind (W6 socket %zu)", i);
+		if (listen(fd, 1))
+			fail("listen (W6 socket %zu)", i);
+	}
+}
+
 static void __attribute__((noreturn)) run_client(struct cell *c, int pair)
 {
 	const struct transport *t = c->t;
@@ -1189,10 +1222,12 @@ static void __attribute__((noreturn)) run_client(struct cell *c, int pair)
 		g_me->idle_kmem = slab_bytes();
 		open_idle(t, c->sport[pair]);
 	}
+	if (c->wl == W6)
+		open_bound(t, c->size);
 	if (t->kind == K_PIPE) {
 		ch.wfd = c->a[pair][1];
 		ch.rfd = c->b[pair][0];
-	} else if (c->wl != W4) {
+	} else if (c->wl != W4 && c->wl != W6) {
 		ch.rfd = ch.wfd = client_socket(t, c->sport[pair], c->cport[pair]);
 	}
 	/* All pairs connected before anyone starts. */
@@ -1228,6 +1263,7 @@ static void __attribute__((noreturn)) run_client(struct cell *c, int pair)
 		client_dgram(&ch, t, c->msg, c->secs, pair, c->ack[pair][0]);
 		break;
 	case W4:
+	case W6:
 		client_churn(t, c->sport[pair], c->secs);
 		break;
 	default:
@@ -1386,6 +1422,7 @@ static void evaluate(struct cell *c, struct outcome *o)
 		break;
 	}
 	case W4:
+	case W6:
 		secs = (cl->t1 - cl->t0) / ns;
 		if (secs <= 0) {
 			outcome_fail(o, "empty interval");
@@ -1407,6 +1444,8 @@ static double cell_timeout(const struct cell *c)
 
 	if (c->wl == W5I)
 		s += g_nidle * 0.02;
+	if (c->wl == W6)
+		s += c->size * 0.005;
 	return s;
 }
 
@@ -1644,8 +1683,11 @@ static bool summarise(int pl, int w, int t, size_t size, int m,
 }
 
 /* Spreading pairs over CPUs means something for W5-pairs only. */
+/* spread is for W5-pairs; W6 measures costs, not CPUs: unpinned only. */
 static bool pl_applies(int pl, int w)
 {
+	if (w == W6)
+		return pl == PL_NONE;
 	return pl != PL_SPREAD || w == W5P;
 }
 
@@ -1665,8 +1707,14 @@ static int ref_of(int w, int t)
 	return t_index(w == W3 ? "unix-dgram" : transports[t].ref);
 }
 
+/*
+ * W6's 100,000 sockets take minutes to set up under TCG; validation (its
+ * data path is W4's) does with the quick sizes.
+ */
 static const struct sizes *wl_sizes(int w)
 {
+	if (w == W6 && g_validate)
+		return &quick_sizes[w];
 	return g_quick ? &quick_sizes[w] : &full_sizes[w];
 }
 
@@ -1719,7 +1767,8 @@ static enum metric primary_metric(int w)
 	switch (w) {
 	case W2: return M_MIBS;
 	case W3: return M_MSGS;
-	case W4: return M_CONNS;
+	case W4:
+	case W6: return M_CONNS;
 	case W5P: return M_RTS;
 	default: return M_P50;
 	}
@@ -1825,7 +1874,7 @@ static void usage(FILE *f)
 "                       pair i to CPU i %% ncpu (spread, W5-pairs only);\n"
 "                       default none\n"
 "  --transports LIST    comma separated names (default all), see --list\n"
-"  --workloads LIST     W1,W2,W3,W4,W5-pairs,W5-idle (default all)\n"
+"  --workloads LIST     W1,W2,W3,W4,W5-pairs,W5-idle,W6 (default all)\n"
 "  --idle N             idle connections for W5-idle (default 4096)\n"
 "  --csv FILE           summary: mode,workload,size,transport,metric,value,\n"
 "                       ratio_unix,ratio_pipe,spread_pct,reps\n"
@@ -1910,6 +1959,7 @@ int main(int argc, char **argv)
 	};
 	bool reps_set = false, idle_set = false, any_fail = false;
 	struct rlimit rl = { 65536, 65536 };
+	rlim_t need;
 	int opt, total = 0, done = 0;
 	FILE *raw = NULL;
 	struct sigaction sa = { .sa_handler = on_alarm };
@@ -1966,11 +2016,21 @@ int main(int argc, char **argv)
 	g_progress_tty = isatty(STDERR_FILENO) && getenv("TERM") &&
 			 strcmp(getenv("TERM"), "dumb") && !getenv("AFX_GUEST");
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	need = 2 * (rlim_t)g_nidle + 64;
+	if (g_wl_selected[W6]) {
+		const struct sizes *sz = wl_sizes(W6);
+
+		for (int i = 0; i < sz->n; i++)
+			if (sz->v[i] + 64 > need)
+				need = sz->v[i] + 64;
+	}
+	if (need > rl.rlim_max)
+		rl.rlim_cur = rl.rlim_max = need;
 	if (setrlimit(RLIMIT_NOFILE, &rl)) {
 		getrlimit(RLIMIT_NOFILE, &rl);
-		if (rl.rlim_max < (rlim_t)(2 * g_nidle + 64)) {
-			fprintf(stderr, "afx-bench: RLIMIT_NOFILE too low for --idle %d\n",
-				g_nidle);
+		if (rl.rlim_max < need) {
+			fprintf(stderr, "afx-bench: RLIMIT_NOFILE below %llu, too low for --idle %d and W6\n",
+				(unsigned long long)need, g_nidle);
 			return 2;
 		}
 		rl.rlim_cur = rl.rlim_max;
@@ -2084,7 +2144,7 @@ int main(int argc, char **argv)
 						c.secs = wl_secs[w] * g_tscale;
 						snprintf(what, sizeof(what), "%s %s %s=%zu %s rep %d/%d",
 							 mode_name(pl), wl_name[w],
-							 w == W5P ? "pairs" : "size", c.size,
+							 w == W5P ? "pairs" : w == W6 ? "sockets" : "size", c.size,
 							 tr->name, rep + 1, g_reps);
 						progress(++done, total, what);
 						run_cell(&c, &o);

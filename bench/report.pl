@@ -39,7 +39,7 @@ make_path($out);
 
 my @TRANSPORTS = qw(afx-stream afx-dgram unix-stream unix-dgram
 		    unix-seqpacket pipe tcp udp vsock);
-my @WORKLOADS = qw(W1 W2 W3 W4 W5-pairs W5-idle);
+my @WORKLOADS = qw(W1 W2 W3 W4 W5-pairs W5-idle W6);
 my %WL_TITLE = (
 	'W1' => 'W1 ping-pong round trip, one message in flight',
 	'W2' => 'W2 one-way byte stream',
@@ -47,10 +47,12 @@ my %WL_TITLE = (
 	'W4' => 'W4 connection churn (connect, 1-byte request/reply, close)',
 	'W5-pairs' => 'W5 N ping-pong pairs at once (64-byte messages)',
 	'W5-idle' => 'W5 round trip (64 B) with idle connections open',
+	'W6' => 'W6 connection churn (W4) with N other sockets bound and listening',
 );
 my %PRIMARY = (
 	'W1' => 'rtt_p50_ns', 'W2' => 'MiB_s', 'W3' => 'msgs_s',
 	'W4' => 'conns_s', 'W5-pairs' => 'roundtrips_s', 'W5-idle' => 'rtt_p50_ns',
+	'W6' => 'conns_s',
 );
 my %LOWER_BETTER = map { $_ => 1 }
 	qw(rtt_p50_ns rtt_p90_ns rtt_p99_ns rtt_p999_ns rtt_max_ns lost_pct
@@ -229,6 +231,15 @@ sub transports_of {
 	return grep { $have{$_} } @TRANSPORTS;
 }
 
+# The label of a cell: workload and size, in the size's own unit.
+sub cell_label {
+	my ($w, $s) = @_;
+	return "W5 $s pairs" if $w eq 'W5-pairs';
+	return 'W5 idle' if $w eq 'W5-idle';
+	return 'W6 ' . commify($s) . ' sockets' if $w eq 'W6';
+	return "$w " . fmt_size($s);
+}
+
 sub fmt_size {
 	my $s = shift;
 	return sprintf('%d MiB', $s / 1048576) if $s >= 1048576 && $s % 1048576 == 0;
@@ -317,9 +328,9 @@ sub rst_table {
 sub pivot_rows {
 	my ($mode, $w, $m) = @_;
 	my @ts = transports_of($mode, $w);
-	my @rows = ([$w eq 'W5-pairs' ? 'pairs' : 'size', @ts]);
+	my @rows = ([$w eq 'W5-pairs' ? 'pairs' : $w eq 'W6' ? 'sockets' : 'size', @ts]);
 	for my $s (sizes_of($mode, $w)) {
-		my @r = ($w eq 'W5-pairs' ? $s : fmt_size($s));
+		my @r = ($w eq 'W5-pairs' ? $s : $w eq 'W6' ? commify($s) : fmt_size($s));
 		for my $t (@ts) {
 			my $c = get($mode, $w, $s, $t, $m);
 			if (!$c) { push @r, '-'; next; }
@@ -502,9 +513,7 @@ for my $mode (@modes) {
 	my @cols;
 	for my $w (@WORKLOADS) {
 		for my $s (sizes_of($mode, $w)) {
-			my $label = $w eq 'W5-pairs' ? "W5 $s pairs" :
-				$w eq 'W5-idle' ? 'W5 idle' : "$w " . fmt_size($s);
-			push @cols, [$w, $s, $label];
+			push @cols, [$w, $s, cell_label($w, $s)];
 		}
 	}
 	next unless @cols;
@@ -557,8 +566,7 @@ sub comparison_text {
 				for my $s (sizes_of($mode, $w)) {
 					my $sp = speed_vs($mode, $w, $s, $t, $ref, $m);
 					next unless defined $sp;
-					my $lab = $w eq 'W5-pairs' ? "W5 $s pairs" :
-						$w eq 'W5-idle' ? 'W5 idle' : "$w " . fmt_size($s);
+					my $lab = cell_label($w, $s);
 					$lab .= ' p99' if $m eq 'rtt_p99_ns';
 					my $e = [$lab, $sp];
 					if ($sp >= 1.05) { push @a, $e; }
@@ -705,9 +713,21 @@ sub targets_text {
 	       defined $ms && defined $md ? ($ms <= 1.005 && $md <= 1.005) : undef,
 	       'a socket is a 1 KiB slab object, as an AF_UNIX one is; the rest is '
 	       . 'the introspection registry\'s share (an XArray node per 64 sockets).');
+	my @w6 = sizes_of($mode, 'W6');
+	my ($w6a, $w6u);
+	if (@w6 >= 2) {
+		$w6a = $ratio->($v->('W6', $w6[0], 'afx-stream', 'conns_s'), $v->('W6', $w6[-1], 'afx-stream', 'conns_s'));
+		$w6u = $ratio->($v->('W6', $w6[0], 'unix-stream', 'conns_s'), $v->('W6', $w6[-1], 'unix-stream', 'conns_s'));
+	}
+	$add->(sprintf('W6 (scale issue): W4 with %s sockets open', @w6 ? commify($w6[-1]) : '-'),
+	       sprintf('within 20 %% of W4 with %s', @w6 ? commify($w6[0]) : '-'),
+	       sprintf('%s; AF_UNIX %s (cost, not rate)',
+		       defined $w6a ? sprintf('%+.1f %%', ($w6a - 1) * 100) : '-',
+		       defined $w6u ? sprintf('%+.1f %%', ($w6u - 1) * 100) : '-'),
+	       defined $w6a && $w6[-1] >= 100000 ? $w6a <= 1.20 : undef, 'not profiled.');
 	my $txt = "Faster means at least 5 % faster, as in the cells above; ratios of\n"
 		. "round trips are of time (lower is faster).\n\n";
-	$txt .= rst_table(['target (fast data path issue)', 'wanted', "measured ($mode)", 'verdict'], @rows);
+	$txt .= rst_table(['target (fast data path issue, or as named)', 'wanted', "measured ($mode)", 'verdict'], @rows);
 	$txt .= "\nWhat limits the targets missed:\n\n" . join("\n", @limits) . "\n" if @limits;
 	return $txt;
 }
@@ -979,6 +999,12 @@ fresh server and client process; a coordinator only forks and waits.
   ``/proc/meminfo`` from before they are opened to after both ends of
   each are set up, divided by their number; neither end has sent
   anything, so no data pages are involved).
+- **W6** scale (AF_X and AF_UNIX stream sockets, whose names are not
+  limited to 16-bit ports): W4 while N other sockets (1,000, then
+  100,000) of the same transport are bound to names of their own and
+  listening in the namespace, as on a busy host. Connections/s; the
+  target compares the two. The validation pass runs it with 1,000 and
+  10,000.
 
 Ratios: ``ratio_unix`` is value / value of AF_UNIX of the same socket type
 in the same mode and cell (datagram transports and every W3 cell against
