@@ -139,6 +139,23 @@ EXPORT_SYMBOL_IF_KUNIT(afx_dgram_queue);
 static void afx_dgram_peer_wake_arm(struct sock *sk, struct sock *rcv);
 
 /*
+ * The other end of socketpair() end @sk, with a reference, or NULL once it
+ * is closed. Ids are reused after 2^31 sockets: the one found must name
+ * @sk as its other end.
+ */
+static struct sock *afx_dgram_pair_get(struct sock *sk)
+{
+	struct sock *other = afx_sklist_get(sock_net(sk), afx_sk(sk)->pair_id);
+
+	if (other && (other->sk_type != SOCK_DGRAM || !afx_paired(other) ||
+		      READ_ONCE(afx_sk(other)->pair_id) != afx_sk(sk)->all_id)) {
+		sock_put(other);
+		other = NULL;
+	}
+	return other;
+}
+
+/*
  * The socket a datagram from @sk to @port goes to, with a reference, or
  * NULL (*@filtered as for afx_dgram_lookup()). A socketpair() end sends
  * to the other end, while it is open, whatever @port is.
@@ -148,7 +165,7 @@ static struct sock *afx_dgram_receiver(struct sock *sk, u32 port, u32 from,
 {
 	if (afx_paired(sk)) {
 		*filtered = false;
-		return afx_sklist_get(sock_net(sk), afx_sk(sk)->pair_id);
+		return afx_dgram_pair_get(sk);
 	}
 	return afx_dgram_lookup(afx_sk(sk)->an, port, from, filtered);
 }
@@ -658,8 +675,9 @@ static int afx_dgram_socketpair(struct socket *sock1, struct socket *sock2)
 
 	lock_sock(a);
 	lock_sock_nested(b, SINGLE_DEPTH_NESTING);
-	ax->pair_id = bx->all_id;
-	bx->pair_id = ax->all_id;
+	/* Read locklessly by afx_dgram_pair_get() of a socket with a reused id. */
+	WRITE_ONCE(ax->pair_id, bx->all_id);
+	WRITE_ONCE(bx->pair_id, ax->all_id);
 	afx_set_peercred(a, task_tgid(current), current_cred());
 	afx_set_peercred(b, task_tgid(current), current_cred());
 	spin_lock(&ax->lock);
