@@ -69,6 +69,9 @@ static uint32_t unkeyed_bucket(uint32_t port, int bits)
 	return (port * 0x61C88647u) >> (32 - bits);
 }
 
+/* The inverse of 0x61C88647 modulo 2^32: from a hash value to its port. */
+#define UNHASH	0xebb34377u
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -111,7 +114,7 @@ TEST(flooded_bucket_slows_nobody)
 {
 	struct rlimit rl = { FLOOD + 256, FLOOD + 256 };
 	int *fds, n = 0, fd, bits = bind_hash_bits();
-	uint32_t victim = 40000, port;
+	uint32_t victim = 40000, port, v;
 	uint64_t before, after;
 
 	afx_watchdog(600);
@@ -130,10 +133,12 @@ TEST(flooded_bucket_slows_nobody)
 	before = sendto_unbound_ns(fd, victim);
 	ASSERT_NE(0, before) TH_LOG("sendto: %s", strerror(errno));
 
-	for (port = 1024; n < FLOOD; port++) {
-		if (port == victim ||
-		    unkeyed_bucket(port, bits) != unkeyed_bucket(victim, bits))
+	/* Every port whose unkeyed hash lands in the victim's bucket. */
+	for (v = unkeyed_bucket(victim, bits) << (32 - bits); n < FLOOD; v++) {
+		port = v * UNHASH;
+		if (port < 1024 || port == victim)
 			continue;
+		ASSERT_EQ(unkeyed_bucket(port, bits), unkeyed_bucket(victim, bits));
 		fds[n] = afx_socket(SOCK_DGRAM);
 		ASSERT_LE(0, fds[n]) TH_LOG("socket #%d: %s", n, strerror(errno));
 		ASSERT_EQ(0, afx_bind(fds[n], AFX_ADDR_ANY, port))

@@ -97,10 +97,8 @@ for field in license description author version parm; do
 	info="$info $field='$v'"
 	[ -n "$v" ] || info_ok=0
 done
-case "$(modinfo -F parm "$smods/extra/afx.ko" 2>/dev/null)" in
-family:*family*) ;;
-*) info_ok=0 ;;
-esac
+modinfo -F parm "$smods/extra/afx.ko" 2>/dev/null | grep -q '^family:.*family' ||
+	info_ok=0
 [ "$(modinfo -F license "$smods/extra/afx.ko" 2>/dev/null)" = GPL ] || info_ok=0
 version=$(modinfo -F version "$smods/extra/afx.ko" 2>/dev/null)
 if [ "$info_ok" = 1 ]; then
