@@ -209,10 +209,11 @@ static inline void afx_port_range(const struct afx_net *an, u32 *lo, u32 *hi)
  *	producer of the peer's @rx, and shutdown(SHUT_WR) against them.
  *	Held across the user copy, which may fault and sleep, so only the
  *	socket's own calls take it, never its peer's
- * @rx_records: datagram: datagrams ever pushed to @rx; written under
+ * @rx_hdr_units: datagram: header bytes ever pushed to @rx, in units of 8
+ *	(1 per datagram, 3 with credentials: dgram.c); written under
  *	@rx_wlock, read locklessly for introspection
- * @rx_records_read: datagram: datagrams ever consumed from @rx; written
- *	under the socket lock, read locklessly for introspection
+ * @rx_hdr_units_read: datagram: the same, consumed from @rx; written under
+ *	@rx_lock, read locklessly for introspection
  * @local: bound address; sx_family is 0 while unbound. Written once, by
  *	bind or autobind under the socket lock and its bucket's lock, before
  *	the socket is put in the bind table, sx_family last with a release:
@@ -249,10 +250,10 @@ static inline void afx_port_range(const struct afx_net *an, u32 *lo, u32 *hi)
  *	peer's recvmsg() after one (afx_stream_write_space())
  * @nonblock: X_NONBLOCK; WRITE_ONCE()/READ_ONCE()
  * @refuse_when_full: X_REFUSE_WHEN_FULL; WRITE_ONCE()/READ_ONCE()
- * @pair_id: datagram socketpair() end (afx_paired()): the @all_id of the
- *	other end, which sends find with afx_sklist_get(), so that neither
- *	end holds a reference on the other. Written before the sockets have
- *	files, then constant
+ * @pair_id: datagram socketpair() end (afx_paired()): 1 + the @all_id of
+ *	the other end, which sends find with afx_sklist_get(), so that
+ *	neither end holds a reference on the other; 0 for every other
+ *	socket. Written before the sockets have files, then constant
  * @all_id: the index of the sock in afx_net.all, reserved before the
  *	sock is initialised and fixed for its life
  *
@@ -287,8 +288,8 @@ struct afx_sock {
 		};
 		struct {
 			struct mutex rx_wlock; /* senders pushing to @rx */
-			u32 rx_records;
-			u32 rx_records_read;
+			u32 rx_hdr_units;
+			u32 rx_hdr_units_read;
 			wait_queue_head_t peer_wait;
 			wait_queue_entry_t peer_wake;
 			struct sock *peer_wake_target;
@@ -330,16 +331,13 @@ static inline void afx_stat_inc(const struct sock *sk, enum afx_stat s)
 }
 
 /*
- * Is @sk one end of a socketpair()? Its peer is {AFX_ADDR_ANY, port 0},
- * which connect() refuses: only socketpair() sets it, before the socket
- * has a file, and nothing changes it after.
+ * Is @sk one end of a datagram socketpair()? Set before the socket has a
+ * file and never changed, so unlike @peer_addr it reads the same to every
+ * call. (A stream pair's ends are TCP_ESTABLISHED, which says enough.)
  */
 static inline bool afx_paired(const struct sock *sk)
 {
-	const struct afx_sock *ax = afx_sk(sk);
-
-	return READ_ONCE(ax->peer_addr.sx_family) &&
-	       READ_ONCE(ax->peer_addr.sx_port) == AFX_PORT_ANY;
+	return READ_ONCE(afx_sk(sk)->pair_id) != 0;
 }
 
 /* Once true, afx_sk(sk)->local is complete and stays as it is. */
@@ -558,7 +556,9 @@ bool afx_stream_can_write(struct sock *sk);
 bool afx_stream_can_read(struct sock *sk);
 bool afx_dgram_accepts(const struct afx_sock *ax, u32 from);
 bool afx_dgram_room(const struct sock *rcv, u32 size);
-int afx_dgram_queue(struct sock *rcv, u32 from, struct iov_iter *msg,
+struct afx_dgram_creds;
+int afx_dgram_queue(struct sock *rcv, u32 from,
+		    const struct afx_dgram_creds *creds, struct iov_iter *msg,
 		    size_t len);
 #endif
 

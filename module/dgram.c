@@ -25,6 +25,7 @@
 #include <linux/sockios.h>
 #include <linux/uio.h>
 #include <asm/ioctls.h>
+#include <net/scm.h>
 #include <net/sock.h>
 #include <kunit/visibility.h>
 
@@ -33,7 +34,8 @@
 
 /**
  * struct afx_dgram_hdr - what precedes each datagram in the receive buffer
- * @len: payload bytes that follow
+ * @len: payload bytes that follow, ORed with AFX_DGRAM_CREDS when a
+ *	struct afx_dgram_creds comes between the header and the payload
  * @from: the sender's port
  */
 struct afx_dgram_hdr {
@@ -41,10 +43,35 @@ struct afx_dgram_hdr {
 	u32 from;
 };
 
-/* Bytes a datagram of @len payload bytes takes in the receive buffer. */
-static u32 afx_dgram_size(u32 len)
+#define AFX_DGRAM_CREDS	BIT(31)
+
+/**
+ * struct afx_dgram_creds - the sender's credentials, queued with a datagram
+ *	when the sender or the receiver asked for them (SO_PASSCRED) or the
+ *	sender gave them (SCM_CREDENTIALS)
+ * @pid: the sender's process, a reference owned by the queued datagram:
+ *	put when the datagram is consumed or purged
+ * @uid: its user id, translated into the reader's user namespace when read
+ * @gid: its group id, likewise
+ */
+struct afx_dgram_creds {
+	struct pid *pid;
+	kuid_t uid;
+	kgid_t gid;
+};
+
+/* Header bytes, in units of 8 (afx_sock.rx_hdr_units), with @creds or not. */
+static u32 afx_dgram_hdr_units(bool creds)
 {
-	return sizeof(struct afx_dgram_hdr) + len;
+	BUILD_BUG_ON(sizeof(struct afx_dgram_hdr) != 8 ||
+		     sizeof(struct afx_dgram_creds) != 16);
+	return creds ? 3 : 1;
+}
+
+/* Bytes a datagram of @len payload bytes takes in the receive buffer. */
+static u32 afx_dgram_size(u32 len, bool creds)
+{
+	return afx_dgram_hdr_units(creds) * 8 + len;
 }
 
 /* Does @ax take datagrams from port @from? Connected sockets filter. */
@@ -96,19 +123,30 @@ static struct sock *afx_dgram_lookup(struct afx_net *an, u32 port, u32 from,
 }
 
 /*
- * Queue a datagram of @len bytes from @from at @rcv if it has room.
+ * Queue a datagram of @len bytes from @from at @rcv if it has room, with
+ * @creds unless NULL (the queued datagram takes its own pid reference).
  * Return: 0, -EAGAIN (full), -ECONNREFUSED (@rcv shut down reading),
  * -EFAULT (@from must be faulted in first, see afx_sbuf_push_record()) or
  * -ENOBUFS.
  */
 VISIBLE_IF_KUNIT int afx_dgram_queue(struct sock *rcv, u32 from,
+				     const struct afx_dgram_creds *creds,
 				     struct iov_iter *msg, size_t len)
 {
-	struct afx_dgram_hdr hdr = { .len = len, .from = from };
+	struct {
+		struct afx_dgram_hdr hdr;
+		struct afx_dgram_creds creds;
+	} h = { .hdr = { .len = len, .from = from } };
 	struct afx_sock *rax = afx_sk(rcv);
-	u32 size = afx_dgram_size(len);
+	u32 size = afx_dgram_size(len, !!creds);
 	bool wake = false;
 	int err;
+
+	if (creds) {
+		h.hdr.len |= AFX_DGRAM_CREDS;
+		h.creds = *creds;
+		get_pid(creds->pid);
+	}
 
 	mutex_lock(&rax->rx_wlock);
 	if (READ_ONCE(rcv->sk_shutdown) & RCV_SHUTDOWN) {
@@ -116,12 +154,17 @@ VISIBLE_IF_KUNIT int afx_dgram_queue(struct sock *rcv, u32 from,
 	} else if (!afx_dgram_room(rcv, size)) {
 		err = -EAGAIN;
 	} else {
-		err = afx_sbuf_push_record(&rax->rx, &hdr, sizeof(hdr), msg, len);
+		err = afx_sbuf_push_record(&rax->rx, &h,
+					   afx_dgram_hdr_units(!!creds) * 8, msg,
+					   len);
 		if (err == -EPIPE)
 			err = -ECONNREFUSED;
 	}
+	if (err && creds)
+		put_pid(creds->pid);
 	if (!err) {
-		WRITE_ONCE(rax->rx_records, rax->rx_records + 1);
+		WRITE_ONCE(rax->rx_hdr_units,
+			   rax->rx_hdr_units + afx_dgram_hdr_units(!!creds));
 		/* The push before the reader's state: as stream.c. */
 		smp_mb();
 		wake = !afx_sbuf_readable_before(&rax->rx, size) ||
@@ -145,10 +188,12 @@ static void afx_dgram_peer_wake_arm(struct sock *sk, struct sock *rcv);
  */
 static struct sock *afx_dgram_pair_get(struct sock *sk)
 {
-	struct sock *other = afx_sklist_get(sock_net(sk), afx_sk(sk)->pair_id);
+	struct sock *other = afx_sklist_get(sock_net(sk),
+					    afx_sk(sk)->pair_id - 1);
 
-	if (other && (other->sk_type != SOCK_DGRAM || !afx_paired(other) ||
-		      READ_ONCE(afx_sk(other)->pair_id) != afx_sk(sk)->all_id)) {
+	if (other && (other->sk_type != SOCK_DGRAM ||
+		      READ_ONCE(afx_sk(other)->pair_id) !=
+		      afx_sk(sk)->all_id + 1)) {
 		sock_put(other);
 		other = NULL;
 	}
@@ -179,10 +224,50 @@ static bool afx_dgram_is_peer(const struct sock *sk, u32 port)
 	       READ_ONCE(ax->peer_addr.sx_port) == port;
 }
 
-static int afx_dgram_unicast(struct sock *sk, u32 port, struct msghdr *msg,
-			     size_t len, long *timeo)
+/* Has the socket of @sk asked for credentials (SO_PASSCRED)? */
+static bool afx_dgram_passcred(const struct sock *sk)
 {
-	u32 from = afx_port(sk), size = afx_dgram_size(len);
+	struct socket *sock;
+	bool pass;
+
+	/* A closing receiver's struct socket is freed after a grace period. */
+	rcu_read_lock();
+	sock = READ_ONCE(sk->sk_socket);
+	pass = sock && test_bit(SOCK_PASSCRED, &sock->flags);
+	rcu_read_unlock();
+	return pass;
+}
+
+/*
+ * The credentials a datagram from @sk to @rcv carries, in @buf, or NULL:
+ * those the sender gave in @scm (SCM_CREDENTIALS), else its own when
+ * either end has SO_PASSCRED, as AF_UNIX does.
+ */
+static const struct afx_dgram_creds *
+afx_dgram_creds_for(struct afx_dgram_creds *buf, const struct scm_cookie *scm,
+		    struct sock *sk, struct sock *rcv)
+{
+	if (scm && scm->pid) {
+		buf->pid = scm->pid;
+		buf->uid = scm->creds.uid;
+		buf->gid = scm->creds.gid;
+		return buf;
+	}
+	if (!afx_dgram_passcred(sk) && !afx_dgram_passcred(rcv))
+		return NULL;
+	buf->pid = task_tgid(current);
+	buf->uid = current_uid();
+	buf->gid = current_gid();
+	return buf;
+}
+
+static int afx_dgram_unicast(struct sock *sk, u32 port, struct msghdr *msg,
+			     size_t len, long *timeo,
+			     const struct scm_cookie *scm)
+{
+	const struct afx_dgram_creds *creds;
+	struct afx_dgram_creds cbuf;
+	u32 from = afx_port(sk), size;
 	struct sock *rcv;
 	bool filtered;
 	int err;
@@ -196,7 +281,9 @@ static int afx_dgram_unicast(struct sock *sk, u32 port, struct msghdr *msg,
 						    AFX_STAT_DROP_NOPORT);
 			return -ECONNREFUSED;
 		}
-		err = afx_dgram_queue(rcv, from, &msg->msg_iter, len);
+		creds = afx_dgram_creds_for(&cbuf, scm, sk, rcv);
+		size = afx_dgram_size(len, !!creds);
+		err = afx_dgram_queue(rcv, from, creds, &msg->msg_iter, len);
 		if (err == -EAGAIN && !*timeo && afx_dgram_is_peer(sk, port)) {
 			/*
 			 * A nonblocking sender to its connected peer waits
@@ -204,7 +291,8 @@ static int afx_dgram_unicast(struct sock *sk, u32 port, struct msghdr *msg,
 			 */
 			sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
 			afx_dgram_peer_wake_arm(sk, rcv);
-			err = afx_dgram_queue(rcv, from, &msg->msg_iter, len);
+			err = afx_dgram_queue(rcv, from, creds, &msg->msg_iter,
+					      len);
 		}
 		if (err == -EFAULT) {
 			/* Fault the payload in without the receiver's lock. */
@@ -268,8 +356,9 @@ static struct sock **afx_dgram_receivers(struct afx_net *an, u32 port,
  * or RCU section held across the fan-out.
  */
 static int afx_dgram_broadcast(struct sock *sk, u32 port, struct msghdr *msg,
-			       size_t len)
+			       size_t len, const struct scm_cookie *scm)
 {
+	struct afx_dgram_creds cbuf;
 	u32 from = afx_port(sk);
 	struct sock **rcv;
 	struct iov_iter it;
@@ -296,7 +385,10 @@ static int afx_dgram_broadcast(struct sock *sk, u32 port, struct msghdr *msg,
 			kv.iov_base = data;
 			kv.iov_len = len;
 			iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, len);
-			if (afx_dgram_queue(rcv[i], from, &it, len))
+			if (afx_dgram_queue(rcv[i], from,
+					    afx_dgram_creds_for(&cbuf, scm, sk,
+								rcv[i]),
+					    &it, len))
 				afx_stat_inc(sk, AFX_STAT_DROP_BCAST_FULL);
 		}
 		sock_put(rcv[i]);
@@ -312,6 +404,7 @@ static int afx_dgram_sendmsg(struct socket *sock, struct msghdr *msg,
 	DECLARE_SOCKADDR(struct sockaddr_x *, sx, msg->msg_name);
 	struct sock *sk = sock->sk;
 	struct afx_sock *ax = afx_sk(sk);
+	struct scm_cookie scm, *scmp = NULL;
 	struct afx_net *an = ax->an;
 	u32 daddr, dport;
 	long timeo;
@@ -336,10 +429,22 @@ static int afx_dgram_sendmsg(struct socket *sock, struct msghdr *msg,
 		dport = sx->sx_port;
 	}
 
+	if (msg->msg_controllen) {
+		/*
+		 * SCM_CREDENTIALS checked against what the caller may claim;
+		 * SCM_RIGHTS refused (EINVAL): the generic parser takes file
+		 * descriptors for AF_UNIX only.
+		 */
+		err = scm_send(sock, msg, &scm, false);
+		if (err)
+			return err;
+		scmp = &scm;
+	}
+
 	/* Racing shutdown() or connect() may go either way, as with a lock. */
 	err = -EPIPE;
 	if (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN)
-		goto out_err;
+		goto out_scm;
 	if (!sx) {
 		spin_lock(&ax->lock);
 		err = ax->peer_addr.sx_family ? 0 : -EDESTADDRREQ;
@@ -347,31 +452,31 @@ static int afx_dgram_sendmsg(struct socket *sock, struct msghdr *msg,
 		dport = ax->peer_addr.sx_port;
 		spin_unlock(&ax->lock);
 		if (err)
-			goto out_err;
+			goto out_scm;
 	}
 	if (!afx_is_bound(sk) && !afx_paired(sk)) {
 		lock_sock(sk);
 		err = afx_autobind(sk);
 		release_sock(sk);
 		if (err)
-			goto out_err;
+			goto out_scm;
 	}
 
 	if (daddr == AFX_ADDR_BROADCAST) {
-		err = afx_dgram_broadcast(sk, dport, msg, len);
+		err = afx_dgram_broadcast(sk, dport, msg, len, scmp);
 	} else {
 		timeo = sock_sndtimeo(sk, afx_nonblock(sk, msg->msg_flags &
 						       MSG_DONTWAIT));
-		err = afx_dgram_unicast(sk, dport, msg, len, &timeo);
+		err = afx_dgram_unicast(sk, dport, msg, len, &timeo, scmp);
 	}
-	if (err)
-		goto out_err;
-	afx_stat_inc(sk, AFX_STAT_DGRAM_SENT);
-	afx_stat_add(sk, AFX_STAT_BYTES_OUT, len);
-	return len;
-
-out_err:
-	return afx_send_error(msg, err);
+	if (!err) {
+		afx_stat_inc(sk, AFX_STAT_DGRAM_SENT);
+		afx_stat_add(sk, AFX_STAT_BYTES_OUT, len);
+	}
+out_scm:
+	if (scmp)
+		scm_destroy(scmp);
+	return err ? afx_send_error(msg, err) : len;
 }
 
 /* Room was made in @sk's queue: wake blocked senders and peer_wake relays. */
@@ -390,13 +495,72 @@ static bool afx_dgram_can_read(struct sock *sk)
 	       (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN);
 }
 
-/* The header of the oldest datagram at @sk, which the caller knows is there. */
-static void afx_dgram_peek_hdr(struct sock *sk, struct afx_dgram_hdr *hdr)
+/*
+ * The header of the oldest datagram at @sk, which the caller knows is
+ * there, with its length flag cleared, and its credentials in @creds
+ * (NULL pid if it has none; the reference stays with the datagram).
+ * Return: true if it has credentials.
+ */
+static bool afx_dgram_peek_hdr(struct sock *sk, struct afx_dgram_hdr *hdr,
+			       struct afx_dgram_creds *creds)
 {
+	struct {
+		struct afx_dgram_hdr hdr;
+		struct afx_dgram_creds creds;
+	} h;
+	u32 n;
+
 	lockdep_assert_held(&afx_sk(sk)->rx_lock);
-	if (WARN_ON_ONCE(afx_sbuf_peek_kernel(&afx_sk(sk)->rx, 0, hdr,
-					      sizeof(*hdr)) != sizeof(*hdr)))
+	/* Short of a whole h when the record is: only the header counts. */
+	n = afx_sbuf_peek_kernel(&afx_sk(sk)->rx, 0, &h, sizeof(h));
+	memset(creds, 0, sizeof(*creds));
+	if (WARN_ON_ONCE(n < sizeof(h.hdr))) {
 		memset(hdr, 0, sizeof(*hdr));
+		return false;
+	}
+	*hdr = h.hdr;
+	if (!(hdr->len & AFX_DGRAM_CREDS))
+		return false;
+	hdr->len &= ~AFX_DGRAM_CREDS;
+	if (WARN_ON_ONCE(n < sizeof(h)))
+		return false;
+	*creds = h.creds;
+	return true;
+}
+
+/*
+ * Give a reader with SO_PASSCRED the sender's credentials of the datagram
+ * it reads (as AF_UNIX, nobody's when it came without them).
+ */
+static void afx_dgram_recv_creds(struct socket *sock, struct msghdr *msg,
+				 const struct afx_dgram_creds *creds,
+				 bool has_creds, int flags)
+{
+	struct scm_cookie scm;
+
+	if (!test_bit(SOCK_PASSCRED, &sock->flags))
+		return;
+	memset(&scm, 0, sizeof(scm));
+	if (has_creds)
+		scm_set_cred(&scm, creds->pid, creds->uid, creds->gid);
+	else
+		scm_set_cred(&scm, NULL, INVALID_UID, INVALID_GID);
+	scm_recv(sock, msg, &scm, flags);
+}
+
+/* Drop the oldest datagram at @sk, read or not. */
+static void afx_dgram_consume(struct sock *sk, u32 len,
+			      const struct afx_dgram_creds *creds,
+			      bool has_creds)
+{
+	struct afx_sock *ax = afx_sk(sk);
+
+	lockdep_assert_held(&ax->rx_lock);
+	afx_sbuf_consume(&ax->rx, afx_dgram_size(len, has_creds));
+	WRITE_ONCE(ax->rx_hdr_units_read,
+		   ax->rx_hdr_units_read + afx_dgram_hdr_units(has_creds));
+	if (has_creds)
+		put_pid(creds->pid);
 }
 
 static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
@@ -405,7 +569,9 @@ static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 	DECLARE_SOCKADDR(struct sockaddr_x *, sx, msg->msg_name);
 	struct sock *sk = sock->sk;
 	struct afx_sock *ax = afx_sk(sk);
+	struct afx_dgram_creds creds;
 	struct afx_dgram_hdr hdr;
+	bool has_creds;
 	size_t copied;
 	long timeo;
 	int err;
@@ -430,12 +596,13 @@ static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 			goto out;
 	}
 
-	afx_dgram_peek_hdr(sk, &hdr);
+	has_creds = afx_dgram_peek_hdr(sk, &hdr, &creds);
 	copied = min_t(size_t, len, hdr.len);
 	if (copied < hdr.len)
 		msg->msg_flags |= MSG_TRUNC;
 	/* Copied before it is consumed: a reader that faults keeps it. */
-	if (afx_sbuf_peek_at(&ax->rx, sizeof(hdr), &msg->msg_iter, copied) !=
+	if (afx_sbuf_peek_at(&ax->rx, afx_dgram_hdr_units(has_creds) * 8,
+			     &msg->msg_iter, copied) !=
 	    copied) {
 		err = -EFAULT;
 		goto out;
@@ -446,10 +613,10 @@ static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 			      hdr.from);
 		msg->msg_namelen = sizeof(*sx);
 	}
+	afx_dgram_recv_creds(sock, msg, &creds, has_creds, flags);
 	err = (flags & MSG_TRUNC) ? hdr.len : copied;
 	if (!(flags & MSG_PEEK)) {
-		afx_sbuf_consume(&ax->rx, afx_dgram_size(hdr.len));
-		WRITE_ONCE(ax->rx_records_read, ax->rx_records_read + 1);
+		afx_dgram_consume(sk, hdr.len, &creds, has_creds);
 		afx_stat_inc(sk, AFX_STAT_DGRAM_RCVD);
 		afx_stat_add(sk, AFX_STAT_BYTES_IN, hdr.len);
 		afx_dgram_wake_senders(sk);
@@ -523,7 +690,7 @@ static void afx_dgram_peer_wake_arm(struct sock *sk, struct sock *rcv)
  */
 static bool afx_dgram_send_returns(const struct sock *rcv)
 {
-	return afx_dgram_room(rcv, afx_dgram_size(0)) ||
+	return afx_dgram_room(rcv, afx_dgram_size(0, false)) ||
 	       (READ_ONCE(rcv->sk_shutdown) & RCV_SHUTDOWN);
 }
 
@@ -653,10 +820,30 @@ static int afx_dgram_shutdown(struct socket *sock, int how)
 	return 0;
 }
 
+/*
+ * The datagrams nobody will read: let go of the credentials they hold.
+ * Nothing more can be queued (shut down, and the push barrier passed).
+ */
+static void afx_dgram_drop_all(struct sock *sk)
+{
+	struct afx_sock *ax = afx_sk(sk);
+	struct afx_dgram_creds creds;
+	struct afx_dgram_hdr hdr;
+	bool has_creds;
+
+	mutex_lock(&ax->rx_lock);
+	while (afx_sbuf_readable(&ax->rx)) {
+		has_creds = afx_dgram_peek_hdr(sk, &hdr, &creds);
+		afx_dgram_consume(sk, hdr.len, &creds, has_creds);
+	}
+	mutex_unlock(&ax->rx_lock);
+}
+
 /* afx_release() callback: let go of senders and of the peer we poll. */
 static void afx_dgram_close(struct sock *sk)
 {
 	afx_dgram_push_barrier(sk);
+	afx_dgram_drop_all(sk);
 	/* Blocked senders look again and relays parked here detach. */
 	wake_up_interruptible_all(&afx_sk(sk)->peer_wait);
 	afx_dgram_peer_wake_detach(sk);
@@ -676,8 +863,8 @@ static int afx_dgram_socketpair(struct socket *sock1, struct socket *sock2)
 	lock_sock(a);
 	lock_sock_nested(b, SINGLE_DEPTH_NESTING);
 	/* Read locklessly by afx_dgram_pair_get() of a socket with a reused id. */
-	WRITE_ONCE(ax->pair_id, bx->all_id);
-	WRITE_ONCE(bx->pair_id, ax->all_id);
+	WRITE_ONCE(ax->pair_id, bx->all_id + 1);
+	WRITE_ONCE(bx->pair_id, ax->all_id + 1);
 	afx_set_peercred(a, task_tgid(current), current_cred());
 	afx_set_peercred(b, task_tgid(current), current_cred());
 	spin_lock(&ax->lock);
@@ -702,6 +889,7 @@ static int afx_dgram_ioctl(struct socket *sock, unsigned int cmd,
 			   unsigned long arg)
 {
 	struct sock *sk = sock->sk;
+	struct afx_dgram_creds creds;
 	struct afx_dgram_hdr hdr;
 	int amount = 0;
 
@@ -710,7 +898,7 @@ static int afx_dgram_ioctl(struct socket *sock, unsigned int cmd,
 		/* The length of the next datagram. */
 		mutex_lock(&afx_sk(sk)->rx_lock);
 		if (afx_sbuf_readable(&afx_sk(sk)->rx)) {
-			afx_dgram_peek_hdr(sk, &hdr);
+			afx_dgram_peek_hdr(sk, &hdr, &creds);
 			amount = hdr.len;
 		}
 		mutex_unlock(&afx_sk(sk)->rx_lock);
@@ -727,13 +915,13 @@ static int afx_dgram_ioctl(struct socket *sock, unsigned int cmd,
 static u32 afx_dgram_queued(struct sock *sk)
 {
 	struct afx_sock *ax = afx_sk(sk);
-	u32 records, bytes;
+	u32 hdr_bytes, bytes;
 
-	records = READ_ONCE(ax->rx_records) - READ_ONCE(ax->rx_records_read);
+	hdr_bytes = 8 * (READ_ONCE(ax->rx_hdr_units) -
+			 READ_ONCE(ax->rx_hdr_units_read));
 	bytes = afx_sbuf_readable(&ax->rx);
 	/* The two counts are read apart: never report less than nothing. */
-	return bytes > records * sizeof(struct afx_dgram_hdr) ?
-	       bytes - records * sizeof(struct afx_dgram_hdr) : 0;
+	return bytes > hdr_bytes ? bytes - hdr_bytes : 0;
 }
 
 /**
