@@ -10,11 +10,16 @@
  *   AFX_HAVE_NET_SYSCTL_SZ   - register_net_sysctl_sz() exists (6.5 and later)
  *   AFX_HAVE_CONST_CTL_TABLE - proc handlers take a const struct ctl_table
  *			   (6.11 and later)
+ *   AFX_HAVE_IOV_ITER_IOVEC  - iov_iter_iovec() still exists (before 6.4)
+ *   AFX_HAVE_KUNIT_FAIL_AND_ABORT - KUnit's KUNIT_ASSERT_FAILURE() is
+ *			   called KUNIT_FAIL_AND_ABORT() (6.11 and later)
  */
 #ifndef _AFX_COMPAT_H
 #define _AFX_COMPAT_H
 
+#include <linux/minmax.h>
 #include <linux/net.h>
+#include <linux/uio.h>
 
 /*
  * AFX_HAVE_ACCEPT_ARG: stream.c writes out both proto_ops.accept
@@ -41,6 +46,36 @@
 #define AFX_CTL_TABLE		const struct ctl_table
 #else
 #define AFX_CTL_TABLE		struct ctl_table
+#endif
+
+/*
+ * The first segment of an ITER_IOVEC iterator, no longer than the count.
+ * 6.4 removed iov_iter_iovec() for iter_iov_addr() and iter_iov_len()
+ * ("iov_iter: remove iov_iter_iovec()").
+ */
+#ifdef AFX_HAVE_IOV_ITER_IOVEC
+#define afx_iov_iter_iovec(iter)	iov_iter_iovec(iter)
+#else
+static inline struct iovec afx_iov_iter_iovec(const struct iov_iter *iter)
+{
+	return (struct iovec) {
+		.iov_base = iter_iov_addr(iter),
+		.iov_len = min(iter->count, iter_iov_len(iter)),
+	};
+}
+#endif
+
+/*
+ * Fail the KUnit case and abort it. 6.11 renamed KUNIT_ASSERT_FAILURE()
+ * ("kunit: Rename KUNIT_ASSERT_FAILURE to KUNIT_FAIL_AND_ABORT for
+ * readability"). Only for files that include <kunit/test.h>.
+ */
+#ifdef AFX_HAVE_KUNIT_FAIL_AND_ABORT
+#define AFX_KUNIT_FAIL_AND_ABORT(test, fmt, ...) \
+	KUNIT_FAIL_AND_ABORT(test, fmt, ##__VA_ARGS__)
+#else
+#define AFX_KUNIT_FAIL_AND_ABORT(test, fmt, ...) \
+	KUNIT_ASSERT_FAILURE(test, fmt, ##__VA_ARGS__)
 #endif
 
 #endif /* _AFX_COMPAT_H */

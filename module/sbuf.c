@@ -104,6 +104,7 @@
 #include <linux/uaccess.h>
 #include <kunit/visibility.h>
 
+#include "compat.h"
 #include "sbuf.h"
 
 /* One slot always free: the producer never enters the consumer's page. */
@@ -795,7 +796,7 @@ static bool afx_sbuf_user_segment(const struct iov_iter *to,
 		*addr = (unsigned long)to->ubuf + to->iov_offset;
 		*len = min(*len, iov_iter_count(to));
 	} else if (iter_is_iovec(to)) {
-		iov = iov_iter_iovec(to);
+		iov = afx_iov_iter_iovec(to);
 		*addr = (unsigned long)iov.iov_base;
 		*len = min(*len, iov.iov_len);
 	} else {

@@ -52,6 +52,7 @@
 #include <net/sock.h>
 
 #include "afx_kunit.h"
+#include "compat.h"
 
 /**
  * kt_init() - the init of every suite: the per-case state
@@ -99,7 +100,7 @@ static void kt_track(struct kunit *test, struct socket *sock)
 		}
 	}
 	sock_release(sock);
-	KUNIT_ASSERT_FAILURE(test, "more than %d sockets open", KT_SOCKS);
+	AFX_KUNIT_FAIL_AND_ABORT(test, "more than %d sockets open", KT_SOCKS);
 }
 
 /**
