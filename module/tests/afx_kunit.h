@@ -76,6 +76,13 @@ int kt_recvfrom(struct socket *sock, void *buf, size_t len, int flags,
 		int *mflags, struct sockaddr_x *from);
 int kt_recv(struct socket *sock, void *buf, size_t len, int flags);
 __poll_t kt_poll(struct socket *sock);
+
+/* A poll mask as a plain number, for KUNIT_EXPECT_EQ() (sparse). */
+static inline u32 kt_mask(__poll_t mask)
+{
+	return (__force u32)mask;
+}
+
 int kt_setsockopt_int(struct socket *sock, int name, int val);
 s64 kt_stat(struct net *net, enum afx_stat s);
 
