@@ -34,29 +34,8 @@
 
 #define WATCHDOG_SEC	30
 
-FIXTURE(cred) {
-	int s, r;
-	uint32_t rport;
-};
-
-FIXTURE_SETUP(cred)
-{
-	afx_watchdog(WATCHDOG_SEC);
-	self->s = self->r = -1;
-	self->r = afx_dg_bound(AFX_ADDR_ANY, 0, 0);
-	AFX_SKIP_IF_NO_AFX(self->r);
-	self->rport = afx_local_port(self->r);
-	self->s = afx_dg_bound(AFX_ADDR_ANY, 0, 0);
-	ASSERT_LE(0, self->s);
-}
-
-FIXTURE_TEARDOWN(cred)
-{
-	if (self->s >= 0)
-		close(self->s);
-	if (self->r >= 0)
-		close(self->r);
-}
+/* FIXTURE(dg): self->r bound to self->p1, self->s a bound sender. */
+#include "afx_fixture_dg.h"
 
 /* sendmsg() of @len bytes to {LOCAL, port} (0: connected) with one cmsg. */
 static ssize_t send_cmsg(int fd, uint32_t port, const void *buf, size_t len,
@@ -144,7 +123,7 @@ static int overflow_id(const char *name)
 }
 
 /* A reader with SO_PASSCRED gets the sender's pid, uid and gid. */
-TEST_F(cred, passcred_reader_gets_sender_creds)
+TEST_F(dg, passcred_reader_gets_sender_creds)
 {
 	struct ucred uc;
 	int has, mf;
@@ -152,7 +131,7 @@ TEST_F(cred, passcred_reader_gets_sender_creds)
 
 	ASSERT_EQ(0, afx_set_int(self->r, SOL_SOCKET, SO_PASSCRED, 1));
 	ASSERT_EQ(3, afx_send_to(self->s, "abc", 3, AFX_ADDR_LOCAL,
-				 self->rport, 0));
+				 self->p1, 0));
 	ASSERT_EQ(3, recv_creds(self->r, b, sizeof(b), &uc, &has, &mf, 1));
 	EXPECT_EQ(0, memcmp(b, "abc", 3));
 	ASSERT_EQ(1, has);
@@ -168,17 +147,17 @@ TEST_F(cred, passcred_reader_gets_sender_creds)
  * and gets them once it asks. A datagram sent while neither asked reads
  * as pid 0 and the overflow ids, as on AF_UNIX.
  */
-TEST_F(cred, either_end_asks)
+TEST_F(dg, either_end_asks)
 {
 	struct ucred uc;
 	int has, mf;
 	char b[4];
 
 	ASSERT_EQ(0, afx_set_int(self->s, SOL_SOCKET, SO_PASSCRED, 1));
-	ASSERT_EQ(1, afx_send_to(self->s, "1", 1, AFX_ADDR_LOCAL, self->rport, 0));
-	ASSERT_EQ(1, afx_send_to(self->s, "2", 1, AFX_ADDR_LOCAL, self->rport, 0));
+	ASSERT_EQ(1, afx_send_to(self->s, "1", 1, AFX_ADDR_LOCAL, self->p1, 0));
+	ASSERT_EQ(1, afx_send_to(self->s, "2", 1, AFX_ADDR_LOCAL, self->p1, 0));
 	ASSERT_EQ(0, afx_set_int(self->s, SOL_SOCKET, SO_PASSCRED, 0));
-	ASSERT_EQ(1, afx_send_to(self->s, "3", 1, AFX_ADDR_LOCAL, self->rport, 0));
+	ASSERT_EQ(1, afx_send_to(self->s, "3", 1, AFX_ADDR_LOCAL, self->p1, 0));
 
 	ASSERT_EQ(1, recv_creds(self->r, b, sizeof(b), &uc, &has, &mf, 1));
 	EXPECT_EQ('1', b[0]);
@@ -198,14 +177,14 @@ TEST_F(cred, either_end_asks)
 }
 
 /* SCM_CREDENTIALS with the sender's own ids; root may claim others. */
-TEST_F(cred, explicit_creds)
+TEST_F(dg, explicit_creds)
 {
 	struct ucred uc;
 	int has, mf;
 	char b[4];
 
 	ASSERT_EQ(0, afx_set_int(self->r, SOL_SOCKET, SO_PASSCRED, 1));
-	ASSERT_EQ(1, send_creds(self->s, self->rport, getpid(), getuid(),
+	ASSERT_EQ(1, send_creds(self->s, self->p1, getpid(), getuid(),
 				getgid()));
 	ASSERT_EQ(1, recv_creds(self->r, b, sizeof(b), &uc, &has, &mf, 1));
 	ASSERT_EQ(1, has);
@@ -213,7 +192,7 @@ TEST_F(cred, explicit_creds)
 	EXPECT_EQ(getuid(), uc.uid);
 	if (geteuid() != 0)
 		SKIP(return, "claiming other ids needs CAP_SETUID/CAP_SETGID");
-	ASSERT_EQ(1, send_creds(self->s, self->rport, getpid(), 1234, 4321));
+	ASSERT_EQ(1, send_creds(self->s, self->p1, getpid(), 1234, 4321));
 	ASSERT_EQ(1, recv_creds(self->r, b, sizeof(b), &uc, &has, &mf, 1));
 	ASSERT_EQ(1, has);
 	EXPECT_EQ(1234, uc.uid);
@@ -225,7 +204,7 @@ TEST_F(cred, explicit_creds)
  * another pid or uid (EPERM); a pid that does not exist is ESRCH.
  * Nothing is queued by a refused send.
  */
-TEST_F(cred, claims_checked)
+TEST_F(dg, claims_checked)
 {
 	pid_t pid, gone;
 	int st;
@@ -239,7 +218,7 @@ TEST_F(cred, claims_checked)
 		_exit(0);
 	ASSERT_EQ(gone, waitpid(gone, &st, 0));
 	errno = 0;
-	EXPECT_EQ(-1, send_creds(self->s, self->rport, gone, 0, 0));
+	EXPECT_EQ(-1, send_creds(self->s, self->p1, gone, 0, 0));
 	EXPECT_EQ(ESRCH, errno);
 
 	pid = afx_child_fork(0);
@@ -249,16 +228,16 @@ TEST_F(cred, claims_checked)
 
 		if (setgid(65534) || setuid(65534))
 			_exit(10);
-		if (send_creds(self->s, self->rport, getppid(), 65534,
+		if (send_creds(self->s, self->p1, getppid(), 65534,
 			       65534) != -1 || errno != EPERM)
 			code |= 1;
-		if (send_creds(self->s, self->rport, getpid(), 0, 65534) != -1 ||
+		if (send_creds(self->s, self->p1, getpid(), 0, 65534) != -1 ||
 		    errno != EPERM)
 			code |= 2;
-		if (send_creds(self->s, self->rport, getpid(), 65534, 0) != -1 ||
+		if (send_creds(self->s, self->p1, getpid(), 65534, 0) != -1 ||
 		    errno != EPERM)
 			code |= 4;
-		if (send_creds(self->s, self->rport, getpid(), 65534,
+		if (send_creds(self->s, self->p1, getpid(), 65534,
 			       65534) != 1)
 			code |= 8;
 		_exit(code);
@@ -269,35 +248,35 @@ TEST_F(cred, claims_checked)
 }
 
 /* Bad control messages and SCM_RIGHTS: refused, nothing queued. */
-TEST_F(cred, bad_control_refused)
+TEST_F(dg, bad_control_refused)
 {
 	struct ucred uc = { getpid(), getuid(), getgid() };
 	int fd = 0;
 
 	errno = 0;
-	EXPECT_EQ(-1, send_cmsg(self->s, self->rport, "x", 1, SCM_CREDENTIALS,
+	EXPECT_EQ(-1, send_cmsg(self->s, self->p1, "x", 1, SCM_CREDENTIALS,
 				&uc, sizeof(uc), CMSG_LEN(sizeof(uc) - 4)));
 	EXPECT_EQ(EINVAL, errno);
 	errno = 0;
-	EXPECT_EQ(-1, send_cmsg(self->s, self->rport, "x", 1, 99, &uc,
+	EXPECT_EQ(-1, send_cmsg(self->s, self->p1, "x", 1, 99, &uc,
 				sizeof(uc), 0));
 	EXPECT_EQ(EINVAL, errno);
 	errno = 0;
-	EXPECT_EQ(-1, send_cmsg(self->s, self->rport, "x", 1, SCM_RIGHTS, &fd,
+	EXPECT_EQ(-1, send_cmsg(self->s, self->p1, "x", 1, SCM_RIGHTS, &fd,
 				sizeof(fd), 0));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(1, afx_dg_queue_empty(self->r));
 }
 
 /* SO_PASSCRED and no control buffer: the data, and MSG_CTRUNC. */
-TEST_F(cred, ctrunc_without_control_buffer)
+TEST_F(dg, ctrunc_without_control_buffer)
 {
 	struct ucred uc;
 	int has, mf;
 	char b[4];
 
 	ASSERT_EQ(0, afx_set_int(self->r, SOL_SOCKET, SO_PASSCRED, 1));
-	ASSERT_EQ(2, afx_send_to(self->s, "hi", 2, AFX_ADDR_LOCAL, self->rport, 0));
+	ASSERT_EQ(2, afx_send_to(self->s, "hi", 2, AFX_ADDR_LOCAL, self->p1, 0));
 	ASSERT_EQ(2, recv_creds(self->r, b, sizeof(b), &uc, &has, &mf, 0));
 	EXPECT_EQ(0, memcmp(b, "hi", 2));
 	EXPECT_EQ(0, has);
@@ -305,7 +284,7 @@ TEST_F(cred, ctrunc_without_control_buffer)
 }
 
 /* A reader in another user namespace sees the ids as they map there. */
-TEST_F(cred, ids_translated_to_reader_userns)
+TEST_F(dg, ids_translated_to_reader_userns)
 {
 	pid_t pid;
 	int go[2];
@@ -337,7 +316,7 @@ TEST_F(cred, ids_translated_to_reader_userns)
 		_exit(0);
 	}
 	close(go[0]);
-	ASSERT_EQ(1, afx_send_to(self->s, "u", 1, AFX_ADDR_LOCAL, self->rport, 0));
+	ASSERT_EQ(1, afx_send_to(self->s, "u", 1, AFX_ADDR_LOCAL, self->p1, 0));
 	ASSERT_EQ(1, write(go[1], "g", 1));
 	close(go[1]);
 	EXPECT_EQ(0, afx_wait_child(pid));
@@ -397,17 +376,17 @@ TEST(broadcast_creds)
  * FIONREAD is the next datagram's length and /proc/net/afx's receive queue
  * the payload bytes, with or without credentials queued.
  */
-TEST_F(cred, queue_sizes_count_payload)
+TEST_F(dg, queue_sizes_count_payload)
 {
 	struct pline p;
 	int n = -1;
 
 	ASSERT_EQ(0, afx_set_int(self->r, SOL_SOCKET, SO_PASSCRED, 1));
 	ASSERT_EQ(5, afx_send_to(self->s, "12345", 5, AFX_ADDR_LOCAL,
-				 self->rport, 0));
+				 self->p1, 0));
 	ASSERT_EQ(0, afx_set_int(self->r, SOL_SOCKET, SO_PASSCRED, 0));
 	ASSERT_EQ(7, afx_send_to(self->s, "1234567", 7, AFX_ADDR_LOCAL,
-				 self->rport, 0));
+				 self->p1, 0));
 	ASSERT_EQ(0, ioctl(self->r, FIONREAD, &n));
 	EXPECT_EQ(5, n);
 	ASSERT_EQ(1, proc_find(ino_of(self->r), &p));
@@ -419,7 +398,7 @@ TEST_F(cred, queue_sizes_count_payload)
  * without reading them. Each held a reference on the child's struct pid:
  * on the debug kernel, kmemleak would report one that was never put.
  */
-TEST_F(cred, closed_with_credentials_queued)
+TEST_F(dg, closed_with_credentials_queued)
 {
 	pid_t pid;
 	int i;
@@ -430,7 +409,7 @@ TEST_F(cred, closed_with_credentials_queued)
 	if (pid == 0) {
 		for (i = 0; i < 50; i++)
 			if (afx_send_to(self->s, "z", 1, AFX_ADDR_LOCAL,
-					self->rport, 0) != 1)
+					self->p1, 0) != 1)
 				_exit(1);
 		_exit(0);
 	}

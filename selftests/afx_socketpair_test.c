@@ -40,10 +40,7 @@ FIXTURE_SETUP(sp)
 
 FIXTURE_TEARDOWN(sp)
 {
-	if (self->sv[0] >= 0)
-		close(self->sv[0]);
-	if (self->sv[1] >= 0)
-		close(self->sv[1]);
+	afx_close_all(self->sv, 2);
 }
 
 /* Bytes both ways, in order, through both ends. */
@@ -205,10 +202,7 @@ FIXTURE_SETUP(dsp)
 
 FIXTURE_TEARDOWN(dsp)
 {
-	if (self->sv[0] >= 0)
-		close(self->sv[0]);
-	if (self->sv[1] >= 0)
-		close(self->sv[1]);
+	afx_close_all(self->sv, 2);
 }
 
 /*
