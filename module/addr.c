@@ -65,7 +65,8 @@ EXPORT_SYMBOL_IF_KUNIT(afx_check_dest);
 
 static enum afx_space afx_space_of(const struct sock *sk)
 {
-	return sk->sk_type == SOCK_STREAM ? AFX_SPACE_STREAM : AFX_SPACE_DGRAM;
+	/* Stream and seqpacket sockets share a port space (DOC: Socket kinds). */
+	return afx_is_conn(sk) ? AFX_SPACE_STREAM : AFX_SPACE_DGRAM;
 }
 
 /*

@@ -12,16 +12,25 @@
  * DOC: Socket kinds
  *
  * One struct proto (afx_proto) and one proto_ops per socket type:
- * afx_stream_ops (stream.c) and afx_dgram_ops (dgram.c). Every socket is a
- * struct afx_sock with struct sock first; afx_sk() converts. What each
- * type reports to introspection is filled in by the type's own file
- * (afx_stream_info(), afx_dgram_info()); sklist.c only keeps the list.
+ * afx_stream_ops and afx_seqpacket_ops (stream.c) and afx_dgram_ops
+ * (dgram.c). Every socket is a struct afx_sock with struct sock first;
+ * afx_sk() converts.
+ *
+ * The types come in two kinds. The connection-oriented ones (afx_is_conn()),
+ * SOCK_STREAM and SOCK_SEQPACKET, share the stream port space and the
+ * connection machinery of stream.c (listen, connect, accept, socketpair,
+ * shutdown, close); they differ only in their data path: bytes for a
+ * stream (stream.c), whole messages for a seqpacket socket (seqpacket.c).
+ * The message types, SOCK_DGRAM and SOCK_SEQPACKET, share the record
+ * format of their receive buffers (msg.c). What each kind reports to
+ * introspection is filled in by its own file (afx_stream_info(),
+ * afx_dgram_info()); sklist.c only keeps the list.
  */
 
 /**
  * DOC: Tables
  *
- * Each port space (stream, datagram) has one bind table for every
+ * Each port space (stream and seqpacket, datagram) has one bind table for every
  * namespace: buckets by a keyed hash of the port (hsiphash with a random
  * key per namespace, so that nobody can aim sockets at the bucket of
  * someone else's port, and namespaces do not share a layout), each with
@@ -96,8 +105,9 @@
  * then an empty buffer has read every byte sent before them.
  *
  * Datagrams: each socket's afx_sock.rx holds the datagrams sent to it as
- * records, a struct afx_dgram_hdr (length, sender's port) and the payload,
- * in the same ring of pages. Senders are its producers, serialised by the
+ * records (msg.c: a struct afx_msg_hdr with the length and the sender's
+ * port, the credentials if any, and the payload) in the same ring of
+ * pages. Senders are its producers, serialised by the
  * receiver's afx_sock.rx_wlock; the receiver's recvmsg() under its
  * afx_sock.rx_lock is the consumer. A record is published whole, with one
  * release of the ring's head, and copied from the sender's buffer with
@@ -110,6 +120,12 @@
  * after setting sk_shutdown, so a sender still pushing has finished and
  * later ones are refused: nothing is queued to a socket that has shut down
  * reading once that call returns.
+ *
+ * Seqpackets: the records of msg.c in the ring of a connection, whose one
+ * producer is the peer's sendmsg() under the peer's tx_lock, as for a
+ * stream, pushing each message whole once it fits (seqpacket.c); the
+ * stream rules below for waking, shutting down and EOF hold unchanged,
+ * with a writer's tx_wait_limit lowered by the size of its message.
  *
  * A datagram reader wakes the senders blocked on its queue after it frees
  * room, if any sleep (wq_has_sleeper()). A stream reader wakes its peer's
@@ -141,7 +157,7 @@
  *                 wakes its poller under it)
  *             lock_sock(sk) -> afx_sock.rx_wlock (a datagram socket's
  *                 own, when it shuts down reading or closes)
- *             lock_sock(sk) -> afx_sock.tx_lock (a stream socket's own,
+ *             lock_sock(sk) -> afx_sock.tx_lock (a connection's own,
  *                 when it shuts down writing)
  *             the lock of afx_net.all is taken alone, with BHs off
  * The data path takes the direction locks, afx_sock.rx_lock (reading) and
@@ -236,9 +252,12 @@ static void afx_sk_destruct(struct sock *sk)
 	struct afx_sock *ax = afx_sk(sk);
 
 	afx_sklist_del(sk);
+	/* Messages pushed after close (msg.c) still hold credentials. */
+	if (sk->sk_type != SOCK_STREAM)
+		afx_msg_purge(sk);
 	afx_sbuf_purge(&ax->rx);
 	mutex_destroy(&ax->rx_lock);
-	if (sk->sk_type == SOCK_STREAM) {
+	if (afx_is_conn(sk)) {
 		mutex_destroy(&ax->tx_lock);
 		WARN_ON_ONCE(ax->peer);
 	} else {
@@ -265,7 +284,7 @@ static void afx_write_space(struct sock *sk)
  * afx_sk_alloc() - allocate and initialise an AF_X sock
  * @net: namespace the sock lives in
  * @sock: the struct socket it belongs to, or NULL for a stream child
- * @type: SOCK_STREAM or SOCK_DGRAM
+ * @type: SOCK_STREAM, SOCK_SEQPACKET or SOCK_DGRAM
  * @kern: a kernel socket (holds no reference on @net)
  *
  * Return: the new sock with one reference, or NULL.
@@ -303,7 +322,7 @@ struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
 	afx_sbuf_init(&ax->rx);
 	mutex_init(&ax->rx_lock);
 	INIT_HLIST_NODE(&ax->bind_node);
-	if (type == SOCK_STREAM) {
+	if (afx_is_conn(sk)) {
 		mutex_init(&ax->tx_lock);
 		ax->tx_wait_limit = U32_MAX;
 		INIT_LIST_HEAD(&ax->conn_node);
@@ -324,6 +343,9 @@ static int afx_create(struct net *net, struct socket *sock, int protocol,
 	switch (sock->type) {
 	case SOCK_STREAM:
 		sock->ops = &afx_stream_ops;
+		break;
+	case SOCK_SEQPACKET:
+		sock->ops = &afx_seqpacket_ops;
 		break;
 	case SOCK_DGRAM:
 		sock->ops = &afx_dgram_ops;
@@ -359,8 +381,7 @@ int afx_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 	lock_sock(sk);
 	if (peer) {
 		if (!ax->peer_addr.sx_family ||
-		    (sk->sk_type == SOCK_STREAM &&
-		     sk->sk_state != TCP_ESTABLISHED))
+		    (afx_is_conn(sk) && sk->sk_state != TCP_ESTABLISHED))
 			err = -ENOTCONN;
 		else
 			*sx = ax->peer_addr;
@@ -392,7 +413,7 @@ int afx_setsockopt(struct socket *sock, int level, int optname,
 	if (level != SOL_X)
 		return -ENOPROTOOPT;
 	if (optname != X_NONBLOCK &&
-	    (optname != X_REFUSE_WHEN_FULL || sock->type != SOCK_STREAM))
+	    (optname != X_REFUSE_WHEN_FULL || !afx_is_conn(sock->sk)))
 		return -ENOPROTOOPT;
 	if (optlen < sizeof(int))
 		return -EINVAL;
@@ -426,7 +447,7 @@ int afx_getsockopt(struct socket *sock, int level, int optname,
 		return -ENOPROTOOPT;
 	if (optname == X_NONBLOCK)
 		val = READ_ONCE(ax->nonblock);
-	else if (optname == X_REFUSE_WHEN_FULL && sock->type == SOCK_STREAM)
+	else if (optname == X_REFUSE_WHEN_FULL && afx_is_conn(sock->sk))
 		val = READ_ONCE(ax->refuse_when_full);
 	else
 		return -ENOPROTOOPT;

@@ -209,11 +209,12 @@ static inline void afx_port_range(const struct afx_net *an, u32 *lo, u32 *hi)
  *	producer of the peer's @rx, and shutdown(SHUT_WR) against them.
  *	Held across the user copy, which may fault and sleep, so only the
  *	socket's own calls take it, never its peer's
- * @rx_hdr_units: datagram: header bytes ever pushed to @rx, in units of 8
- *	(1 per datagram, 3 with credentials: dgram.c); written under
- *	@rx_wlock, read locklessly for introspection
- * @rx_hdr_units_read: datagram: the same, consumed from @rx; written under
- *	@rx_lock, read locklessly for introspection
+ * @rx_hdr_units: message sockets (datagram, seqpacket): header bytes ever
+ *	pushed to @rx, in units of 8 (1 per message, 3 with credentials:
+ *	msg.c); written by @rx's producers (under @rx_wlock, or the
+ *	seqpacket peer's @tx_lock), read locklessly for introspection
+ * @rx_hdr_units_read: message sockets: the same, consumed from @rx;
+ *	written under @rx_lock, read locklessly for introspection
  * @local: bound address; sx_family is 0 while unbound. Written once, by
  *	bind or autobind under the socket lock and its bucket's lock, before
  *	the socket is put in the bind table, sx_family last with a release:
@@ -244,10 +245,16 @@ static inline void afx_port_range(const struct afx_net *an, u32 *lo, u32 *hi)
  * @polled: the socket has been polled, so every push to it and, for a
  *	stream, every read by its peer wakes it (afx_stream_data_ready(),
  *	afx_dgram_queue(), afx_stream_write_space()); set once, never cleared
- * @tx_wait_limit: stream: the limit a writer of this socket last found
- *	reached before sleeping (U32_MAX until one does); written by that
- *	writer before an smp_mb() (afx_stream_can_write()), read by the
- *	peer's recvmsg() after one (afx_stream_write_space())
+ * @tx_wait_limit: stream: the bytes queued at the peer at which a writer
+ *	of this socket last found itself blocked before sleeping (U32_MAX
+ *	until one does): the limit for a stream writer, less for a seqpacket
+ *	message that needs more room than one byte; written by that writer
+ *	before an smp_mb() (afx_stream_can_write(),
+ *	afx_seqpacket_can_write()), read by the peer's recvmsg() after one
+ *	(afx_stream_write_space())
+ * @tx_need: seqpacket: the bytes the last message this socket could not
+ *	send at once needs at the peer, 0 after one went through (seqpacket.c);
+ *	written under @tx_lock, read locklessly by the wait condition and poll
  * @nonblock: X_NONBLOCK; WRITE_ONCE()/READ_ONCE()
  * @refuse_when_full: X_REFUSE_WHEN_FULL; WRITE_ONCE()/READ_ONCE()
  * @pair_id: datagram socketpair() end (afx_paired()): 1 + the @all_id of
@@ -258,9 +265,11 @@ static inline void afx_port_range(const struct afx_net *an, u32 *lo, u32 *hi)
  *	sock is initialised and fixed for its life
  *
  * The fields marked "stream" and "datagram" above share their memory (an
- * anonymous union), so that a socket carries only its own type's: only
- * stream.c touches the stream ones, only dgram.c the datagram ones, and
- * afx_sk_alloc() and the destructor pick by sk_type.
+ * anonymous union), so that a socket carries only its own kind's: the
+ * stream ones belong to the connection-oriented types (SOCK_STREAM and
+ * SOCK_SEQPACKET: stream.c, seqpacket.c), the datagram ones to
+ * SOCK_DGRAM (dgram.c), and afx_sk_alloc() and the destructor pick by
+ * afx_is_conn().
  */
 struct afx_sock {
 	struct sock sk;
@@ -276,11 +285,14 @@ struct afx_sock {
 	bool nonblock;
 	bool refuse_when_full;
 	u32 pair_id;
-	/* What only one socket type uses: sk_type says which. */
+	u32 rx_hdr_units;
+	u32 rx_hdr_units_read;
+	/* What only one kind of socket uses: afx_is_conn() says which. */
 	union {
 		struct {
 			struct mutex tx_lock; /* producer of the peer's @rx */
 			u32 tx_wait_limit;
+			u32 tx_need;
 			struct sock *peer;
 			struct list_head conn_node;
 			struct list_head acceptq;
@@ -288,8 +300,6 @@ struct afx_sock {
 		};
 		struct {
 			struct mutex rx_wlock; /* senders pushing to @rx */
-			u32 rx_hdr_units;
-			u32 rx_hdr_units_read;
 			wait_queue_head_t peer_wait;
 			wait_queue_entry_t peer_wake;
 			struct sock *peer_wake_target;
@@ -300,6 +310,16 @@ struct afx_sock {
 static inline struct afx_sock *afx_sk(const struct sock *sk)
 {
 	return (struct afx_sock *)sk;
+}
+
+/*
+ * Is @sk connection-oriented, SOCK_STREAM or SOCK_SEQPACKET? Those share
+ * the connection machinery of stream.c, the stream port space and the
+ * stream fields of struct afx_sock.
+ */
+static inline bool afx_is_conn(const struct sock *sk)
+{
+	return sk->sk_type != SOCK_DGRAM;
 }
 
 extern unsigned int afx_net_id;
@@ -313,6 +333,7 @@ extern struct proto afx_proto;
  * the registered number, and compares proto_ops.family only with PF_UNIX.
  */
 extern const struct proto_ops afx_stream_ops;
+extern const struct proto_ops afx_seqpacket_ops;
 extern const struct proto_ops afx_dgram_ops;
 
 static inline struct afx_net *afx_net(const struct net *net)
@@ -429,7 +450,7 @@ struct sock *afx_stream_lookup(struct net *net, u32 port);
  *	not read yet; datagram: 0
  * @rmem: bytes queued for reading as held: stream payload, or datagrams
  *	with their headers
- * @type: SOCK_STREAM or SOCK_DGRAM
+ * @type: SOCK_STREAM, SOCK_SEQPACKET or SOCK_DGRAM
  * @state: sk_state, except TCP_ESTABLISHED for a connected datagram socket
  * @shutdown: sk_shutdown (RCV_SHUTDOWN, SEND_SHUTDOWN)
  */
@@ -456,11 +477,91 @@ struct sock *afx_sklist_next(struct net *net, unsigned long *index);
 struct sock *afx_sklist_get(struct net *net, unsigned long id);
 void afx_sock_info(struct sock *sk, struct afx_sock_info *info);
 
-/* stream.c */
+/* stream.c: the connection machinery, shared with seqpacket.c */
 void afx_stream_info(struct sock *sk, struct afx_sock_info *info);
+u32 afx_stream_limit(const struct sock *sk, const struct sock *peer);
+int afx_stream_connected(struct sock *sk, long *timeo, __poll_t events);
+void afx_stream_data_ready(struct sock *peer, u32 pushed);
+void afx_stream_write_space(struct sock *sk, u32 pulled);
+bool afx_stream_can_read(struct sock *sk);
+bool afx_conn_poll_begin(struct file *file, struct socket *sock,
+			 poll_table *wait, __poll_t *mask, u8 *shutdown);
+
+/* seqpacket.c */
+int afx_seqpacket_sendmsg(struct socket *sock, struct msghdr *msg,
+			  size_t len);
+int afx_seqpacket_recvmsg(struct socket *sock, struct msghdr *msg,
+			  size_t len, int flags);
+__poll_t afx_seqpacket_poll(struct file *file, struct socket *sock,
+			    poll_table *wait);
 
 /* dgram.c */
 void afx_dgram_info(struct sock *sk, struct afx_sock_info *info);
+
+/**
+ * struct afx_msg_hdr - what precedes each message in a message socket's
+ *	receive buffer (msg.c)
+ * @len: payload bytes that follow, ORed with AFX_MSG_CREDS when a
+ *	struct afx_msg_creds comes between the header and the payload
+ * @from: the sender's port (datagram), 0 for an unbound sender
+ */
+struct afx_msg_hdr {
+	u32 len;
+	u32 from;
+};
+
+#define AFX_MSG_CREDS	BIT(31)
+
+/**
+ * struct afx_msg_creds - the sender's credentials, queued with a message
+ *	when the sender or the receiver asked for them (SO_PASSCRED) or the
+ *	sender gave them (SCM_CREDENTIALS)
+ * @pid: the sender's process, a reference owned by the queued message
+ * @uid: its user id, translated into the reader's user namespace when read
+ * @gid: its group id, likewise
+ */
+struct afx_msg_creds {
+	struct pid *pid;
+	kuid_t uid;
+	kgid_t gid;
+};
+
+/* Header bytes of a message, in units of 8 (afx_sock.rx_hdr_units). */
+static inline u32 afx_msg_hdr_units(bool creds)
+{
+	BUILD_BUG_ON(sizeof(struct afx_msg_hdr) != 8 ||
+		     sizeof(struct afx_msg_creds) != 16);
+	return creds ? 3 : 1;
+}
+
+/* The most header bytes one message takes: with credentials. */
+#define AFX_MSG_HDR_MAX		24U
+
+/* Bytes a message of @len payload bytes takes in the receive buffer. */
+static inline u32 afx_msg_size(u32 len, bool creds)
+{
+	return afx_msg_hdr_units(creds) * 8 + len;
+}
+
+struct scm_cookie;
+
+/* msg.c */
+bool afx_msg_passcred(const struct sock *sk);
+const struct afx_msg_creds *afx_msg_creds_for(struct afx_msg_creds *buf,
+					      const struct scm_cookie *scm,
+					      struct sock *sk, struct sock *rcv);
+int afx_msg_push(struct sock *rcv, u32 from, const struct afx_msg_creds *creds,
+		 struct iov_iter *msg, size_t len);
+bool afx_msg_peek_hdr(struct sock *sk, struct afx_msg_hdr *hdr,
+		      struct afx_msg_creds *creds);
+void afx_msg_consume(struct sock *sk, u32 len,
+		     const struct afx_msg_creds *creds, bool has_creds);
+void afx_msg_recv_creds(struct socket *sock, struct msghdr *msg,
+			const struct afx_msg_creds *creds, bool has_creds,
+			int flags);
+void afx_msg_drop_all(struct sock *sk);
+void afx_msg_purge(struct sock *sk);
+u32 afx_msg_queued(struct sock *sk);
 
 /* proc.c */
 int afx_proc_init_net(struct net *net);
@@ -549,16 +650,13 @@ void afx_bind_add(struct afx_net *an, enum afx_space space,
 		  struct afx_bind_bucket *b, struct afx_sock *ax);
 void afx_bind_del(struct afx_net *an, enum afx_space space,
 		  struct afx_bind_bucket *b, struct afx_sock *ax);
-u32 afx_stream_limit(const struct sock *sk, const struct sock *peer);
 u32 afx_stream_room(const struct sock *sk, const struct sock *peer);
 bool afx_acceptq_full(const struct sock *listener);
 bool afx_stream_can_write(struct sock *sk);
-bool afx_stream_can_read(struct sock *sk);
 bool afx_dgram_accepts(const struct afx_sock *ax, u32 from);
 bool afx_dgram_room(const struct sock *rcv, u32 size);
-struct afx_dgram_creds;
 int afx_dgram_queue(struct sock *rcv, u32 from,
-		    const struct afx_dgram_creds *creds, struct iov_iter *msg,
+		    const struct afx_msg_creds *creds, struct iov_iter *msg,
 		    size_t len);
 #endif
 

@@ -32,48 +32,6 @@
 #include "afx.h"
 #include "compat.h"
 
-/**
- * struct afx_dgram_hdr - what precedes each datagram in the receive buffer
- * @len: payload bytes that follow, ORed with AFX_DGRAM_CREDS when a
- *	struct afx_dgram_creds comes between the header and the payload
- * @from: the sender's port
- */
-struct afx_dgram_hdr {
-	u32 len;
-	u32 from;
-};
-
-#define AFX_DGRAM_CREDS	BIT(31)
-
-/**
- * struct afx_dgram_creds - the sender's credentials, queued with a datagram
- *	when the sender or the receiver asked for them (SO_PASSCRED) or the
- *	sender gave them (SCM_CREDENTIALS)
- * @pid: the sender's process, a reference owned by the queued datagram:
- *	put when the datagram is consumed or purged
- * @uid: its user id, translated into the reader's user namespace when read
- * @gid: its group id, likewise
- */
-struct afx_dgram_creds {
-	struct pid *pid;
-	kuid_t uid;
-	kgid_t gid;
-};
-
-/* Header bytes, in units of 8 (afx_sock.rx_hdr_units), with @creds or not. */
-static u32 afx_dgram_hdr_units(bool creds)
-{
-	BUILD_BUG_ON(sizeof(struct afx_dgram_hdr) != 8 ||
-		     sizeof(struct afx_dgram_creds) != 16);
-	return creds ? 3 : 1;
-}
-
-/* Bytes a datagram of @len payload bytes takes in the receive buffer. */
-static u32 afx_dgram_size(u32 len, bool creds)
-{
-	return afx_dgram_hdr_units(creds) * 8 + len;
-}
-
 /* Does @ax take datagrams from port @from? Connected sockets filter. */
 VISIBLE_IF_KUNIT bool afx_dgram_accepts(const struct afx_sock *ax, u32 from)
 {
@@ -130,23 +88,13 @@ static struct sock *afx_dgram_lookup(struct afx_net *an, u32 port, u32 from,
  * -ENOBUFS.
  */
 VISIBLE_IF_KUNIT int afx_dgram_queue(struct sock *rcv, u32 from,
-				     const struct afx_dgram_creds *creds,
+				     const struct afx_msg_creds *creds,
 				     struct iov_iter *msg, size_t len)
 {
-	struct {
-		struct afx_dgram_hdr hdr;
-		struct afx_dgram_creds creds;
-	} h = { .hdr = { .len = len, .from = from } };
 	struct afx_sock *rax = afx_sk(rcv);
-	u32 size = afx_dgram_size(len, !!creds);
+	u32 size = afx_msg_size(len, !!creds);
 	bool wake = false;
 	int err;
-
-	if (creds) {
-		h.hdr.len |= AFX_DGRAM_CREDS;
-		h.creds = *creds;
-		get_pid(creds->pid);
-	}
 
 	mutex_lock(&rax->rx_wlock);
 	if (READ_ONCE(rcv->sk_shutdown) & RCV_SHUTDOWN) {
@@ -154,17 +102,11 @@ VISIBLE_IF_KUNIT int afx_dgram_queue(struct sock *rcv, u32 from,
 	} else if (!afx_dgram_room(rcv, size)) {
 		err = -EAGAIN;
 	} else {
-		err = afx_sbuf_push_record(&rax->rx, &h,
-					   afx_dgram_hdr_units(!!creds) * 8, msg,
-					   len);
+		err = afx_msg_push(rcv, from, creds, msg, len);
 		if (err == -EPIPE)
 			err = -ECONNREFUSED;
 	}
-	if (err && creds)
-		put_pid(creds->pid);
 	if (!err) {
-		WRITE_ONCE(rax->rx_hdr_units,
-			   rax->rx_hdr_units + afx_dgram_hdr_units(!!creds));
 		/* The push before the reader's state: as stream.c. */
 		smp_mb();
 		wake = !afx_sbuf_readable_before(&rax->rx, size) ||
@@ -224,49 +166,12 @@ static bool afx_dgram_is_peer(const struct sock *sk, u32 port)
 	       READ_ONCE(ax->peer_addr.sx_port) == port;
 }
 
-/* Has the socket of @sk asked for credentials (SO_PASSCRED)? */
-static bool afx_dgram_passcred(const struct sock *sk)
-{
-	struct socket *sock;
-	bool pass;
-
-	/* A closing receiver's struct socket is freed after a grace period. */
-	rcu_read_lock();
-	sock = READ_ONCE(sk->sk_socket);
-	pass = sock && test_bit(SOCK_PASSCRED, &sock->flags);
-	rcu_read_unlock();
-	return pass;
-}
-
-/*
- * The credentials a datagram from @sk to @rcv carries, in @buf, or NULL:
- * those the sender gave in @scm (SCM_CREDENTIALS), else its own when
- * either end has SO_PASSCRED, as AF_UNIX does.
- */
-static const struct afx_dgram_creds *
-afx_dgram_creds_for(struct afx_dgram_creds *buf, const struct scm_cookie *scm,
-		    struct sock *sk, struct sock *rcv)
-{
-	if (scm && scm->pid) {
-		buf->pid = scm->pid;
-		buf->uid = scm->creds.uid;
-		buf->gid = scm->creds.gid;
-		return buf;
-	}
-	if (!afx_dgram_passcred(sk) && !afx_dgram_passcred(rcv))
-		return NULL;
-	buf->pid = task_tgid(current);
-	buf->uid = current_uid();
-	buf->gid = current_gid();
-	return buf;
-}
-
 static int afx_dgram_unicast(struct sock *sk, u32 port, struct msghdr *msg,
 			     size_t len, long *timeo,
 			     const struct scm_cookie *scm)
 {
-	const struct afx_dgram_creds *creds;
-	struct afx_dgram_creds cbuf;
+	const struct afx_msg_creds *creds;
+	struct afx_msg_creds cbuf;
 	u32 from = afx_port(sk), size;
 	struct sock *rcv;
 	bool filtered;
@@ -281,8 +186,8 @@ static int afx_dgram_unicast(struct sock *sk, u32 port, struct msghdr *msg,
 						    AFX_STAT_DROP_NOPORT);
 			return -ECONNREFUSED;
 		}
-		creds = afx_dgram_creds_for(&cbuf, scm, sk, rcv);
-		size = afx_dgram_size(len, !!creds);
+		creds = afx_msg_creds_for(&cbuf, scm, sk, rcv);
+		size = afx_msg_size(len, !!creds);
 		err = afx_dgram_queue(rcv, from, creds, &msg->msg_iter, len);
 		if (err == -EAGAIN && !*timeo && afx_dgram_is_peer(sk, port)) {
 			/*
@@ -358,7 +263,8 @@ static struct sock **afx_dgram_receivers(struct afx_net *an, u32 port,
 static int afx_dgram_broadcast(struct sock *sk, u32 port, struct msghdr *msg,
 			       size_t len, const struct scm_cookie *scm)
 {
-	struct afx_dgram_creds cbuf;
+	const struct afx_msg_creds *creds;
+	struct afx_msg_creds cbuf;
 	u32 from = afx_port(sk);
 	struct sock **rcv;
 	struct iov_iter it;
@@ -385,10 +291,8 @@ static int afx_dgram_broadcast(struct sock *sk, u32 port, struct msghdr *msg,
 			kv.iov_base = data;
 			kv.iov_len = len;
 			iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, len);
-			if (afx_dgram_queue(rcv[i], from,
-					    afx_dgram_creds_for(&cbuf, scm, sk,
-								rcv[i]),
-					    &it, len))
+			creds = afx_msg_creds_for(&cbuf, scm, sk, rcv[i]);
+			if (afx_dgram_queue(rcv[i], from, creds, &it, len))
 				afx_stat_inc(sk, AFX_STAT_DROP_BCAST_FULL);
 		}
 		sock_put(rcv[i]);
@@ -495,82 +399,14 @@ static bool afx_dgram_can_read(struct sock *sk)
 	       (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN);
 }
 
-/*
- * The header of the oldest datagram at @sk, which the caller knows is
- * there, with its length flag cleared, and its credentials in @creds
- * (NULL pid if it has none; the reference stays with the datagram).
- * Return: true if it has credentials.
- */
-static bool afx_dgram_peek_hdr(struct sock *sk, struct afx_dgram_hdr *hdr,
-			       struct afx_dgram_creds *creds)
-{
-	struct {
-		struct afx_dgram_hdr hdr;
-		struct afx_dgram_creds creds;
-	} h;
-	u32 n;
-
-	lockdep_assert_held(&afx_sk(sk)->rx_lock);
-	/* Short of a whole h when the record is: only the header counts. */
-	n = afx_sbuf_peek_kernel(&afx_sk(sk)->rx, 0, &h, sizeof(h));
-	memset(creds, 0, sizeof(*creds));
-	if (WARN_ON_ONCE(n < sizeof(h.hdr))) {
-		memset(hdr, 0, sizeof(*hdr));
-		return false;
-	}
-	*hdr = h.hdr;
-	if (!(hdr->len & AFX_DGRAM_CREDS))
-		return false;
-	hdr->len &= ~AFX_DGRAM_CREDS;
-	if (WARN_ON_ONCE(n < sizeof(h)))
-		return false;
-	*creds = h.creds;
-	return true;
-}
-
-/*
- * Give a reader with SO_PASSCRED the sender's credentials of the datagram
- * it reads (as AF_UNIX, nobody's when it came without them).
- */
-static void afx_dgram_recv_creds(struct socket *sock, struct msghdr *msg,
-				 const struct afx_dgram_creds *creds,
-				 bool has_creds, int flags)
-{
-	struct scm_cookie scm;
-
-	if (!test_bit(SOCK_PASSCRED, &sock->flags))
-		return;
-	memset(&scm, 0, sizeof(scm));
-	if (has_creds)
-		scm_set_cred(&scm, creds->pid, creds->uid, creds->gid);
-	else
-		scm_set_cred(&scm, NULL, INVALID_UID, INVALID_GID);
-	scm_recv(sock, msg, &scm, flags);
-}
-
-/* Drop the oldest datagram at @sk, read or not. */
-static void afx_dgram_consume(struct sock *sk, u32 len,
-			      const struct afx_dgram_creds *creds,
-			      bool has_creds)
-{
-	struct afx_sock *ax = afx_sk(sk);
-
-	lockdep_assert_held(&ax->rx_lock);
-	afx_sbuf_consume(&ax->rx, afx_dgram_size(len, has_creds));
-	WRITE_ONCE(ax->rx_hdr_units_read,
-		   ax->rx_hdr_units_read + afx_dgram_hdr_units(has_creds));
-	if (has_creds)
-		put_pid(creds->pid);
-}
-
 static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 			     size_t len, int flags)
 {
 	DECLARE_SOCKADDR(struct sockaddr_x *, sx, msg->msg_name);
 	struct sock *sk = sock->sk;
 	struct afx_sock *ax = afx_sk(sk);
-	struct afx_dgram_creds creds;
-	struct afx_dgram_hdr hdr;
+	struct afx_msg_creds creds;
+	struct afx_msg_hdr hdr;
 	bool has_creds;
 	size_t copied;
 	long timeo;
@@ -596,12 +432,12 @@ static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 			goto out;
 	}
 
-	has_creds = afx_dgram_peek_hdr(sk, &hdr, &creds);
+	has_creds = afx_msg_peek_hdr(sk, &hdr, &creds);
 	copied = min_t(size_t, len, hdr.len);
 	if (copied < hdr.len)
 		msg->msg_flags |= MSG_TRUNC;
 	/* Copied before it is consumed: a reader that faults keeps it. */
-	if (afx_sbuf_peek_at(&ax->rx, afx_dgram_hdr_units(has_creds) * 8,
+	if (afx_sbuf_peek_at(&ax->rx, afx_msg_hdr_units(has_creds) * 8,
 			     &msg->msg_iter, copied) !=
 	    copied) {
 		err = -EFAULT;
@@ -613,10 +449,10 @@ static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 			      hdr.from);
 		msg->msg_namelen = sizeof(*sx);
 	}
-	afx_dgram_recv_creds(sock, msg, &creds, has_creds, flags);
+	afx_msg_recv_creds(sock, msg, &creds, has_creds, flags);
 	err = (flags & MSG_TRUNC) ? hdr.len : copied;
 	if (!(flags & MSG_PEEK)) {
-		afx_dgram_consume(sk, hdr.len, &creds, has_creds);
+		afx_msg_consume(sk, hdr.len, &creds, has_creds);
 		afx_stat_inc(sk, AFX_STAT_DGRAM_RCVD);
 		afx_stat_add(sk, AFX_STAT_BYTES_IN, hdr.len);
 		afx_dgram_wake_senders(sk);
@@ -690,7 +526,7 @@ static void afx_dgram_peer_wake_arm(struct sock *sk, struct sock *rcv)
  */
 static bool afx_dgram_send_returns(const struct sock *rcv)
 {
-	return afx_dgram_room(rcv, afx_dgram_size(0, false)) ||
+	return afx_dgram_room(rcv, afx_msg_size(0, false)) ||
 	       (READ_ONCE(rcv->sk_shutdown) & RCV_SHUTDOWN);
 }
 
@@ -820,30 +656,11 @@ static int afx_dgram_shutdown(struct socket *sock, int how)
 	return 0;
 }
 
-/*
- * The datagrams nobody will read: let go of the credentials they hold.
- * Nothing more can be queued (shut down, and the push barrier passed).
- */
-static void afx_dgram_drop_all(struct sock *sk)
-{
-	struct afx_sock *ax = afx_sk(sk);
-	struct afx_dgram_creds creds;
-	struct afx_dgram_hdr hdr;
-	bool has_creds;
-
-	mutex_lock(&ax->rx_lock);
-	while (afx_sbuf_readable(&ax->rx)) {
-		has_creds = afx_dgram_peek_hdr(sk, &hdr, &creds);
-		afx_dgram_consume(sk, hdr.len, &creds, has_creds);
-	}
-	mutex_unlock(&ax->rx_lock);
-}
-
 /* afx_release() callback: let go of senders and of the peer we poll. */
 static void afx_dgram_close(struct sock *sk)
 {
 	afx_dgram_push_barrier(sk);
-	afx_dgram_drop_all(sk);
+	afx_msg_drop_all(sk);
 	/* Blocked senders look again and relays parked here detach. */
 	wake_up_interruptible_all(&afx_sk(sk)->peer_wait);
 	afx_dgram_peer_wake_detach(sk);
@@ -889,8 +706,8 @@ static int afx_dgram_ioctl(struct socket *sock, unsigned int cmd,
 			   unsigned long arg)
 {
 	struct sock *sk = sock->sk;
-	struct afx_dgram_creds creds;
-	struct afx_dgram_hdr hdr;
+	struct afx_msg_creds creds;
+	struct afx_msg_hdr hdr;
 	int amount = 0;
 
 	switch (cmd) {
@@ -898,7 +715,7 @@ static int afx_dgram_ioctl(struct socket *sock, unsigned int cmd,
 		/* The length of the next datagram. */
 		mutex_lock(&afx_sk(sk)->rx_lock);
 		if (afx_sbuf_readable(&afx_sk(sk)->rx)) {
-			afx_dgram_peek_hdr(sk, &hdr, &creds);
+			afx_msg_peek_hdr(sk, &hdr, &creds);
 			amount = hdr.len;
 		}
 		mutex_unlock(&afx_sk(sk)->rx_lock);
@@ -911,19 +728,6 @@ static int afx_dgram_ioctl(struct socket *sock, unsigned int cmd,
 	return put_user(amount, (int __user *)arg);
 }
 
-/* Payload bytes of the datagrams queued at @sk: a snapshot. */
-static u32 afx_dgram_queued(struct sock *sk)
-{
-	struct afx_sock *ax = afx_sk(sk);
-	u32 hdr_bytes, bytes;
-
-	hdr_bytes = 8 * (READ_ONCE(ax->rx_hdr_units) -
-			 READ_ONCE(ax->rx_hdr_units_read));
-	bytes = afx_sbuf_readable(&ax->rx);
-	/* The two counts are read apart: never report less than nothing. */
-	return bytes > hdr_bytes ? bytes - hdr_bytes : 0;
-}
-
 /**
  * afx_dgram_info() - the datagram part of afx_sock_info()
  * @sk: a datagram socket, with a reference held; no locks held
@@ -933,7 +737,7 @@ void afx_dgram_info(struct sock *sk, struct afx_sock_info *info)
 {
 	if (info->peer.sx_family)
 		info->state = TCP_ESTABLISHED;
-	info->rqueue = afx_dgram_queued(sk);
+	info->rqueue = afx_msg_queued(sk);
 }
 
 const struct proto_ops afx_dgram_ops = {

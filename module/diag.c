@@ -82,7 +82,7 @@ static int afx_diag_put_meminfo(struct sock *sk,
 	memset(mem, 0, SK_MEMINFO_VARS * sizeof(u32));
 	mem[SK_MEMINFO_RMEM_ALLOC] = info->rmem;
 	mem[SK_MEMINFO_RCVBUF] = READ_ONCE(sk->sk_rcvbuf);
-	if (info->type == SOCK_STREAM && info->state != TCP_LISTEN)
+	if (info->type != SOCK_DGRAM && info->state != TCP_LISTEN)
 		mem[SK_MEMINFO_WMEM_ALLOC] = info->wqueue;
 	mem[SK_MEMINFO_SNDBUF] = READ_ONCE(sk->sk_sndbuf);
 	mem[SK_MEMINFO_DROPS] = atomic_read(&sk->sk_drops);

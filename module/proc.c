@@ -8,9 +8,10 @@
  *   Type St Local            Peer             RecvQ    SendQ    Uid   Inode
  *   0001 0A 00000000:31001   00000000:0       0        128      0     18426
  *
- * Type is SOCK_STREAM (1) or SOCK_DGRAM (2) and St the state (01
- * connected, 02 connecting, 03 connection not on the accept queue yet, 07
- * unconnected, 0A listening), both in hex as in /proc/net/unix. Local and
+ * Type is SOCK_STREAM (1), SOCK_DGRAM (2) or SOCK_SEQPACKET (5) and St
+ * the state (01 connected, 02 connecting, 03 connection not on the accept
+ * queue yet, 07 unconnected, 0A listening), both in hex as in
+ * /proc/net/unix. Local and
  * Peer are address:port, the address in hex and the port in decimal,
  * 00000000:0 when unbound or without a peer. RecvQ and SendQ are as
  * struct afx_sock_info describes them. Uid is in the reader's user

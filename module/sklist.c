@@ -167,9 +167,9 @@ void afx_sock_info(struct sock *sk, struct afx_sock_info *info)
 	info->peer = ax->peer_addr;
 	info->rmem = afx_sbuf_readable(&ax->rx);
 
-	if (sk->sk_type == SOCK_DGRAM)
-		afx_dgram_info(sk, info);
-	else
+	if (afx_is_conn(sk))
 		afx_stream_info(sk, info);
+	else
+		afx_dgram_info(sk, info);
 }
 EXPORT_SYMBOL_GPL(afx_sock_info);

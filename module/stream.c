@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * afx: SOCK_STREAM sockets.
+ * afx: SOCK_STREAM sockets, and the connections of SOCK_SEQPACKET ones.
  *
- * Connection setup, the listen/accept/pending queues, the data path,
- * shutdown and poll. The bytes themselves live in the stream buffer
- * (sbuf.c), which this file reaches only through its interface.
+ * Connection setup, the listen/accept/pending queues, shutdown and close
+ * of both connection-oriented types (DOC: Socket kinds), and the stream
+ * data path and poll. The bytes themselves live in the stream buffer
+ * (sbuf.c), which this file reaches only through its interface; the
+ * message data path of seqpacket sockets is seqpacket.c.
  */
 
 #include <linux/cred.h>
@@ -20,25 +22,35 @@
 
 /* ---- data path ---------------------------------------------------------- */
 
-/* The most @sk may have queued, unread, at @peer: SO_SNDBUF and SO_RCVBUF. */
-VISIBLE_IF_KUNIT u32 afx_stream_limit(const struct sock *sk,
-				      const struct sock *peer)
+/**
+ * afx_stream_limit() - the most @sk may have queued, unread, at @peer
+ * @sk: a connected socket
+ * @peer: its peer
+ *
+ * Return: the smaller of @sk's SO_SNDBUF and @peer's SO_RCVBUF, in bytes
+ * queued (a seqpacket message's header counts).
+ */
+u32 afx_stream_limit(const struct sock *sk, const struct sock *peer)
 {
 	return min_t(u32, READ_ONCE(sk->sk_sndbuf), READ_ONCE(peer->sk_rcvbuf));
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_stream_limit);
 
-/*
- * Wake the reader of @peer after a push of @pushed bytes, unless it cannot
- * be waiting for them. recvmsg() sleeps only on an empty buffer, so bytes
- * that land behind unread ones wake nobody, as a pipe's do; pollers (whose
+/**
+ * afx_stream_data_ready() - wake the reader of @peer after a push
+ * @peer: the socket pushed to
+ * @pushed: the bytes the push added
+ *
+ * Unless the reader cannot be waiting for them. recvmsg() sleeps only on
+ * an empty buffer, so bytes that land behind unread ones wake nobody, as a
+ * pipe's do; pollers (whose
  * low-water mark or edge trigger may want every byte) and O_ASYNC owners
  * are woken by every push. The smp_mb() orders the push before the look
  * at the reader; it pairs with the one a sleeper executes after queueing
  * itself and before looking at the buffer (afx_io_wait(),
  * sock_poll_wait()), so one of the two sees the other.
  */
-static void afx_stream_data_ready(struct sock *peer, u32 pushed)
+void afx_stream_data_ready(struct sock *peer, u32 pushed)
 {
 	struct afx_sock *pax = afx_sk(peer);
 
@@ -50,17 +62,21 @@ static void afx_stream_data_ready(struct sock *peer, u32 pushed)
 	peer->sk_data_ready(peer);
 }
 
-/*
- * Wake the writer of @sk's peer after a read of @pulled bytes, unless it
- * cannot be waiting for the room: a sendmsg() sleeps only when the bytes
- * queued reached the limit it saw, recorded in its tx_wait_limit before
- * it looks at the buffer (afx_stream_can_write()). The first read it did
+/**
+ * afx_stream_write_space() - wake the writer of @sk's peer after a read
+ * @sk: the socket read from
+ * @pulled: the bytes the read consumed
+ *
+ * Unless the writer cannot be waiting for the room: a sendmsg() sleeps
+ * only when the bytes queued reached the level it saw itself blocked at,
+ * recorded in its tx_wait_limit before it looks at the buffer
+ * (afx_stream_can_write(), afx_seqpacket_can_write()). The first read it did
  * not see finds at least that many queued before it and wakes it; later
  * ones need not, as a pipe wakes writers only when it was full. Pollers
  * and O_ASYNC owners are woken by every read. The smp_mb() orders our
  * consumption before the look at the writer, pairing with the writer's.
  */
-static void afx_stream_write_space(struct sock *sk, u32 pulled)
+void afx_stream_write_space(struct sock *sk, u32 pulled)
 {
 	struct sock *peer = afx_sk(sk)->peer;
 	struct afx_sock *pax;
@@ -240,11 +256,34 @@ static void afx_stream_disconnect(struct sock *sk)
 	sock_put(peer);
 }
 
+/*
+ * Drop what was sent to closing @sk and not read: bytes, or messages with
+ * the credentials they hold.
+ */
+static void afx_conn_discard(struct sock *sk)
+{
+	if (sk->sk_type == SOCK_SEQPACKET)
+		afx_msg_drop_all(sk);
+	else
+		afx_sbuf_discard(&afx_sk(sk)->rx);
+}
+
+/*
+ * What @sk has to read, as SIOCINQ and introspection report it: bytes, or
+ * the payload bytes of a seqpacket socket's messages.
+ */
+static u32 afx_conn_queued(struct sock *sk)
+{
+	if (sk->sk_type == SOCK_SEQPACKET)
+		return afx_msg_queued(sk);
+	return afx_sbuf_readable(&afx_sk(sk)->rx);
+}
+
 /* Close a child that was on the accept queue but never accepted. */
 static void afx_stream_close_child(struct sock *child)
 {
 	afx_stream_disconnect(child);
-	afx_sbuf_discard(&afx_sk(child)->rx);
+	afx_conn_discard(child);
 	sock_set_flag(child, SOCK_DEAD);
 	sock_put(child);
 }
@@ -332,7 +371,7 @@ static void afx_stream_close(struct sock *sk)
 	afx_stream_forget_attempt(sk);
 	afx_stream_disconnect(sk);
 	/* Free the unread bytes now, not when the peer lets go of us. */
-	afx_sbuf_discard(&afx_sk(sk)->rx);
+	afx_conn_discard(sk);
 }
 
 static int afx_stream_release(struct socket *sock)
@@ -465,11 +504,16 @@ static int afx_stream_connect(struct socket *sock, struct sockaddr *uaddr,
 		err = -ECONNREFUSED;
 		goto out;
 	}
+	/* The two connection-oriented types share ports, not connections. */
+	if (listener->sk_type != sk->sk_type) {
+		err = -EPROTOTYPE;
+		goto out_put;
+	}
 	if (afx_stream_refuses(sk, listener)) {
 		err = -ECONNREFUSED;
 		goto out_put;
 	}
-	child = afx_sk_alloc(sock_net(sk), NULL, SOCK_STREAM,
+	child = afx_sk_alloc(sock_net(sk), NULL, sk->sk_type,
 			     listener->sk_kern_sock);
 	if (!child) {
 		err = -ENOMEM;
@@ -645,14 +689,20 @@ static int afx_stream_accept(struct socket *sock, struct socket *newsock,
 }
 #endif
 
-/*
+/**
+ * afx_stream_connected() - wait for a connection to be usable
+ * @sk: a connection-oriented socket, socket lock not held
+ * @timeo: the time left to wait
+ * @events: the poll events the wait is for
+ *
  * The data path runs without the socket lock once the socket is connected,
  * which it stays until release(): wait under the lock only while a
  * connect() is in progress.
+ *
  * Return: 0 once connected (afx_sock.peer is then set and stays), else
  * -ENOTCONN or the error of the wait.
  */
-static int afx_stream_connected(struct sock *sk, long *timeo, __poll_t events)
+int afx_stream_connected(struct sock *sk, long *timeo, __poll_t events)
 {
 	int err = 0;
 
@@ -766,7 +816,14 @@ out_err:
 	return afx_send_error(msg, err);
 }
 
-VISIBLE_IF_KUNIT bool afx_stream_can_read(struct sock *sk)
+/**
+ * afx_stream_can_read() - the wait condition of a blocked reader
+ * @sk: a connection-oriented socket
+ *
+ * Return: true when it has something to read, an error, EOF, or is no
+ * longer connected.
+ */
+bool afx_stream_can_read(struct sock *sk)
 {
 	return afx_sbuf_readable(&afx_sk(sk)->rx) || READ_ONCE(sk->sk_err) ||
 	       (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) ||
@@ -939,31 +996,58 @@ static bool afx_stream_readable(struct sock *sk, struct sock *peer)
 	       (peer && !afx_stream_room(peer, sk));
 }
 
+/**
+ * afx_conn_poll_begin() - poll() of a connection-oriented socket, up to its data
+ * @file: the socket's file
+ * @sock: the socket
+ * @wait: the poll table
+ * @mask: the events found so far
+ * @shutdown: sk_shutdown, as read once for the whole call
+ *
+ * Marks the socket polled, so that every push to it and every read by its
+ * peer wake it (afx_stream_data_ready(), afx_stream_write_space()), and
+ * reports what the connection state says.
+ *
+ * Return: true if the socket is connected and the caller adds the events
+ * of its data path.
+ */
+bool afx_conn_poll_begin(struct file *file, struct socket *sock,
+			 poll_table *wait, __poll_t *mask, u8 *shutdown)
+{
+	struct sock *sk = sock->sk;
+	int state;
+
+	/* Before queueing: see afx_stream_data_ready(). */
+	if (!READ_ONCE(afx_sk(sk)->polled))
+		WRITE_ONCE(afx_sk(sk)->polled, true);
+	*mask = afx_poll_begin(file, sock, wait, shutdown);
+	state = READ_ONCE(sk->sk_state);
+	switch (state) {
+	case TCP_LISTEN:
+		if (READ_ONCE(sk->sk_ack_backlog))
+			*mask |= EPOLLIN | EPOLLRDNORM;
+		return false;
+	case TCP_SYN_SENT:
+		return false;
+	case TCP_CLOSE:
+		*mask |= EPOLLHUP | EPOLLOUT | EPOLLWRNORM;
+		return false;
+	}
+	*mask |= afx_poll_shutdown(*shutdown);
+	return true;
+}
+
 static __poll_t afx_stream_poll(struct file *file, struct socket *sock,
 				poll_table *wait)
 {
 	struct sock *sk = sock->sk;
-	struct afx_sock *ax = afx_sk(sk);
 	struct sock *peer;
 	__poll_t mask;
 	u8 shutdown;
-	int state;
 
-	/* Before queueing: see afx_stream_data_ready(). */
-	if (!READ_ONCE(ax->polled))
-		WRITE_ONCE(ax->polled, true);
-	mask = afx_poll_begin(file, sock, wait, &shutdown);
-	state = READ_ONCE(sk->sk_state);
-	if (state == TCP_LISTEN)
-		return mask | (READ_ONCE(sk->sk_ack_backlog) ?
-			       EPOLLIN | EPOLLRDNORM : 0);
-	if (state == TCP_SYN_SENT)
+	if (!afx_conn_poll_begin(file, sock, wait, &mask, &shutdown))
 		return mask;
-	if (state == TCP_CLOSE)
-		return mask | EPOLLHUP | EPOLLOUT | EPOLLWRNORM;
-
-	mask |= afx_poll_shutdown(shutdown);
-	peer = READ_ONCE(ax->peer);
+	peer = READ_ONCE(afx_sk(sk)->peer);
 	if (afx_stream_readable(sk, peer))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (shutdown & SEND_SHUTDOWN || (peer && afx_stream_room(sk, peer)))
@@ -993,19 +1077,15 @@ static int afx_stream_ioctl(struct socket *sock, unsigned int cmd,
 		release_sock(sk);
 		return -EINVAL;
 	}
-	if (sk->sk_state == TCP_ESTABLISHED) {
-		if (cmd == SIOCINQ)
-			amount = afx_sbuf_readable(&ax->rx);
-		else
-			amount = afx_sbuf_readable(&afx_sk(ax->peer)->rx);
-	}
+	if (sk->sk_state == TCP_ESTABLISHED)
+		amount = afx_conn_queued(cmd == SIOCINQ ? sk : ax->peer);
 	release_sock(sk);
 	return put_user(amount, (int __user *)arg);
 }
 
 /**
- * afx_stream_info() - the stream part of afx_sock_info()
- * @sk: a stream socket, with a reference held; no locks held
+ * afx_stream_info() - the connection part of afx_sock_info()
+ * @sk: a stream or seqpacket socket, with a reference held; no locks held
  * @info: filled in; the common fields are already there
  *
  * Reads without the socket lock (see DOC: Locks and lifetimes). A child
@@ -1026,12 +1106,12 @@ void afx_stream_info(struct sock *sk, struct afx_sock_info *info)
 	/* A stream socket keeps the address of a failed attempt. */
 	if (info->state == TCP_CLOSE)
 		memset(&info->peer, 0, sizeof(info->peer));
-	info->rqueue = afx_sbuf_readable(&ax->rx);
+	info->rqueue = afx_conn_queued(sk);
 	/* A peer outlives, by RCU, the pointer that names it. */
 	rcu_read_lock();
 	peer = READ_ONCE(ax->peer);
 	if (peer && sk->sk_socket && info->state == TCP_ESTABLISHED) {
-		info->wqueue = afx_sbuf_readable(&afx_sk(peer)->rx);
+		info->wqueue = afx_conn_queued(peer);
 		info->peer_ino = sock_i_ino(peer);
 	}
 	rcu_read_unlock();
@@ -1054,6 +1134,28 @@ const struct proto_ops afx_stream_ops = {
 	.getsockopt	= afx_getsockopt,
 	.sendmsg	= afx_stream_sendmsg,
 	.recvmsg	= afx_stream_recvmsg,
+	.mmap		= sock_no_mmap,
+	AFX_NO_SENDPAGE
+};
+
+/* SOCK_SEQPACKET: the connections of a stream, the data path of seqpacket.c. */
+const struct proto_ops afx_seqpacket_ops = {
+	.family		= AF_X,
+	.owner		= THIS_MODULE,
+	.release	= afx_stream_release,
+	.bind		= afx_bind,
+	.connect	= afx_stream_connect,
+	.socketpair	= afx_stream_socketpair,
+	.accept		= afx_stream_accept,
+	.getname	= afx_getname,
+	.poll		= afx_seqpacket_poll,
+	.ioctl		= afx_stream_ioctl,
+	.listen		= afx_stream_listen,
+	.shutdown	= afx_stream_shutdown,
+	.setsockopt	= afx_setsockopt,
+	.getsockopt	= afx_getsockopt,
+	.sendmsg	= afx_seqpacket_sendmsg,
+	.recvmsg	= afx_seqpacket_recvmsg,
 	.mmap		= sock_no_mmap,
 	AFX_NO_SENDPAGE
 };
