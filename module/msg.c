@@ -21,6 +21,7 @@
 #include <linux/pid.h>
 #include <net/scm.h>
 #include <net/sock.h>
+#include <kunit/visibility.h>
 
 #include "afx.h"
 
@@ -114,6 +115,7 @@ int afx_msg_push(struct sock *rcv, u32 from, const struct afx_msg_creds *creds,
 		   rax->rx_hdr_units + afx_msg_hdr_units(!!creds));
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_msg_push);
 
 /* The header of the oldest message at @sk; see afx_msg_peek_hdr(). */
 static bool __afx_msg_peek_hdr(struct sock *sk, struct afx_msg_hdr *hdr,
@@ -158,6 +160,7 @@ bool afx_msg_peek_hdr(struct sock *sk, struct afx_msg_hdr *hdr,
 	lockdep_assert_held(&afx_sk(sk)->rx_lock);
 	return __afx_msg_peek_hdr(sk, hdr, creds);
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_msg_peek_hdr);
 
 /* Drop the oldest message at @sk; see afx_msg_consume(). */
 static void __afx_msg_consume(struct sock *sk, u32 len,
@@ -185,6 +188,7 @@ void afx_msg_consume(struct sock *sk, u32 len,
 	lockdep_assert_held(&afx_sk(sk)->rx_lock);
 	__afx_msg_consume(sk, len, creds, has_creds);
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_msg_consume);
 
 /**
  * afx_msg_recv_creds() - the SCM_CREDENTIALS of the message a reader reads
@@ -234,6 +238,7 @@ void afx_msg_drop_all(struct sock *sk)
 	}
 	mutex_unlock(&ax->rx_lock);
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_msg_drop_all);
 
 /**
  * afx_msg_purge() - drop what is still queued at a sock being destroyed
@@ -251,6 +256,7 @@ void afx_msg_purge(struct sock *sk)
 		__afx_msg_consume(sk, hdr.len, &creds, has_creds);
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_msg_purge);
 
 /**
  * afx_msg_queued() - payload bytes of the messages queued at @sk
@@ -269,3 +275,4 @@ u32 afx_msg_queued(struct sock *sk)
 	/* The two counts are read apart: never report less than nothing. */
 	return bytes > hdr_bytes ? bytes - hdr_bytes : 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_msg_queued);

@@ -186,7 +186,7 @@ static int read_until_end(int fd, enum ending how)
 }
 
 static void stream_ending_race(struct __test_metadata *_metadata,
-			       enum ending how)
+			       enum ending how, int type)
 {
 	long iters = 0, lost = 0;
 	double end = now_s() + race_seconds(), t0 = now_s();
@@ -196,11 +196,11 @@ static void stream_ending_race(struct __test_metadata *_metadata,
 	uint32_t port;
 	char b = 'u';
 
-	l = afx_listener(SOCK_STREAM, 64, &port);
+	l = afx_listener(type, 64, &port);
 	ASSERT_LE(0, l);
 	ASSERT_EQ(0, race_start(&r, send_then_end));
 	while (now_s() < end) {
-		c = afx_socket(SOCK_STREAM);
+		c = afx_socket(type);
 		ASSERT_LE(0, c);
 		ASSERT_EQ(0, afx_connect_port(c, port));
 		a = accept(l, NULL, NULL);
@@ -229,13 +229,26 @@ static void stream_ending_race(struct __test_metadata *_metadata,
 /* A reader got EOF with a byte still queued behind it (issue: data loss). */
 TEST_F_TIMEOUT(race, eof_never_overtakes_queued_byte, RACE_TIMEOUT)
 {
-	stream_ending_race(_metadata, END_SHUT_WR);
+	stream_ending_race(_metadata, END_SHUT_WR, SOCK_STREAM);
 }
 
 /* ECONNRESET from a close with unread data came before the queued byte. */
 TEST_F_TIMEOUT(race, reset_never_overtakes_queued_byte, RACE_TIMEOUT)
 {
-	stream_ending_race(_metadata, END_CLOSE_UNREAD);
+	stream_ending_race(_metadata, END_CLOSE_UNREAD, SOCK_STREAM);
+}
+
+/* The same two races with a one-byte seqpacket message. */
+TEST_F_TIMEOUT(race, seqpacket_eof_never_overtakes_queued_message,
+	       RACE_TIMEOUT)
+{
+	stream_ending_race(_metadata, END_SHUT_WR, SOCK_SEQPACKET);
+}
+
+TEST_F_TIMEOUT(race, seqpacket_reset_never_overtakes_queued_message,
+	       RACE_TIMEOUT)
+{
+	stream_ending_race(_metadata, END_CLOSE_UNREAD, SOCK_SEQPACKET);
 }
 
 /* ---- stream: data against shutdown and close, both directions ------------ */
@@ -464,9 +477,13 @@ TEST_F_TIMEOUT(race, connect_against_accept_through_pending_queue,
 
 enum blocked_call { BLOCKED_SEND, BLOCKED_RECV, BLOCKED_ACCEPT };
 
+/* A seqpacket message that fits into an empty buffer, but not twice. */
+#define SEQ_BIG		150000
+
 struct blocked_arg {
 	int fd;
 	enum blocked_call call;
+	size_t len;	/* what a send sends */
 	atomic_int tid;
 	ssize_t ret;
 	int err;
@@ -481,7 +498,7 @@ static void *blocked_worker(void *p)
 	atomic_store(&b->tid, afx_gettid());
 	switch (b->call) {
 	case BLOCKED_SEND:
-		b->ret = send(b->fd, buf, sizeof(buf), MSG_NOSIGNAL);
+		b->ret = send(b->fd, buf, b->len, MSG_NOSIGNAL);
 		break;
 	case BLOCKED_RECV:
 		b->ret = recv(b->fd, buf, sizeof(buf), 0);
@@ -501,8 +518,9 @@ static void *blocked_worker(void *p)
  * blocked call returns, with a documented result.
  */
 static void blocked_vs_end(struct __test_metadata *_metadata,
-			   enum blocked_call call)
+			   enum blocked_call call, int type)
 {
+	static char big[SEQ_BIG];
 	double end = now_s() + race_seconds() / 3, t0 = now_s();
 	long iters = 0, odd = 0;
 	struct blocked_arg b;
@@ -514,11 +532,20 @@ static void blocked_vs_end(struct __test_metadata *_metadata,
 	while (now_s() < end) {
 		memset(&b, 0, sizeof(b));
 		b.call = call;
+		b.len = 1 << 20;
 		if (call == BLOCKED_ACCEPT) {
-			l = afx_listener(SOCK_STREAM, 4, &port);
+			l = afx_listener(type, 4, &port);
 			ASSERT_LE(0, l);
 			b.fd = l;
 			fd = l;
+		} else if (type == SOCK_SEQPACKET) {
+			ASSERT_EQ(0, socketpair(afx_family(), type, 0, fds));
+			b.fd = fds[1];
+			fd = fds[0];
+			/* The message sent next waits for room that never comes. */
+			b.len = SEQ_BIG;
+			if (call == BLOCKED_SEND)
+				ASSERT_EQ(SEQ_BIG, send(b.fd, big, SEQ_BIG, 0));
 		} else {
 			ASSERT_EQ(0, afx_stream_pair(fds));
 			b.fd = fds[1];
@@ -540,8 +567,12 @@ static void blocked_vs_end(struct __test_metadata *_metadata,
 		iters++;
 		switch (call) {
 		case BLOCKED_SEND:
-			/* Part of the megabyte, or EPIPE if none of it. */
-			if (!(b.ret > 0 || (b.ret < 0 && b.err == EPIPE)))
+			/*
+			 * Part of the megabyte, or EPIPE if none of it; a
+			 * seqpacket message all or nothing: EPIPE.
+			 */
+			if (!((b.ret > 0 && type == SOCK_STREAM) ||
+			      (b.ret < 0 && b.err == EPIPE)))
 				odd++;
 			break;
 		case BLOCKED_RECV:
@@ -568,17 +599,28 @@ static void blocked_vs_end(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(race, close_against_blocked_send, RACE_TIMEOUT)
 {
-	blocked_vs_end(_metadata, BLOCKED_SEND);
+	blocked_vs_end(_metadata, BLOCKED_SEND, SOCK_STREAM);
 }
 
 TEST_F_TIMEOUT(race, close_against_blocked_recv, RACE_TIMEOUT)
 {
-	blocked_vs_end(_metadata, BLOCKED_RECV);
+	blocked_vs_end(_metadata, BLOCKED_RECV, SOCK_STREAM);
 }
 
 TEST_F_TIMEOUT(race, listen_stop_against_blocked_accept, RACE_TIMEOUT)
 {
-	blocked_vs_end(_metadata, BLOCKED_ACCEPT);
+	blocked_vs_end(_metadata, BLOCKED_ACCEPT, SOCK_STREAM);
+}
+
+/* The same for seqpacket sockets: a message that waits for room. */
+TEST_F_TIMEOUT(race, seqpacket_close_against_blocked_send, RACE_TIMEOUT)
+{
+	blocked_vs_end(_metadata, BLOCKED_SEND, SOCK_SEQPACKET);
+}
+
+TEST_F_TIMEOUT(race, seqpacket_close_against_blocked_recv, RACE_TIMEOUT)
+{
+	blocked_vs_end(_metadata, BLOCKED_RECV, SOCK_SEQPACKET);
 }
 
 /* ---- stream: connectors against a listener that closes -------------------- */
@@ -967,6 +1009,101 @@ TEST_F_TIMEOUT(race, dgram_two_senders_against_reader, RACE_TIMEOUT)
 	close(rx);
 	close(tx[0]);
 	close(tx[1]);
+}
+
+/* ---- seqpacket: two writers on one socket, a reader on two CPUs ---------- */
+
+struct seq_writer_arg {
+	int fd;
+	uint32_t seq;
+	long odd;
+};
+
+/* The worker: 64 numbered messages of sender 0, blocking sends. */
+static void seq_send_numbered(void *p)
+{
+	struct seq_writer_arg *a = p;
+	unsigned char buf[1500];
+	int k;
+
+	for (k = 0; k < 64; k++) {
+		dg_fill(buf, 0, a->seq);
+		if (send(a->fd, buf, dg_len(a->seq), MSG_NOSIGNAL) !=
+		    (ssize_t)dg_len(a->seq)) {
+			a->odd++;
+			return;
+		}
+		a->seq++;
+	}
+}
+
+/*
+ * Two threads send messages on the same seqpacket socket, one on each
+ * CPU, into a buffer small enough that both keep waiting for room, while
+ * the main thread also reads: every message arrives whole, once and in its
+ * sender's order, never interleaved with the other's (the writers' lock,
+ * the whole-record publication and the wait for room of a whole message).
+ */
+TEST_F_TIMEOUT(race, seqpacket_two_writers_against_reader, RACE_TIMEOUT)
+{
+	double end = now_s() + race_seconds(), t0 = now_s();
+	long iters = 0, rcvd = 0, odd = 0, eagain = 0;
+	uint32_t next[2] = { 0, 0 }, seq1 = 0, seq;
+	struct seq_writer_arg a = { 0 };
+	unsigned char buf[2048];
+	int sv[2], size = 4096, k, i;
+	struct race r;
+	ssize_t n;
+
+	ASSERT_EQ(0, socketpair(afx_family(), SOCK_SEQPACKET, 0, sv));
+	ASSERT_EQ(0, setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size,
+				sizeof(size)));
+	a.fd = sv[0];
+	ASSERT_EQ(0, race_start(&r, seq_send_numbered));
+	while (now_s() < end) {
+		race_go(&r, ++iters, &a);
+		for (k = 0; ; k++) {
+			bool done = atomic_load(&r.done) == iters;
+
+			if (k < 64) {
+				dg_fill(buf, 1, seq1);
+				n = send(sv[0], buf, dg_len(seq1),
+					 MSG_DONTWAIT | MSG_NOSIGNAL);
+				if (n == (ssize_t)dg_len(seq1))
+					seq1++;
+				else if (n < 0 && errno == EAGAIN)
+					eagain++;
+				else
+					odd++;
+			}
+			n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
+			if (n < 0) {
+				if (errno != EAGAIN)
+					odd++;
+				if (done && k >= 64)
+					break;
+				continue;
+			}
+			rcvd++;
+			i = n >= 5 && buf[4] == 1;
+			memcpy(&seq, buf, 4);
+			if (n < 5 || seq != next[i] ||
+			    !dg_ok(buf, n, (unsigned char)i, seq))
+				odd++;
+			next[i] = seq + 1;
+		}
+	}
+	race_stop(&r);
+	TH_LOG("%ld rounds, %ld received, %u + %u sent, %ld EAGAIN, %.0f/s, %ld odd",
+	       iters, rcvd, a.seq, seq1, eagain, rcvd / (now_s() - t0),
+	       odd + a.odd);
+	EXPECT_EQ(0, odd);
+	EXPECT_EQ(0, a.odd);
+	EXPECT_EQ(a.seq, next[0]);
+	EXPECT_EQ(seq1, next[1]);
+	EXPECT_EQ((long)(a.seq + seq1), rcvd);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 struct shut_arg {

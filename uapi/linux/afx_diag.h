@@ -20,8 +20,8 @@
  * struct afx_diag_req - a request
  * @sdiag_family: AF_X
  * @sdiag_protocol: must be 0
- * @adiag_types: dump: bit (1 << type) for each of SOCK_STREAM and
- *	SOCK_DGRAM to report; 0 reports every type
+ * @adiag_types: dump: bit (1 << type) for each of SOCK_STREAM, SOCK_DGRAM
+ *	and SOCK_SEQPACKET to report; 0 reports every type
  * @adiag_states: dump: bit (1 << AFX_DIAG_SS_*) for each state to
  *	report; 0 reports every state
  * @adiag_ino: single socket: its inode number (not 0)
@@ -73,7 +73,7 @@ enum {
 /**
  * struct afx_diag_msg - one socket in a reply
  * @adiag_family: AF_X
- * @adiag_type: SOCK_STREAM or SOCK_DGRAM
+ * @adiag_type: SOCK_STREAM, SOCK_DGRAM or SOCK_SEQPACKET
  * @adiag_state: AFX_DIAG_SS_*
  * @pad: 0
  * @adiag_ino: inode number; 0 for a connection nobody has accepted yet
@@ -119,9 +119,11 @@ struct afx_diag_addr {
 /**
  * struct afx_diag_rqlen - queue sizes
  * @adiag_rqueue: listener: connections waiting for accept(); stream:
- *	bytes not read yet; datagram: payload bytes of the queued datagrams
+ *	bytes not read yet; seqpacket, datagram: payload bytes of the queued
+ *	messages
  * @adiag_wqueue: listener: the backlog; stream: bytes sent that the peer
- *	has not read yet; datagram: 0 (afx queues datagrams at the receiver)
+ *	has not read yet; seqpacket: the same, payload bytes only; datagram:
+ *	0 (afx queues datagrams at the receiver)
  */
 struct afx_diag_rqlen {
 	__u32	adiag_rqueue;
