@@ -63,6 +63,22 @@ static struct {
 static struct row *rows;
 static size_t nrows;
 
+/*
+ * The socket types: netid (as ss prints u_str, u_dgr, u_seq) and name in
+ * the summary. SOCK_SEQPACKET is connection-oriented like SOCK_STREAM
+ * (LISTEN, ESTAB, ...), SOCK_DGRAM the only connectionless type.
+ */
+static const struct {
+	uint8_t type;
+	const char *netid, *name;
+} types[] = {
+	{ SOCK_STREAM, "x_str", "stream" },
+	{ SOCK_DGRAM, "x_dgr", "dgram" },
+	{ SOCK_SEQPACKET, "x_seq", "seqpacket" },
+};
+
+#define NTYPES	(sizeof(types) / sizeof(types[0]))
+
 static void die(const char *fmt, ...)
 {
 	va_list ap;
@@ -82,9 +98,11 @@ static void usage(FILE *f, int status)
 "List the AF_X sockets of this network namespace.\n"
 "\n"
 "  -a, --all          all sockets (default: connected and connecting only)\n"
-"  -l, --listening    listening stream sockets and unconnected datagram sockets\n"
+"  -l, --listening    listening stream and seqpacket sockets, and bound\n"
+"                     unconnected datagram sockets\n"
 "  -t, --stream       stream sockets only\n"
 "  -d, --dgram        datagram sockets only\n"
+"  -S, --seqpacket    seqpacket sockets only (-t, -d and -S add up)\n"
 "  -n, --numeric      addresses as numbers (0x00000001 for local)\n"
 "  -p, --processes    show the processes that hold each socket\n"
 "  -e, --extended     uid, inode, peer inode, cookie, shutdown, memory\n"
@@ -441,10 +459,11 @@ static const char *state_name(const struct row *r)
 
 static const char *netid(uint8_t type)
 {
-	switch (type) {
-	case SOCK_STREAM:	return "x_str";
-	case SOCK_DGRAM:	return "x_dgr";
-	}
+	size_t i;
+
+	for (i = 0; i < NTYPES; i++)
+		if (types[i].type == type)
+			return types[i].netid;
 	return "x_???";
 }
 
@@ -543,26 +562,24 @@ static void print_summary(void)
 		AFX_DIAG_SS_LISTEN, AFX_DIAG_SS_ESTABLISHED,
 		AFX_DIAG_SS_SYN_SENT, AFX_DIAG_SS_SYN_RECV, AFX_DIAG_SS_CLOSE,
 	};
-	static const char *const types[] = { "stream", "dgram" };
 	char line[256];
 	size_t i, t, s;
 	FILE *f;
 
 	printf("Total: %zu\n\n", nrows);
-	printf("%-8s %6s %6s %6s %8s %8s %6s\n", "Type", "Total", "Listen",
+	printf("%-9s %6s %6s %6s %8s %8s %6s\n", "Type", "Total", "Listen",
 	       "Estab", "SynSent", "SynRecv", "Unconn");
-	for (t = 0; t < 2; t++) {
+	for (t = 0; t < NTYPES; t++) {
 		unsigned int n[5] = { 0 }, total = 0;
-		uint8_t type = t ? SOCK_DGRAM : SOCK_STREAM;
 
 		for (i = 0; i < nrows; i++) {
-			if (rows[i].type != type)
+			if (rows[i].type != types[t].type)
 				continue;
 			total++;
 			for (s = 0; s < 5; s++)
 				n[s] += rows[i].state == states[s];
 		}
-		printf("%-8s %6u %6u %6u %8u %8u %6u\n", types[t], total,
+		printf("%-9s %6u %6u %6u %8u %8u %6u\n", types[t].name, total,
 		       n[0], n[1], n[2], n[3], n[4]);
 	}
 
@@ -589,6 +606,7 @@ int main(int argc, char **argv)
 		{ "listening", no_argument, NULL, 'l' },
 		{ "stream", no_argument, NULL, 't' },
 		{ "dgram", no_argument, NULL, 'd' },
+		{ "seqpacket", no_argument, NULL, 'S' },
 		{ "numeric", no_argument, NULL, 'n' },
 		{ "processes", no_argument, NULL, 'p' },
 		{ "extended", no_argument, NULL, 'e' },
@@ -609,13 +627,14 @@ int main(int argc, char **argv)
 	else if (argv[0])
 		prog = argv[0];
 
-	while ((c = getopt_long(argc, argv, "+altdnpemsHN:Vh", longopts,
+	while ((c = getopt_long(argc, argv, "+altdSnpemsHN:Vh", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'a': opt.all = 1; break;
 		case 'l': opt.listening = 1; break;
 		case 't': opt.types |= 1U << SOCK_STREAM; break;
 		case 'd': opt.types |= 1U << SOCK_DGRAM; break;
+		case 'S': opt.types |= 1U << SOCK_SEQPACKET; break;
 		case 'n': opt.numeric = 1; break;
 		case 'p': opt.procs = 1; break;
 		case 'e': opt.extended = 1; break;
@@ -653,8 +672,9 @@ int main(int argc, char **argv)
 		die("sock_diag request failed: %s", strerror(-err));
 
 	/*
-	 * -l: listening stream sockets and bound unconnected datagram
-	 * sockets, which take datagrams from anyone (ss -l shows UDP so).
+	 * -l: listening stream and seqpacket sockets, and bound unconnected
+	 * datagram sockets, which take datagrams from anyone (ss -l shows
+	 * UDP so).
 	 */
 	if (opt.listening && !opt.states && !opt.all && !opt.summary) {
 		for (i = 0, kept = 0; i < nrows; i++)
