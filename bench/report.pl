@@ -37,8 +37,33 @@ make_path($out);
 
 # --- constants ---------------------------------------------------------------
 
-my @TRANSPORTS = qw(afx-stream afx-dgram unix-stream unix-dgram
-		    unix-seqpacket pipe tcp udp vsock);
+# The transports in the order of afx-bench's table, the one list of them
+# (transports[] in bench/afx-bench.c), then any other the results name.
+my @TRANSPORTS;
+sub add_transport {
+	my $t = shift;
+	push @TRANSPORTS, $t unless grep { $_ eq $t } @TRANSPORTS;
+}
+if (open(my $fh, '<', 'bench/afx-bench.c')) {
+	my $table;
+	while (<$fh>) {
+		$table = 1 if /^static const struct transport transports\[\] = \{/;
+		next unless $table;
+		last if /^\};/;
+		add_transport($1) if /^\t\{ "([\w-]+)",/;
+	}
+	close $fh;
+}
+# Each AF_X transport against an alternative: the columns of the headline
+# table (flag 1; those of the AF_X transports that ran) and the lines of
+# the cell-by-cell text (all).
+my @VERSUS = (
+	['afx-stream', 'unix-stream', 1], ['afx-stream', 'unix-seqpacket', 1],
+	['afx-stream', 'pipe', 1], ['afx-stream', 'tcp', 1], ['afx-stream', 'vsock', 1],
+	['afx-dgram', 'unix-dgram', 1], ['afx-dgram', 'unix-seqpacket', 0],
+	['afx-dgram', 'udp', 1],
+	['afx-seqpacket', 'unix-seqpacket', 1],
+);
 my @WORKLOADS = qw(W1 W2 W3 W4 W5-pairs W5-idle W6);
 my %WL_TITLE = (
 	'W1' => 'W1 ping-pong round trip, one message in flight',
@@ -182,6 +207,7 @@ for my $log_mode (sort keys %files) {
 			v => $v, ru => $ru, rp => $rp, sp => $sp, n => $n,
 		};
 		push @modes, $mode unless grep { $_ eq $mode } @modes;
+		add_transport($t);
 	}
 	for (@{ $files{$log_mode}{'raw.csv'} // [] }) {
 		print $raw "$_\n" if /$RAW_RE/;
@@ -220,6 +246,15 @@ sub sizes_of {
 	my ($mode, $w) = @_;
 	my @s = sort { $a <=> $b } keys %{ $S{$mode}{$w} // {} };
 	return @s;	# (sort in scalar context is undefined)
+}
+
+# Has transport $t a cell in $mode?
+sub ran {
+	my ($mode, $t) = @_;
+	for my $w (keys %{ $S{$mode} // {} }) {
+		return 1 if grep { exists $_->{$t} } values %{ $S{$mode}{$w} };
+	}
+	return 0;
 }
 
 sub transports_of {
@@ -351,7 +386,7 @@ sub repeat_rows {
 		     'vs previous run: median', 'max']);
 	my $have_prev = 0;
 	for my $mode (@modes) {
-		for my $t (qw(unix-stream unix-dgram pipe tcp afx-stream afx-dgram)) {
+		for my $t (qw(unix-stream unix-dgram pipe tcp), grep { /^afx-/ } @TRANSPORTS) {
 			my (@sp, @d);
 			for my $w (@WORKLOADS) {
 				my @ms = ($PRIMARY{$w});
@@ -388,11 +423,7 @@ sub pct_txt { my $v = shift; return defined $v ? sprintf('%.1f %%', $v) : '-'; }
 
 sub headline_rows {
 	my ($mode) = @_;
-	my @alts = (
-		['afx-stream', 'unix-stream'], ['afx-stream', 'unix-seqpacket'],
-		['afx-stream', 'pipe'], ['afx-stream', 'tcp'], ['afx-stream', 'vsock'],
-		['afx-dgram', 'unix-dgram'], ['afx-dgram', 'udp'],
-	);
+	my @alts = grep { $_->[2] && ran($mode, $_->[0]) } @VERSUS;
 	my @rows = (['workload (metric)', map { "$_->[0] vs $_->[1]" } @alts]);
 	for my $w (@WORKLOADS) {
 		my @metrics = ($PRIMARY{$w});
@@ -549,14 +580,8 @@ exit(@problems ? 1 : 0);
 # Ahead / level / behind of each AF_X transport against each alternative.
 sub comparison_text {
 	my ($mode) = @_;
-	my @pairs = (
-		['afx-stream', 'unix-stream'], ['afx-stream', 'unix-seqpacket'],
-		['afx-stream', 'pipe'], ['afx-stream', 'tcp'], ['afx-stream', 'vsock'],
-		['afx-dgram', 'unix-dgram'], ['afx-dgram', 'unix-seqpacket'],
-		['afx-dgram', 'udp'],
-	);
 	my $text = '';
-	for my $pr (@pairs) {
+	for my $pr (@VERSUS) {
 		my ($t, $ref) = @$pr;
 		my (@a, @b, @l);
 		for my $w (@WORKLOADS) {
@@ -983,7 +1008,7 @@ fresh server and client process; a coordinator only forks and waits.
   TCP, vsock): the client writes chunks of the given size, the server
   reads with a buffer of max(size, 64 KiB) until EOF. MiB/s and writes/s
   over the interval after a warm-up, timed by the receiver.
-- **W3** one-way datagrams (AF_X and AF_UNIX datagram, AF_UNIX seqpacket,
+- **W3** one-way datagrams (AF_X and AF_UNIX datagram and seqpacket,
   UDP): every message is received with a buffer one byte larger than sent
   and its size checked. Messages/s at the receiver; UDP may drop
   (``lost_pct``), and only delivered messages count. UDP cannot carry
@@ -1007,8 +1032,9 @@ fresh server and client process; a coordinator only forks and waits.
   10,000.
 
 Ratios: ``ratio_unix`` is value / value of AF_UNIX of the same socket type
-in the same mode and cell (datagram transports and every W3 cell against
-``unix-dgram``, everything else against ``unix-stream``); ``ratio_pipe``
+in the same mode and cell (AF_X seqpacket against ``unix-seqpacket``;
+datagram transports and the other W3 cells against ``unix-dgram``;
+everything else against ``unix-stream``); ``ratio_pipe``
 is value / value of the pipe. For ``rtt_*`` lower is faster, for rates
 higher is faster.
 

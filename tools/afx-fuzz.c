@@ -446,9 +446,25 @@ static void one_call(struct worker *w, int op);
 
 /* ---- one call of each kind ------------------------------------------------- */
 
+/* One of the three AF_X socket types, streams and datagrams most often. */
+static int any_type(struct worker *w)
+{
+	static const int types[] = {
+		SOCK_STREAM, SOCK_STREAM, SOCK_DGRAM, SOCK_DGRAM, SOCK_SEQPACKET,
+	};
+
+	return types[rnd(&w->r, sizeof(types) / sizeof(types[0]))];
+}
+
+/* A connection-oriented type, for the server and client sequences. */
+static int conn_type(struct worker *w)
+{
+	return chance(&w->r, 70) ? SOCK_STREAM : SOCK_SEQPACKET;
+}
+
 static void do_socket(struct worker *w)
 {
-	int type = chance(&w->r, 50) ? SOCK_STREAM : SOCK_DGRAM, fd;
+	int type = any_type(w), fd;
 	int proto = 0, domain = fam;
 
 	if (chance(&w->r, 20))
@@ -456,7 +472,7 @@ static void do_socket(struct worker *w)
 	if (chance(&w->r, 20))
 		type |= SOCK_CLOEXEC;
 	if (chance(&w->r, 3))
-		type = rnd(&w->r, 12);		/* SEQPACKET, RAW, ...: refused */
+		type = rnd(&w->r, 12);		/* RAW, RDM, ...: refused */
 	if (chance(&w->r, 3))
 		proto = rnd(&w->r, 300);
 	enter(w, OP_SOCKET, -1, type);
@@ -473,9 +489,7 @@ static void do_socketpair(struct worker *w)
 	int sv[2];
 
 	enter(w, OP_SOCKETPAIR, -1, 0);
-	if (leave(w, socketpair(fam, chance(&w->r, 50) ? SOCK_STREAM : SOCK_DGRAM,
-				0, sv)) == 0) {
-		/* not supported by afx: if it ever is, keep both */
+	if (leave(w, socketpair(fam, any_type(w), 0, sv)) == 0) {
 		add(&st->sockets, 2);
 		set_timeouts(w, sv[0]);
 		set_timeouts(w, sv[1]);
@@ -888,7 +902,8 @@ static void do_getsockopt(struct worker *w)
 		return;
 	if (name == SO_DOMAIN && v.i != fam)
 		violation(w, "SO_DOMAIN of fd %d is %d, not %d", fd, v.i, fam);
-	if (name == SO_TYPE && v.i != SOCK_STREAM && v.i != SOCK_DGRAM)
+	if (name == SO_TYPE && v.i != SOCK_STREAM && v.i != SOCK_DGRAM &&
+	    v.i != SOCK_SEQPACKET)
 		violation(w, "SO_TYPE of fd %d is %d", fd, v.i);
 	if (name == SO_PROTOCOL && v.i != 0)
 		violation(w, "SO_PROTOCOL of fd %d is %d", fd, v.i);
@@ -1063,9 +1078,9 @@ static void do_sequence(struct worker *w, int op)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int fd, type = op == OP_SEQ_SERVER ? SOCK_STREAM :
+	int fd, type = op == OP_SEQ_SERVER ? conn_type(w) :
 		       op == OP_SEQ_DGRAM ? SOCK_DGRAM :
-		       chance(&w->r, 75) ? SOCK_STREAM : SOCK_DGRAM;
+		       chance(&w->r, 75) ? conn_type(w) : SOCK_DGRAM;
 
 	add(&st->calls[op], 1);
 	if (chance(&w->r, 30))
