@@ -501,8 +501,10 @@ void afx_dgram_info(struct sock *sk, struct afx_sock_info *info);
 /**
  * struct afx_msg_hdr - what precedes each message in a message socket's
  *	receive buffer (msg.c)
- * @len: payload bytes that follow, ORed with AFX_MSG_CREDS when a
- *	struct afx_msg_creds comes between the header and the payload
+ * @len: payload bytes that follow the header's other parts, ORed with
+ *	AFX_MSG_CREDS when a struct afx_msg_creds follows the header and
+ *	with AFX_MSG_FILES when the struct scm_fp_list of the files it
+ *	passes follows (a pointer in 8 bytes, after the credentials if any)
  * @from: the sender's port (datagram), 0 for an unbound sender
  */
 struct afx_msg_hdr {
@@ -511,6 +513,8 @@ struct afx_msg_hdr {
 };
 
 #define AFX_MSG_CREDS	BIT(31)
+#define AFX_MSG_FILES	BIT(30)
+#define AFX_MSG_LEN	GENMASK(29, 0)
 
 /**
  * struct afx_msg_creds - the sender's credentials, queued with a message
@@ -527,38 +531,37 @@ struct afx_msg_creds {
 };
 
 /* Header bytes of a message, in units of 8 (afx_sock.rx_hdr_units). */
-static inline u32 afx_msg_hdr_units(bool creds)
+static inline u32 afx_msg_hdr_units(bool creds, bool files)
 {
 	BUILD_BUG_ON(sizeof(struct afx_msg_hdr) != 8 ||
 		     sizeof(struct afx_msg_creds) != 16);
-	return creds ? 3 : 1;
+	return 1 + (creds ? 2 : 0) + (files ? 1 : 0);
 }
 
-/* The most header bytes one message takes: with credentials. */
-#define AFX_MSG_HDR_MAX		24U
+/* The most header bytes one message takes: with credentials and files. */
+#define AFX_MSG_HDR_MAX		32U
 
 /* Bytes a message of @len payload bytes takes in the receive buffer. */
-static inline u32 afx_msg_size(u32 len, bool creds)
+static inline u32 afx_msg_size(u32 len, bool creds, bool files)
 {
-	return afx_msg_hdr_units(creds) * 8 + len;
+	return afx_msg_hdr_units(creds, files) * 8 + len;
 }
 
 struct scm_cookie;
+struct scm_fp_list;
 
 /* msg.c */
-bool afx_msg_passcred(const struct sock *sk);
 const struct afx_msg_creds *afx_msg_creds_for(struct afx_msg_creds *buf,
 					      const struct scm_cookie *scm,
 					      struct sock *sk, struct sock *rcv);
+int afx_msg_scm_send(struct socket *sock, struct msghdr *msg,
+		     struct scm_cookie *scm, struct scm_fp_list **fpl);
+void afx_msg_files_put(struct scm_fp_list *fpl);
 int afx_msg_push(struct sock *rcv, u32 from, const struct afx_msg_creds *creds,
-		 struct iov_iter *msg, size_t len);
-bool afx_msg_peek_hdr(struct sock *sk, struct afx_msg_hdr *hdr,
-		      struct afx_msg_creds *creds);
-void afx_msg_consume(struct sock *sk, u32 len,
-		     const struct afx_msg_creds *creds, bool has_creds);
-void afx_msg_recv_creds(struct socket *sock, struct msghdr *msg,
-			const struct afx_msg_creds *creds, bool has_creds,
-			int flags);
+		 struct scm_fp_list *fpl, struct iov_iter *msg, size_t len);
+bool afx_msg_next(struct sock *sk, struct afx_msg_hdr *hdr);
+int afx_msg_read(struct socket *sock, struct msghdr *msg, size_t len,
+		 int flags, struct afx_msg_hdr *hdr, u32 *size);
 void afx_msg_drop_all(struct sock *sk);
 void afx_msg_purge(struct sock *sk);
 u32 afx_msg_queued(struct sock *sk);
@@ -653,11 +656,13 @@ void afx_bind_del(struct afx_net *an, enum afx_space space,
 u32 afx_stream_room(const struct sock *sk, const struct sock *peer);
 bool afx_acceptq_full(const struct sock *listener);
 bool afx_stream_can_write(struct sock *sk);
+unsigned long afx_msg_inflight(const struct user_struct *user);
+int afx_inflight_add(const struct user_struct *user, unsigned int n);
 bool afx_dgram_accepts(const struct afx_sock *ax, u32 from);
 bool afx_dgram_room(const struct sock *rcv, u32 size);
 int afx_dgram_queue(struct sock *rcv, u32 from,
-		    const struct afx_msg_creds *creds, struct iov_iter *msg,
-		    size_t len);
+		    const struct afx_msg_creds *creds, struct scm_fp_list *fpl,
+		    struct iov_iter *msg, size_t len);
 #endif
 
 #endif /* _AFX_H */

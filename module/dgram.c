@@ -82,17 +82,20 @@ static struct sock *afx_dgram_lookup(struct afx_net *an, u32 port, u32 from,
 
 /*
  * Queue a datagram of @len bytes from @from at @rcv if it has room, with
- * @creds unless NULL (the queued datagram takes its own pid reference).
+ * @creds unless NULL (the queued datagram takes its own pid reference)
+ * and the files of @fpl unless NULL (the queued datagram owns them once
+ * this returns 0).
  * Return: 0, -EAGAIN (full), -ECONNREFUSED (@rcv shut down reading),
  * -EFAULT (@from must be faulted in first, see afx_sbuf_push_record()) or
  * -ENOBUFS.
  */
 VISIBLE_IF_KUNIT int afx_dgram_queue(struct sock *rcv, u32 from,
 				     const struct afx_msg_creds *creds,
+				     struct scm_fp_list *fpl,
 				     struct iov_iter *msg, size_t len)
 {
 	struct afx_sock *rax = afx_sk(rcv);
-	u32 size = afx_msg_size(len, !!creds);
+	u32 size = afx_msg_size(len, !!creds, !!fpl);
 	bool wake = false;
 	int err;
 
@@ -102,7 +105,7 @@ VISIBLE_IF_KUNIT int afx_dgram_queue(struct sock *rcv, u32 from,
 	} else if (!afx_dgram_room(rcv, size)) {
 		err = -EAGAIN;
 	} else {
-		err = afx_msg_push(rcv, from, creds, msg, len);
+		err = afx_msg_push(rcv, from, creds, fpl, msg, len);
 		if (err == -EPIPE)
 			err = -ECONNREFUSED;
 	}
@@ -166,9 +169,11 @@ static bool afx_dgram_is_peer(const struct sock *sk, u32 port)
 	       READ_ONCE(ax->peer_addr.sx_port) == port;
 }
 
+/* Return: 0 once queued (with @fpl, which the datagram then owns), or an errno. */
 static int afx_dgram_unicast(struct sock *sk, u32 port, struct msghdr *msg,
 			     size_t len, long *timeo,
-			     const struct scm_cookie *scm)
+			     const struct scm_cookie *scm,
+			     struct scm_fp_list *fpl)
 {
 	const struct afx_msg_creds *creds;
 	struct afx_msg_creds cbuf;
@@ -187,8 +192,9 @@ static int afx_dgram_unicast(struct sock *sk, u32 port, struct msghdr *msg,
 			return -ECONNREFUSED;
 		}
 		creds = afx_msg_creds_for(&cbuf, scm, sk, rcv);
-		size = afx_msg_size(len, !!creds);
-		err = afx_dgram_queue(rcv, from, creds, &msg->msg_iter, len);
+		size = afx_msg_size(len, !!creds, !!fpl);
+		err = afx_dgram_queue(rcv, from, creds, fpl, &msg->msg_iter,
+				      len);
 		if (err == -EAGAIN && !*timeo && afx_dgram_is_peer(sk, port)) {
 			/*
 			 * A nonblocking sender to its connected peer waits
@@ -196,8 +202,8 @@ static int afx_dgram_unicast(struct sock *sk, u32 port, struct msghdr *msg,
 			 */
 			sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
 			afx_dgram_peer_wake_arm(sk, rcv);
-			err = afx_dgram_queue(rcv, from, creds, &msg->msg_iter,
-					      len);
+			err = afx_dgram_queue(rcv, from, creds, fpl,
+					      &msg->msg_iter, len);
 		}
 		if (err == -EFAULT) {
 			/* Fault the payload in without the receiver's lock. */
@@ -292,7 +298,8 @@ static int afx_dgram_broadcast(struct sock *sk, u32 port, struct msghdr *msg,
 			kv.iov_len = len;
 			iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, len);
 			creds = afx_msg_creds_for(&cbuf, scm, sk, rcv[i]);
-			if (afx_dgram_queue(rcv[i], from, creds, &it, len))
+			if (afx_dgram_queue(rcv[i], from, creds, NULL, &it,
+					    len))
 				afx_stat_inc(sk, AFX_STAT_DROP_BCAST_FULL);
 		}
 		sock_put(rcv[i]);
@@ -309,6 +316,7 @@ static int afx_dgram_sendmsg(struct socket *sock, struct msghdr *msg,
 	struct sock *sk = sock->sk;
 	struct afx_sock *ax = afx_sk(sk);
 	struct scm_cookie scm, *scmp = NULL;
+	struct scm_fp_list *fpl = NULL;
 	struct afx_net *an = ax->an;
 	u32 daddr, dport;
 	long timeo;
@@ -335,11 +343,10 @@ static int afx_dgram_sendmsg(struct socket *sock, struct msghdr *msg,
 
 	if (msg->msg_controllen) {
 		/*
-		 * SCM_CREDENTIALS checked against what the caller may claim;
-		 * SCM_RIGHTS refused (EINVAL): the generic parser takes file
-		 * descriptors for AF_UNIX only.
+		 * SCM_CREDENTIALS checked against what the caller may claim,
+		 * SCM_RIGHTS taken as files (msg.c).
 		 */
-		err = scm_send(sock, msg, &scm, false);
+		err = afx_msg_scm_send(sock, msg, &scm, &fpl);
 		if (err)
 			return err;
 		scmp = &scm;
@@ -367,17 +374,23 @@ static int afx_dgram_sendmsg(struct socket *sock, struct msghdr *msg,
 	}
 
 	if (daddr == AFX_ADDR_BROADCAST) {
-		err = afx_dgram_broadcast(sk, dport, msg, len, scmp);
+		/* Files go to one reader; a broadcast has many. */
+		err = fpl ? -EINVAL : afx_dgram_broadcast(sk, dport, msg, len,
+							  scmp);
 	} else {
 		timeo = sock_sndtimeo(sk, afx_nonblock(sk, msg->msg_flags &
 						       MSG_DONTWAIT));
-		err = afx_dgram_unicast(sk, dport, msg, len, &timeo, scmp);
+		err = afx_dgram_unicast(sk, dport, msg, len, &timeo, scmp,
+					fpl);
+		if (!err)
+			fpl = NULL;
 	}
 	if (!err) {
 		afx_stat_inc(sk, AFX_STAT_DGRAM_SENT);
 		afx_stat_add(sk, AFX_STAT_BYTES_OUT, len);
 	}
 out_scm:
+	afx_msg_files_put(fpl);
 	if (scmp)
 		scm_destroy(scmp);
 	return err ? afx_send_error(msg, err) : len;
@@ -405,11 +418,9 @@ static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 	DECLARE_SOCKADDR(struct sockaddr_x *, sx, msg->msg_name);
 	struct sock *sk = sock->sk;
 	struct afx_sock *ax = afx_sk(sk);
-	struct afx_msg_creds creds;
 	struct afx_msg_hdr hdr;
-	bool has_creds;
-	size_t copied;
 	long timeo;
+	u32 size;
 	int err;
 
 	if (flags & MSG_OOB)
@@ -432,27 +443,16 @@ static int afx_dgram_recvmsg(struct socket *sock, struct msghdr *msg,
 			goto out;
 	}
 
-	has_creds = afx_msg_peek_hdr(sk, &hdr, &creds);
-	copied = min_t(size_t, len, hdr.len);
-	if (copied < hdr.len)
-		msg->msg_flags |= MSG_TRUNC;
-	/* Copied before it is consumed: a reader that faults keeps it. */
-	if (afx_sbuf_peek_at(&ax->rx, afx_msg_hdr_units(has_creds) * 8,
-			     &msg->msg_iter, copied) !=
-	    copied) {
-		err = -EFAULT;
+	err = afx_msg_read(sock, msg, len, flags, &hdr, &size);
+	if (err < 0)
 		goto out;
-	}
 	if (sx) {
 		/* Port 0: an unbound sender, the other end of a socketpair(). */
 		afx_fill_addr(sx, hdr.from ? AFX_ADDR_LOCAL : AFX_ADDR_ANY,
 			      hdr.from);
 		msg->msg_namelen = sizeof(*sx);
 	}
-	afx_msg_recv_creds(sock, msg, &creds, has_creds, flags);
-	err = (flags & MSG_TRUNC) ? hdr.len : copied;
 	if (!(flags & MSG_PEEK)) {
-		afx_msg_consume(sk, hdr.len, &creds, has_creds);
 		afx_stat_inc(sk, AFX_STAT_DGRAM_RCVD);
 		afx_stat_add(sk, AFX_STAT_BYTES_IN, hdr.len);
 		afx_dgram_wake_senders(sk);
@@ -526,7 +526,7 @@ static void afx_dgram_peer_wake_arm(struct sock *sk, struct sock *rcv)
  */
 static bool afx_dgram_send_returns(const struct sock *rcv)
 {
-	return afx_dgram_room(rcv, afx_msg_size(0, false)) ||
+	return afx_dgram_room(rcv, afx_msg_size(0, false, false)) ||
 	       (READ_ONCE(rcv->sk_shutdown) & RCV_SHUTDOWN);
 }
 
@@ -706,7 +706,6 @@ static int afx_dgram_ioctl(struct socket *sock, unsigned int cmd,
 			   unsigned long arg)
 {
 	struct sock *sk = sock->sk;
-	struct afx_msg_creds creds;
 	struct afx_msg_hdr hdr;
 	int amount = 0;
 
@@ -714,10 +713,8 @@ static int afx_dgram_ioctl(struct socket *sock, unsigned int cmd,
 	case SIOCINQ:
 		/* The length of the next datagram. */
 		mutex_lock(&afx_sk(sk)->rx_lock);
-		if (afx_sbuf_readable(&afx_sk(sk)->rx)) {
-			afx_msg_peek_hdr(sk, &hdr, &creds);
-			amount = hdr.len;
-		}
+		afx_msg_next(sk, &hdr);
+		amount = hdr.len;
 		mutex_unlock(&afx_sk(sk)->rx_lock);
 		break;
 	case SIOCOUTQ:

@@ -78,14 +78,16 @@ static bool afx_seqpacket_can_write(struct sock *sk)
 /*
  * Push one message to @peer, waiting for it to fit. Called with @sk's
  * tx_lock held; the wait lets go of it.
- * Return: 0 or an error; *@timeo is the time left.
+ * Return: 0 once queued (with @fpl, which the message then owns) or an
+ * error; *@timeo is the time left.
  */
 static int afx_seqpacket_push(struct sock *sk, struct sock *peer,
 			      struct msghdr *msg, size_t len,
-			      const struct afx_msg_creds *creds, long *timeo)
+			      const struct afx_msg_creds *creds,
+			      struct scm_fp_list *fpl, long *timeo)
 {
 	struct afx_sock *ax = afx_sk(sk);
-	u32 size = afx_msg_size(len, !!creds);
+	u32 size = afx_msg_size(len, !!creds, !!fpl);
 	int err;
 
 	lockdep_assert_held(&ax->tx_lock);
@@ -94,7 +96,8 @@ static int afx_seqpacket_push(struct sock *sk, struct sock *peer,
 			return -EPIPE;
 		if (afx_seqpacket_fits(sk, peer, size)) {
 			/* recvmsg() names the peer, not a port in the record. */
-			err = afx_msg_push(peer, 0, creds, &msg->msg_iter, len);
+			err = afx_msg_push(peer, 0, creds, fpl, &msg->msg_iter,
+					   len);
 			if (!err) {
 				WRITE_ONCE(ax->tx_need, 0);
 				afx_stream_data_ready(peer, size);
@@ -133,6 +136,7 @@ int afx_seqpacket_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	struct sock *sk = sock->sk;
 	struct afx_sock *ax = afx_sk(sk);
 	struct scm_cookie scm, *scmp = NULL;
+	struct scm_fp_list *fpl = NULL;
 	const struct afx_msg_creds *creds;
 	struct afx_msg_creds cbuf;
 	struct sock *peer;
@@ -155,8 +159,8 @@ int afx_seqpacket_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 		goto out_err;
 	}
 	if (msg->msg_controllen) {
-		/* As a datagram's: SCM_CREDENTIALS checked, SCM_RIGHTS refused. */
-		err = scm_send(sock, msg, &scm, false);
+		/* As a datagram's: SCM_CREDENTIALS checked, SCM_RIGHTS taken. */
+		err = afx_msg_scm_send(sock, msg, &scm, &fpl);
 		if (err)
 			goto out_err;
 		scmp = &scm;
@@ -168,11 +172,14 @@ int afx_seqpacket_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 		err = sock_intr_errno(timeo);
 		goto out_scm;
 	}
-	err = afx_seqpacket_push(sk, peer, msg, len, creds, &timeo);
+	err = afx_seqpacket_push(sk, peer, msg, len, creds, fpl, &timeo);
 	mutex_unlock(&ax->tx_lock);
-	if (!err)
+	if (!err) {
+		fpl = NULL;
 		afx_stat_add(sk, AFX_STAT_BYTES_OUT, len);
+	}
 out_scm:
+	afx_msg_files_put(fpl);
 	if (scmp)
 		scm_destroy(scmp);
 out_err:
@@ -232,11 +239,9 @@ int afx_seqpacket_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 	DECLARE_SOCKADDR(struct sockaddr_x *, sx, msg->msg_name);
 	struct sock *sk = sock->sk;
 	struct afx_sock *ax = afx_sk(sk);
-	struct afx_msg_creds creds;
 	struct afx_msg_hdr hdr;
-	bool has_creds;
-	size_t copied;
 	long timeo;
+	u32 size;
 	int err;
 
 	if (flags & MSG_OOB)
@@ -252,26 +257,16 @@ int afx_seqpacket_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 	if (err <= 0)
 		goto out;
 
-	has_creds = afx_msg_peek_hdr(sk, &hdr, &creds);
-	copied = min_t(size_t, len, hdr.len);
-	if (copied < hdr.len)
-		msg->msg_flags |= MSG_TRUNC;
-	/* Copied before it is consumed: a reader that faults keeps it. */
-	if (afx_sbuf_peek_at(&ax->rx, afx_msg_hdr_units(has_creds) * 8,
-			     &msg->msg_iter, copied) != copied) {
-		err = -EFAULT;
+	err = afx_msg_read(sock, msg, len, flags, &hdr, &size);
+	if (err < 0)
 		goto out;
-	}
 	if (sx) {
 		/* Set before the socket was connected, and kept. */
 		*sx = ax->peer_addr;
 		msg->msg_namelen = sizeof(*sx);
 	}
-	afx_msg_recv_creds(sock, msg, &creds, has_creds, flags);
-	err = (flags & MSG_TRUNC) ? hdr.len : copied;
 	if (!(flags & MSG_PEEK)) {
-		afx_msg_consume(sk, hdr.len, &creds, has_creds);
-		afx_stream_write_space(sk, afx_msg_size(hdr.len, has_creds));
+		afx_stream_write_space(sk, size);
 		afx_stat_add(sk, AFX_STAT_BYTES_IN, hdr.len);
 	}
 out:
@@ -308,7 +303,7 @@ __poll_t afx_seqpacket_poll(struct file *file, struct socket *sock,
 	if (shutdown & SEND_SHUTDOWN ||
 	    (peer && afx_seqpacket_fits(sk, peer,
 					max_t(u32, READ_ONCE(ax->tx_need),
-					      afx_msg_size(0, false)))))
+					      afx_msg_size(0, false, false)))))
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	else
 		sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);

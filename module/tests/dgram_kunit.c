@@ -23,7 +23,7 @@ static int kt_queue(struct sock *sk, u32 from, size_t len)
 	struct iov_iter it;
 
 	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, len);
-	return afx_dgram_queue(sk, from, NULL, &it, len);
+	return afx_dgram_queue(sk, from, NULL, NULL, &it, len);
 }
 
 static void dgram_room(struct kunit *test)

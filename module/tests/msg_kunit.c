@@ -6,13 +6,19 @@
  */
 
 #include <kunit/test.h>
+#include <linux/anon_inodes.h>
 #include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/net.h>
 #include <linux/pid.h>
 #include <linux/uio.h>
+#include <net/scm.h>
 #include <net/sock.h>
 
 #include "afx_kunit.h"
+
+static const struct file_operations kt_fops;
 
 /* Push @len bytes of "abc..." to @sk, with the caller's credentials or none. */
 static int kt_push(struct sock *sk, size_t len, bool creds)
@@ -29,7 +35,7 @@ static int kt_push(struct sock *sk, size_t len, bool creds)
 
 	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, len);
 	mutex_lock(&afx_sk(sk)->rx_wlock);
-	err = afx_msg_push(sk, 7, creds ? &c : NULL, &it, len);
+	err = afx_msg_push(sk, 7, creds ? &c : NULL, NULL, &it, len);
 	mutex_unlock(&afx_sk(sk)->rx_wlock);
 	return err;
 }
@@ -44,9 +50,10 @@ static void msg_sizes(struct kunit *test)
 {
 	struct sock *sk = kt_sock(test, SOCK_DGRAM)->sk;
 
-	KUNIT_EXPECT_EQ(test, afx_msg_size(0, false), 8U);
-	KUNIT_EXPECT_EQ(test, afx_msg_size(10, true), 34U);
-	KUNIT_EXPECT_EQ(test, afx_msg_size(0, true), AFX_MSG_HDR_MAX);
+	KUNIT_EXPECT_EQ(test, afx_msg_size(0, false, false), 8U);
+	KUNIT_EXPECT_EQ(test, afx_msg_size(10, true, false), 34U);
+	KUNIT_EXPECT_EQ(test, afx_msg_size(10, false, true), 26U);
+	KUNIT_EXPECT_EQ(test, afx_msg_size(0, true, true), AFX_MSG_HDR_MAX);
 	KUNIT_ASSERT_EQ(test, kt_push(sk, 10, false), 0);
 	KUNIT_ASSERT_EQ(test, kt_push(sk, 0, true), 0);
 	KUNIT_ASSERT_EQ(test, kt_push(sk, 26, true), 0);
@@ -55,37 +62,77 @@ static void msg_sizes(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, afx_msg_queued(sk), 36U);
 }
 
-/* Each message read back whole, in order, with its header and credentials. */
-static void msg_peek_consume(struct kunit *test)
+/* Each message read back whole, in order, with its sender and credentials. */
+static void msg_read_in_order(struct kunit *test)
 {
-	struct sock *sk = kt_sock(test, SOCK_DGRAM)->sk;
-	struct afx_msg_creds creds;
-	struct afx_msg_hdr hdr;
+	struct socket *d = kt_sock(test, SOCK_DGRAM);
+	struct sock *sk = d->sk;
 	unsigned int refs = kt_pid_refs();
-	bool has;
+	struct sockaddr_x from;
+	char buf[32];
 
 	KUNIT_ASSERT_EQ(test, kt_push(sk, 3, true), 0);
 	KUNIT_ASSERT_EQ(test, kt_push(sk, 5, false), 0);
 	KUNIT_EXPECT_EQ(test, kt_pid_refs(), refs + 1);
+	KUNIT_EXPECT_EQ(test, afx_msg_queued(sk), 8U);
 
-	mutex_lock(&afx_sk(sk)->rx_lock);
-	has = afx_msg_peek_hdr(sk, &hdr, &creds);
-	KUNIT_EXPECT_TRUE(test, has);
-	KUNIT_EXPECT_EQ(test, hdr.len, 3U);
-	KUNIT_EXPECT_EQ(test, hdr.from, 7U);
-	KUNIT_EXPECT_PTR_EQ(test, creds.pid, task_tgid(current));
-	KUNIT_EXPECT_TRUE(test, uid_eq(creds.uid, current_uid()));
-	afx_msg_consume(sk, hdr.len, &creds, has);
+	KUNIT_EXPECT_EQ(test, kt_recvfrom(d, buf, sizeof(buf), 0, NULL, &from),
+			3);
+	KUNIT_EXPECT_EQ(test, from.sx_port, 7U);
+	KUNIT_EXPECT_EQ(test, memcmp(buf, "abc", 3), 0);
 	KUNIT_EXPECT_EQ(test, kt_pid_refs(), refs);
-
-	has = afx_msg_peek_hdr(sk, &hdr, &creds);
-	KUNIT_EXPECT_FALSE(test, has);
-	KUNIT_EXPECT_EQ(test, hdr.len, 5U);
-	KUNIT_EXPECT_NULL(test, creds.pid);
-	afx_msg_consume(sk, hdr.len, &creds, has);
-	mutex_unlock(&afx_sk(sk)->rx_lock);
+	/* A peek leaves it; a short read drops the rest. */
+	KUNIT_EXPECT_EQ(test, kt_recv(d, buf, 2, MSG_PEEK), 2);
+	KUNIT_EXPECT_EQ(test, kt_recv(d, buf, 2, 0), 2);
 	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(&afx_sk(sk)->rx), 0U);
 	KUNIT_EXPECT_EQ(test, afx_msg_queued(sk), 0U);
+}
+
+/* A kernel reader gets no descriptors: the files are closed, not leaked. */
+static void msg_files_to_kernel_reader_closed(struct kunit *test)
+{
+	struct socket *d = kt_sock(test, SOCK_DGRAM);
+	unsigned long before = afx_msg_inflight(current_user());
+	struct scm_fp_list *fpl;
+	struct iov_iter it;
+	struct file *f;
+	struct kvec kv = { .iov_base = "x", .iov_len = 1 };
+	char buf[4], cbuf[64];
+	struct msghdr msg = {
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf),
+	};
+
+	f = anon_inode_getfile("[afx-kunit]", &kt_fops, NULL, O_RDONLY);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(f));
+	fpl = kzalloc(offsetof(struct scm_fp_list, fp[1]), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, fpl);
+	fpl->max = 1;
+	fpl->count = 1;
+	fpl->fp[0] = f;
+	fpl->user = get_uid(current_user());
+	get_file(f);
+	/* Counted as afx_msg_scm_send() counts them. */
+	KUNIT_ASSERT_EQ(test, afx_inflight_add(fpl->user, 1), 0);
+	KUNIT_EXPECT_EQ(test, afx_msg_inflight(current_user()), before + 1);
+
+	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, 1);
+	mutex_lock(&afx_sk(d->sk)->rx_wlock);
+	KUNIT_ASSERT_EQ(test, afx_msg_push(d->sk, 7, NULL, fpl, &it, 1), 0);
+	mutex_unlock(&afx_sk(d->sk)->rx_wlock);
+	KUNIT_EXPECT_EQ(test, afx_msg_queued(d->sk), 1U);
+	KUNIT_EXPECT_EQ(test, file_count(f), 2L);
+
+	kv.iov_base = buf;
+	kv.iov_len = sizeof(buf);
+	KUNIT_EXPECT_EQ(test, kernel_recvmsg(d, &msg, &kv, 1, sizeof(buf), 0),
+			1);
+	KUNIT_EXPECT_TRUE(test, msg.msg_flags & MSG_CTRUNC);
+	KUNIT_EXPECT_EQ(test, afx_msg_inflight(current_user()), before);
+	/* fput() of the message's reference may be deferred. */
+	flush_delayed_fput();
+	KUNIT_EXPECT_EQ(test, file_count(f), 1L);
+	fput(f);
 }
 
 /* Messages nobody reads give their pid references back, at close or later. */
@@ -126,7 +173,8 @@ static void msg_refused_push_holds_nothing(struct kunit *test)
 
 static struct kunit_case msg_cases[] = {
 	KUNIT_CASE(msg_sizes),
-	KUNIT_CASE(msg_peek_consume),
+	KUNIT_CASE(msg_read_in_order),
+	KUNIT_CASE(msg_files_to_kernel_reader_closed),
 	KUNIT_CASE(msg_drop_and_purge_put_pids),
 	KUNIT_CASE(msg_refused_push_holds_nothing),
 	{}
