@@ -9,7 +9,7 @@
 # Exits 0 when every step worked, 1 otherwise.
 #
 #   demo.sh                 all demos
-#   demo.sh echo discover   only those (echo, dgram, poll, discover)
+#   demo.sh echo discover   only those (echo, dgram, poll, discover, memfd)
 #
 # How the script knows a server is ready, without sleeping: each server
 # prints a line such as "echo server: listening on port 7000" right after
@@ -337,10 +337,46 @@ demo_discover() {
 	[ "$FAILED" -eq "$failed_before" ] && ok "all three servers discovered"
 }
 
+demo_memfd() {
+	title "5. Seqpacket and SCM_RIGHTS: a privilege-separated memfd service"
+	say "afx-memfd serve answers each \"GET\" message on a seqpacket connection"
+	say "with a sealed memory file, passed as a file descriptor (SCM_RIGHTS)."
+	say "The client drops to uid 65534 before it asks: it gets the open file,"
+	say "maps it, and cannot change it."
+	failed_before=$FAILED
+	PREFIX="  [server] "
+	mkfifo "$WORK/memfd.out" || { fail "mkfifo"; return; }
+
+	cmd "afx-memfd serve -n 1 7004 'configuration from the privileged side' &"
+	bg "$WORK/memfd.out" afx-memfd serve -n 1 7004 \
+		"configuration from the privileged side"
+	server=$pid
+	exec 3<"$WORK/memfd.out"
+	if ! expect "listening"; then
+		stop "$server" "memfd server"
+		exec 3<&-
+		return
+	fi
+	cmd "afx-memfd get -u 65534 7004"
+	if run "  [client] " afx-memfd get -u 65534 7004 &&
+	   grep -q "configuration from the privileged side" "$WORK/run.out" &&
+	   grep -q "uid 65534" "$WORK/run.out"; then
+		expect "sent a sealed file"
+	else
+		fail "memfd client"
+	fi
+	if [ "$FAILED" -eq "$failed_before" ] && expect "exiting"; then
+		reap "$server" "memfd server"
+	else
+		stop "$server" "memfd server"
+	fi
+	exec 3<&-
+}
+
 # ---------------------------------------------------------------------------
 
 for prog in afx-echo-server afx-echo-client afx-dgram-recv afx-dgram-send \
-	    afx-poll-server afx-discover; do
+	    afx-poll-server afx-discover afx-memfd; do
 	if ! command -v "$prog" >/dev/null 2>&1; then
 		say "demo.sh: $prog not found (PATH=$PATH); build with 'make userspace'"
 		exit 1
@@ -358,14 +394,15 @@ else
 fi
 
 # Run the demos named on the command line, or all of them.
-[ $# -gt 0 ] || set -- echo dgram poll discover
+[ $# -gt 0 ] || set -- echo dgram poll discover memfd
 for demo in "$@"; do
 	case $demo in
 	echo) demo_echo ;;
 	dgram) demo_dgram ;;
 	poll) demo_poll ;;
 	discover) demo_discover ;;
-	*) fail "unknown demo '$demo' (want echo, dgram, poll or discover)" ;;
+	memfd) demo_memfd ;;
+	*) fail "unknown demo '$demo' (want echo, dgram, poll, discover or memfd)" ;;
 	esac
 done
 
