@@ -20,12 +20,29 @@
 
 static const struct file_operations kt_fops;
 
-/* Push @len bytes of "abc..." to @sk, with the caller's credentials or none. */
-static int kt_push(struct sock *sk, size_t len, bool creds)
+/*
+ * A struct pid only these cases reference, so that its count moves only
+ * with the messages (a kthread's own pid is referenced by others as
+ * well). It starts with our reference, which is never dropped: put_pid()
+ * would free it at 0. Readers here never ask for the credentials, so
+ * nothing looks into its namespace numbers.
+ */
+static struct pid *kt_pid(struct kunit *test)
+{
+	struct pid *pid = kunit_kzalloc(test, sizeof(*pid) +
+					sizeof(struct upid), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, pid);
+	refcount_set(&pid->count, 1);
+	return pid;
+}
+
+/* Push @len bytes of "abc..." to @sk, with credentials naming @pid or none. */
+static int kt_push(struct sock *sk, size_t len, struct pid *pid)
 {
 	static const char text[] = "abcdefghijklmnopqrstuvwxyz";
 	struct afx_msg_creds c = {
-		.pid = task_tgid(current),
+		.pid = pid,
 		.uid = current_uid(),
 		.gid = current_gid(),
 	};
@@ -35,28 +52,30 @@ static int kt_push(struct sock *sk, size_t len, bool creds)
 
 	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, len);
 	mutex_lock(&afx_sk(sk)->rx_wlock);
-	err = afx_msg_push(sk, 7, creds ? &c : NULL, NULL, &it, len);
+	err = afx_msg_push(sk, 7, pid ? &c : NULL, NULL, &it, len);
 	mutex_unlock(&afx_sk(sk)->rx_wlock);
 	return err;
 }
 
-static unsigned int kt_pid_refs(void)
+/* References on @pid besides ours. */
+static unsigned int kt_refs(struct pid *pid)
 {
-	return refcount_read(&task_tgid(current)->count);
+	return refcount_read(&pid->count) - 1;
 }
 
 /* Headers count 8 bytes, 24 with credentials; queued reports payload only. */
 static void msg_sizes(struct kunit *test)
 {
 	struct sock *sk = kt_sock(test, SOCK_DGRAM)->sk;
+	struct pid *pid = kt_pid(test);
 
 	KUNIT_EXPECT_EQ(test, afx_msg_size(0, false, false), 8U);
 	KUNIT_EXPECT_EQ(test, afx_msg_size(10, true, false), 34U);
 	KUNIT_EXPECT_EQ(test, afx_msg_size(10, false, true), 26U);
 	KUNIT_EXPECT_EQ(test, afx_msg_size(0, true, true), AFX_MSG_HDR_MAX);
-	KUNIT_ASSERT_EQ(test, kt_push(sk, 10, false), 0);
-	KUNIT_ASSERT_EQ(test, kt_push(sk, 0, true), 0);
-	KUNIT_ASSERT_EQ(test, kt_push(sk, 26, true), 0);
+	KUNIT_ASSERT_EQ(test, kt_push(sk, 10, NULL), 0);
+	KUNIT_ASSERT_EQ(test, kt_push(sk, 0, pid), 0);
+	KUNIT_ASSERT_EQ(test, kt_push(sk, 26, pid), 0);
 	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(&afx_sk(sk)->rx),
 			18U + 24U + 50U);
 	KUNIT_EXPECT_EQ(test, afx_msg_queued(sk), 36U);
@@ -67,20 +86,20 @@ static void msg_read_in_order(struct kunit *test)
 {
 	struct socket *d = kt_sock(test, SOCK_DGRAM);
 	struct sock *sk = d->sk;
-	unsigned int refs = kt_pid_refs();
+	struct pid *pid = kt_pid(test);
 	struct sockaddr_x from;
 	char buf[32];
 
-	KUNIT_ASSERT_EQ(test, kt_push(sk, 3, true), 0);
-	KUNIT_ASSERT_EQ(test, kt_push(sk, 5, false), 0);
-	KUNIT_EXPECT_EQ(test, kt_pid_refs(), refs + 1);
+	KUNIT_ASSERT_EQ(test, kt_push(sk, 3, pid), 0);
+	KUNIT_ASSERT_EQ(test, kt_push(sk, 5, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kt_refs(pid), 1U);
 	KUNIT_EXPECT_EQ(test, afx_msg_queued(sk), 8U);
 
 	KUNIT_EXPECT_EQ(test, kt_recvfrom(d, buf, sizeof(buf), 0, NULL, &from),
 			3);
 	KUNIT_EXPECT_EQ(test, from.sx_port, 7U);
 	KUNIT_EXPECT_EQ(test, memcmp(buf, "abc", 3), 0);
-	KUNIT_EXPECT_EQ(test, kt_pid_refs(), refs);
+	KUNIT_EXPECT_EQ(test, kt_refs(pid), 0U);
 	/* A peek leaves it; a short read drops the rest. */
 	KUNIT_EXPECT_EQ(test, kt_recv(d, buf, 2, MSG_PEEK), 2);
 	KUNIT_EXPECT_EQ(test, kt_recv(d, buf, 2, 0), 2);
@@ -139,22 +158,22 @@ static void msg_files_to_kernel_reader_closed(struct kunit *test)
 static void msg_drop_and_purge_put_pids(struct kunit *test)
 {
 	struct sock *sk = kt_sock(test, SOCK_DGRAM)->sk;
-	unsigned int refs = kt_pid_refs();
+	struct pid *pid = kt_pid(test);
 	int i;
 
 	for (i = 0; i < 4; i++)
-		KUNIT_ASSERT_EQ(test, kt_push(sk, i, i & 1), 0);
-	KUNIT_EXPECT_EQ(test, kt_pid_refs(), refs + 2);
+		KUNIT_ASSERT_EQ(test, kt_push(sk, i, i & 1 ? pid : NULL), 0);
+	KUNIT_EXPECT_EQ(test, kt_refs(pid), 2U);
 	afx_msg_drop_all(sk);
-	KUNIT_EXPECT_EQ(test, kt_pid_refs(), refs);
+	KUNIT_EXPECT_EQ(test, kt_refs(pid), 0U);
 	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(&afx_sk(sk)->rx), 0U);
 
 	/* What the destructor finds: no lock, credentials still held. */
 	for (i = 0; i < 3; i++)
-		KUNIT_ASSERT_EQ(test, kt_push(sk, 20, true), 0);
-	KUNIT_EXPECT_EQ(test, kt_pid_refs(), refs + 3);
+		KUNIT_ASSERT_EQ(test, kt_push(sk, 20, pid), 0);
+	KUNIT_EXPECT_EQ(test, kt_refs(pid), 3U);
 	afx_msg_purge(sk);
-	KUNIT_EXPECT_EQ(test, kt_pid_refs(), refs);
+	KUNIT_EXPECT_EQ(test, kt_refs(pid), 0U);
 	KUNIT_EXPECT_EQ(test, afx_msg_queued(sk), 0U);
 }
 
@@ -162,11 +181,11 @@ static void msg_drop_and_purge_put_pids(struct kunit *test)
 static void msg_refused_push_holds_nothing(struct kunit *test)
 {
 	struct socket *d = kt_sock(test, SOCK_DGRAM);
-	unsigned int refs = kt_pid_refs();
+	struct pid *pid = kt_pid(test);
 
 	KUNIT_ASSERT_EQ(test, kernel_sock_shutdown(d, SHUT_RD), 0);
-	KUNIT_EXPECT_EQ(test, kt_push(d->sk, 10, true), -EPIPE);
-	KUNIT_EXPECT_EQ(test, kt_pid_refs(), refs);
+	KUNIT_EXPECT_EQ(test, kt_push(d->sk, 10, pid), -EPIPE);
+	KUNIT_EXPECT_EQ(test, kt_refs(pid), 0U);
 	KUNIT_EXPECT_EQ(test, afx_sbuf_readable(&afx_sk(d->sk)->rx), 0U);
 	KUNIT_EXPECT_EQ(test, afx_sk(d->sk)->rx_hdr_units, 0U);
 }
