@@ -59,7 +59,7 @@ TEST_F(common, socket_args)
 
 TEST(socket_bad_type)
 {
-	static const int types[] = { SOCK_SEQPACKET, SOCK_RAW, SOCK_RDM };
+	static const int types[] = { SOCK_RAW, SOCK_RDM, SOCK_DCCP, SOCK_PACKET };
 	unsigned int i;
 	int fd;
 
