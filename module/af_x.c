@@ -257,6 +257,8 @@ static void afx_sk_destruct(struct sock *sk)
 		afx_msg_purge(sk);
 	afx_sbuf_purge(&ax->rx);
 	mutex_destroy(&ax->rx_lock);
+	if (sk->sk_type == SOCK_STREAM)
+		afx_anc_free(sk);
 	if (afx_is_conn(sk)) {
 		mutex_destroy(&ax->tx_lock);
 		WARN_ON_ONCE(ax->peer);

@@ -252,6 +252,9 @@ static inline void afx_port_range(const struct afx_net *an, u32 *lo, u32 *hi)
  *	before an smp_mb() (afx_stream_can_write(),
  *	afx_seqpacket_can_write()), read by the peer's recvmsg() after one
  *	(afx_stream_write_space())
+ * @rx_anc: stream: what the bytes in @rx carry, NULL until a write first
+ *	carries something (DOC: Stream ancillary data in anc.c); published
+ *	by @rx's producer with a release, freed by the destructor
  * @tx_need: seqpacket: the bytes the last message this socket could not
  *	send at once needs at the peer, 0 after one went through (seqpacket.c);
  *	written under @tx_lock, read locklessly by the wait condition and poll
@@ -294,6 +297,7 @@ struct afx_sock {
 			u32 tx_wait_limit;
 			u32 tx_need;
 			struct sock *peer;
+			struct afx_anc *rx_anc;
 			struct list_head conn_node;
 			struct list_head acceptq;
 			struct list_head pendq;
@@ -530,6 +534,18 @@ struct afx_msg_creds {
 	kgid_t gid;
 };
 
+/**
+ * struct afx_msg_extra - what a queued message holds besides its payload
+ * @creds: its credentials; @creds.pid is NULL when it has none
+ * @fpl: the files it passes, or NULL
+ * @units: its header bytes, in units of 8
+ */
+struct afx_msg_extra {
+	struct afx_msg_creds creds;
+	struct scm_fp_list *fpl;
+	u32 units;
+};
+
 /* Header bytes of a message, in units of 8 (afx_sock.rx_hdr_units). */
 static inline u32 afx_msg_hdr_units(bool creds, bool files)
 {
@@ -549,6 +565,40 @@ static inline u32 afx_msg_size(u32 len, bool creds, bool files)
 
 struct scm_cookie;
 struct scm_fp_list;
+struct afx_anc;
+struct afx_anc_mark;
+
+/* Most marks of ancillary data waiting at one stream receiver (anc.c). */
+#define AFX_ANC_MARKS		256
+
+/**
+ * struct afx_anc_seg - the segment a stream read returns bytes of (anc.c)
+ * @started: afx_anc_next() has filled it in
+ * @id: the segment's id, 0 for bytes that carry nothing the reader sees
+ * @mark: the mark it started at, if any; valid while the reader has not
+ *	called afx_anc_next() again
+ * @x: what its first bytes carry: the credentials, with a reference on
+ *	the pid, and the files, taken from the mark unless the read peeks
+ */
+struct afx_anc_seg {
+	bool started;
+	u32 id;
+	struct afx_anc_mark *mark;
+	struct afx_msg_extra x;
+};
+
+/* anc.c */
+bool afx_anc_busy(const struct sock *rcv);
+bool afx_anc_room(const struct sock *rcv);
+int afx_anc_mark(struct sock *rcv, const struct afx_msg_creds *creds,
+		 struct scm_fp_list **fpl, u32 *id);
+void afx_anc_unmark(struct sock *rcv, struct scm_fp_list **fpl, u32 *id);
+u32 afx_anc_next(struct sock *sk, struct afx_anc_seg *seg, bool passcred,
+		 bool peek);
+void afx_anc_end(struct socket *sock, struct msghdr *msg,
+		 struct afx_anc_seg *seg, int flags, int copied);
+void afx_anc_discard(struct sock *sk);
+void afx_anc_free(struct sock *sk);
 
 /* msg.c */
 const struct afx_msg_creds *afx_msg_creds_for(struct afx_msg_creds *buf,
@@ -557,6 +607,8 @@ const struct afx_msg_creds *afx_msg_creds_for(struct afx_msg_creds *buf,
 int afx_msg_scm_send(struct socket *sock, struct msghdr *msg,
 		     struct scm_cookie *scm, struct scm_fp_list **fpl);
 void afx_msg_files_put(struct scm_fp_list *fpl);
+void afx_msg_recv_scm(struct socket *sock, struct msghdr *msg,
+		      struct afx_msg_extra *x, int flags);
 int afx_msg_push(struct sock *rcv, u32 from, const struct afx_msg_creds *creds,
 		 struct scm_fp_list *fpl, struct iov_iter *msg, size_t len);
 bool afx_msg_next(struct sock *sk, struct afx_msg_hdr *hdr);

@@ -379,18 +379,6 @@ int afx_msg_push(struct sock *rcv, u32 from, const struct afx_msg_creds *creds,
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_msg_push);
 
-/**
- * struct afx_msg_extra - what a queued message holds besides its payload
- * @creds: its credentials; @creds.pid is NULL when it has none
- * @fpl: the files it passes, or NULL
- * @units: its header bytes, in units of 8
- */
-struct afx_msg_extra {
-	struct afx_msg_creds creds;
-	struct scm_fp_list *fpl;
-	u32 units;
-};
-
 /*
  * The oldest message at @sk, which is there: its header, with the payload
  * length in @hdr->len, and what it holds in @x (the references stay with
@@ -463,14 +451,22 @@ bool afx_msg_next(struct sock *sk, struct afx_msg_hdr *hdr)
 	return true;
 }
 
-/*
- * The control messages of a read of a message holding @x: credentials
- * for a reader with SO_PASSCRED (nobody's, as AF_UNIX, when it came
- * without), the files as new descriptors. A read that is not a peek
- * takes the files from @x; a peek gets new references, as AF_UNIX.
+/**
+ * afx_msg_recv_scm() - the control messages of a read
+ * @sock: the reader
+ * @msg: its message, where they go
+ * @x: what the bytes read carry: credentials (@x->creds.pid NULL for
+ *	none) and files (@x->fpl, or NULL)
+ * @flags: recvmsg() flags
+ *
+ * Credentials for a reader with SO_PASSCRED (nobody's, as AF_UNIX, when
+ * the bytes came without), the files as new descriptors. A read that is
+ * not a peek takes the files from @x (@x->fpl becomes NULL); a peek gets
+ * new references, as AF_UNIX. Used by the message sockets and, for a
+ * segment of a stream, by anc.c.
  */
-static void afx_msg_recv_scm(struct socket *sock, struct msghdr *msg,
-			     struct afx_msg_extra *x, int flags)
+void afx_msg_recv_scm(struct socket *sock, struct msghdr *msg,
+		      struct afx_msg_extra *x, int flags)
 {
 	struct scm_cookie scm;
 
@@ -501,6 +497,7 @@ static void afx_msg_recv_scm(struct socket *sock, struct msghdr *msg,
 	}
 	scm_recv(sock, msg, &scm, flags);
 }
+EXPORT_SYMBOL_IF_KUNIT(afx_msg_recv_scm);
 
 /**
  * afx_msg_read() - recvmsg() of the oldest message queued at @sock

@@ -531,6 +531,36 @@ u32 afx_sbuf_readable(const struct afx_sbuf *sb)
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_readable);
 
 /**
+ * afx_sbuf_pushed() - the producer: the number of the next byte it pushes
+ * @sb: the buffer
+ *
+ * Byte numbers count modulo 2^32 from the first byte ever pushed; the
+ * producer's own index, so exact for the caller, who must be the
+ * producer.
+ *
+ * Return: the bytes ever pushed, modulo 2^32.
+ */
+u32 afx_sbuf_pushed(const struct afx_sbuf *sb)
+{
+	return READ_ONCE(sb->head);
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_pushed);
+
+/**
+ * afx_sbuf_pulled() - the consumer: the number of the next byte it pulls
+ * @sb: the buffer
+ *
+ * As afx_sbuf_pushed(), for the consumer's index.
+ *
+ * Return: the bytes ever pulled, modulo 2^32.
+ */
+u32 afx_sbuf_pulled(const struct afx_sbuf *sb)
+{
+	return READ_ONCE(sb->tail);
+}
+EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_pulled);
+
+/**
  * afx_sbuf_readable_before() - the producer: what was readable before a push
  * @sb: the buffer
  * @pushed: what the push added

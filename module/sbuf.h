@@ -112,6 +112,8 @@ int afx_sbuf_peek_at(struct afx_sbuf *sb, u32 skip, struct iov_iter *to,
 u32 afx_sbuf_peek_kernel(struct afx_sbuf *sb, u32 skip, void *buf, u32 len);
 void afx_sbuf_consume(struct afx_sbuf *sb, u32 len);
 u32 afx_sbuf_readable(const struct afx_sbuf *sb);
+u32 afx_sbuf_pushed(const struct afx_sbuf *sb);
+u32 afx_sbuf_pulled(const struct afx_sbuf *sb);
 u32 afx_sbuf_readable_before(const struct afx_sbuf *sb, u32 pushed);
 u32 afx_sbuf_room(const struct afx_sbuf *sb, u32 limit);
 u32 afx_sbuf_spare_pages(const struct afx_sbuf *sb);

@@ -14,6 +14,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sockios.h>
 #include <asm/ioctls.h>
+#include <net/scm.h>
 #include <net/sock.h>
 #include <kunit/visibility.h>
 
@@ -262,10 +263,12 @@ static void afx_stream_disconnect(struct sock *sk)
  */
 static void afx_conn_discard(struct sock *sk)
 {
-	if (sk->sk_type == SOCK_SEQPACKET)
+	if (sk->sk_type == SOCK_SEQPACKET) {
 		afx_msg_drop_all(sk);
-	else
+	} else {
 		afx_sbuf_discard(&afx_sk(sk)->rx);
+		afx_anc_discard(sk);
+	}
 }
 
 /*
@@ -739,15 +742,33 @@ VISIBLE_IF_KUNIT bool afx_stream_can_write(struct sock *sk)
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_stream_can_write);
 
+/*
+ * The wait condition of a writer whose bytes need a mark of ancillary
+ * data at the peer (DOC: Stream ancillary data in anc.c).
+ */
+static bool afx_stream_can_mark(struct sock *sk)
+{
+	if ((READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) ||
+	    READ_ONCE(sk->sk_state) != TCP_ESTABLISHED)
+		return true;
+	return afx_anc_room(afx_sk(sk)->peer);
+}
+
 static int afx_stream_sendmsg(struct socket *sock, struct msghdr *msg,
 			      size_t len)
 {
 	struct sock *sk = sock->sk;
 	struct afx_sock *ax = afx_sk(sk);
+	struct scm_cookie scm, *scmp = NULL;
+	const struct afx_msg_creds *creds;
+	struct scm_fp_list *fpl = NULL;
+	struct afx_msg_creds cbuf;
 	struct sock *peer;
+	int err, n, marked;
 	size_t sent = 0;
+	u32 anc_id = 0;
 	long timeo;
-	int err, n;
+	bool carry;
 
 	if (msg->msg_flags & MSG_OOB)
 		return -EOPNOTSUPP;
@@ -760,10 +781,18 @@ static int afx_stream_sendmsg(struct socket *sock, struct msghdr *msg,
 		err = -EISCONN;
 		goto out_err;
 	}
+	if (msg->msg_controllen) {
+		/* As a message's: SCM_CREDENTIALS checked, SCM_RIGHTS taken. */
+		err = afx_msg_scm_send(sock, msg, &scm, &fpl);
+		if (err)
+			goto out_err;
+		scmp = &scm;
+	}
 	peer = ax->peer;
+	creds = afx_msg_creds_for(&cbuf, scmp, sk, peer);
 	if (mutex_lock_interruptible(&ax->tx_lock)) {
 		err = sock_intr_errno(timeo);
-		goto out_err;
+		goto out_scm;
 	}
 
 	afx_sbuf_write_hint(&afx_sk(peer)->rx, len);
@@ -775,19 +804,40 @@ static int afx_stream_sendmsg(struct socket *sock, struct msghdr *msg,
 		}
 		if (sent >= len)
 			break;
-		/* Straight into a waiting reader's memory if it posted it. */
-		n = afx_sbuf_push_direct(&afx_sk(peer)->rx, &msg->msg_iter,
-					 len - sent);
-		if (n) {
-			peer->sk_data_ready(peer);
-			afx_stat_add(sk, AFX_STAT_BYTES_DIRECT, n);
-			sent += n;
-			continue;
+		carry = creds || fpl || afx_anc_busy(peer);
+		if (!carry) {
+			/* Straight into a waiting reader's memory if posted. */
+			n = afx_sbuf_push_direct(&afx_sk(peer)->rx,
+						 &msg->msg_iter, len - sent);
+			if (n) {
+				peer->sk_data_ready(peer);
+				afx_stat_add(sk, AFX_STAT_BYTES_DIRECT, n);
+				sent += n;
+				continue;
+			}
 		}
 		n = min_t(size_t, len - sent, afx_stream_room(sk, peer));
+		/* Marked only when bytes follow (DOC: Stream ancillary data). */
+		marked = 0;
+		if (n && carry) {
+			marked = afx_anc_mark(peer, creds, &fpl, &anc_id);
+			if (marked == -EAGAIN) {
+				err = afx_io_wait(sk, &ax->tx_lock, &timeo,
+						  EPOLLOUT, afx_stream_can_mark);
+				if (err)
+					goto out_unlock;
+				continue;
+			}
+			if (marked < 0) {
+				err = marked;
+				goto out_unlock;
+			}
+		}
 		n = afx_sbuf_push(&afx_sk(peer)->rx, &msg->msg_iter, n);
 		if (n > 0)
 			afx_stream_data_ready(peer, n);
+		else if (marked > 0)
+			afx_anc_unmark(peer, &fpl, &anc_id);
 		if (n < 0) {
 			err = n;
 			goto out_unlock;
@@ -802,18 +852,20 @@ static int afx_stream_sendmsg(struct socket *sock, struct msghdr *msg,
 		if (err)
 			goto out_unlock;
 	}
-	mutex_unlock(&ax->tx_lock);
-	afx_stat_add(sk, AFX_STAT_BYTES_OUT, sent);
-	return sent;
-
+	err = 0;
 out_unlock:
 	mutex_unlock(&ax->tx_lock);
+out_scm:
+	/* Files no mark took: a zero-length or failed write sends none. */
+	afx_msg_files_put(fpl);
+	if (scmp)
+		scm_destroy(scmp);
 out_err:
 	if (sent) {
 		afx_stat_add(sk, AFX_STAT_BYTES_OUT, sent);
 		return sent;
 	}
-	return afx_send_error(msg, err);
+	return err ? afx_send_error(msg, err) : 0;
 }
 
 /**
@@ -863,9 +915,12 @@ static int afx_stream_recvmsg(struct socket *sock, struct msghdr *msg,
 {
 	struct sock *sk = sock->sk;
 	struct afx_sock *ax = afx_sk(sk);
+	bool passcred = test_bit(SOCK_PASSCRED, &sock->flags);
 	bool peek = flags & MSG_PEEK;
-	bool empty, eof;
+	struct afx_anc_seg seg = {};
 	int copied = 0, target, n;
+	bool empty, eof;
+	u32 avail, want;
 	int reset;
 	long timeo;
 	int err = 0;
@@ -882,7 +937,22 @@ static int afx_stream_recvmsg(struct socket *sock, struct msghdr *msg,
 		return sock_intr_errno(timeo);
 
 	for (;;) {
-		n = afx_sbuf_pull(&ax->rx, &msg->msg_iter, len - copied, peek);
+		/*
+		 * No further than the bytes seen, then no further than their
+		 * segment: a mark is there before the bytes it covers
+		 * (DOC: Stream ancillary data in anc.c).
+		 */
+		avail = afx_sbuf_readable(&ax->rx);
+		want = min_t(size_t, len - copied, avail);
+		/* Bytes already read carried nothing if no segment started. */
+		if (copied)
+			seg.started = true;
+		if (want && (seg.started || afx_anc_busy(sk) || passcred)) {
+			want = min(want, afx_anc_next(sk, &seg, passcred, peek));
+			if (!want)
+				break;
+		}
+		n = want ? afx_sbuf_pull(&ax->rx, &msg->msg_iter, want, peek) : 0;
 		if (n < 0) {
 			if (!copied)
 				err = n;
@@ -926,6 +996,8 @@ static int afx_stream_recvmsg(struct socket *sock, struct msghdr *msg,
 			break;
 		}
 	}
+	if (passcred || seg.mark || afx_anc_busy(sk))
+		afx_anc_end(sock, msg, &seg, flags, err ? err : copied);
 	mutex_unlock(&ax->rx_lock);
 	if (copied > 0 && !peek)
 		afx_stat_add(sk, AFX_STAT_BYTES_IN, copied);
@@ -1050,7 +1122,8 @@ static __poll_t afx_stream_poll(struct file *file, struct socket *sock,
 	peer = READ_ONCE(afx_sk(sk)->peer);
 	if (afx_stream_readable(sk, peer))
 		mask |= EPOLLIN | EPOLLRDNORM;
-	if (shutdown & SEND_SHUTDOWN || (peer && afx_stream_room(sk, peer)))
+	if (shutdown & SEND_SHUTDOWN ||
+	    (peer && afx_stream_room(sk, peer) && afx_anc_room(peer)))
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	else
 		sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);

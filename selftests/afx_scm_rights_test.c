@@ -419,7 +419,7 @@ enum how {
 	UNICAST,	/* bound datagram sockets, sendto() */
 	CONNECTED,	/* datagram sockets connected to each other */
 	PAIR,		/* socketpair() */
-	ACCEPTED,	/* seqpacket connect() and accept() */
+	ACCEPTED,	/* seqpacket or stream connect() and accept() */
 };
 
 /*
@@ -459,6 +459,14 @@ FIXTURE_VARIANT_ADD(fx, seqpacket_pair) {
 	.type = SOCK_SEQPACKET, .how = PAIR,
 };
 
+FIXTURE_VARIANT_ADD(fx, stream) {
+	.type = SOCK_STREAM, .how = ACCEPTED,
+};
+
+FIXTURE_VARIANT_ADD(fx, stream_pair) {
+	.type = SOCK_STREAM, .how = PAIR,
+};
+
 FIXTURE_SETUP(fx)
 {
 	uint32_t port;
@@ -496,9 +504,9 @@ FIXTURE_SETUP(fx)
 		self->r = sv[1];
 		break;
 	case ACCEPTED:
-		self->l = afx_listener(SOCK_SEQPACKET, 4, &port);
+		self->l = afx_listener(variant->type, 4, &port);
 		ASSERT_LE(0, self->l);
-		self->s = afx_socket(SOCK_SEQPACKET);
+		self->s = afx_socket(variant->type);
 		ASSERT_LE(0, self->s);
 		ASSERT_EQ(0, afx_connect_port(self->s, port));
 		self->r = accept(self->l, NULL, NULL);
@@ -1015,6 +1023,14 @@ TEST_F(fx, empty_message_carries_files)
 	ASSERT_EQ(0, mkpipe(p));
 	ASSERT_EQ(0, fx_send(self, "", 0, &p[1], 1))
 		TH_LOG("sendmsg: %s", strerror(errno));
+	if (self->type == SOCK_STREAM) {
+		/* A stream's empty write sends nothing, files included. */
+		close(p[1]);
+		EXPECT_EQ(1, pipe_eof(p[0], CLOSE_MS));
+		EXPECT_EQ(1, queue_empty(self->r));
+		close(p[0]);
+		return;
+	}
 	ASSERT_EQ(0, recv_fds(self->r, &r, 0, CTL_FULL))
 		TH_LOG("recvmsg: %s", strerror(errno));
 	ASSERT_EQ(1, r.nfds);
@@ -1276,7 +1292,7 @@ TEST_F(fx, send_to_closed_receiver_keeps_no_file)
 	self->r = -1;
 	errno = 0;
 	EXPECT_EQ(-1, fx_send(self, "x", 1, &p[1], 1));
-	EXPECT_EQ(self->type == SOCK_SEQPACKET ? EPIPE : ECONNREFUSED, errno);
+	EXPECT_EQ(self->type == SOCK_DGRAM ? ECONNREFUSED : EPIPE, errno);
 	close(p[1]);
 	EXPECT_EQ(1, pipe_eof(p[0], CLOSE_MS));
 	close(p[0]);
@@ -1374,6 +1390,48 @@ TEST_F(fx, credentials_checked_before_descriptors)
  * smaller); the one that does not fit (EAGAIN) keeps no file; each read
  * gives its file.
  */
+/*
+ * A stream's bytes fill SO_RCVBUF (or the writer's SO_SNDBUF) whether
+ * their writes pass files or not: the last write that fits in part
+ * carries its file with the bytes it wrote; the next one gets EAGAIN and
+ * keeps no file. Each write's bytes are read by one read, with its file.
+ */
+static void stream_files_take_no_queue_bytes(struct __test_metadata *_metadata,
+					     FIXTURE_DATA(fx) *self, int limit,
+					     int e)
+{
+	static char buf[100];
+	int total = 0, n, i, p[2];
+	ssize_t w, len[200];
+	struct rcvd r;
+
+	for (n = 0; n < 200; n++) {
+		w = fx_send(self, buf, sizeof(buf), &e, 1);
+		if (w <= 0)
+			break;
+		len[n] = w;
+		total += w;
+	}
+	ASSERT_GT(200, n);
+	EXPECT_EQ(limit, total) TH_LOG("%d writes", n);
+	EXPECT_EQ(limit % (int)sizeof(buf), (int)(len[n - 1] % sizeof(buf)));
+	ASSERT_EQ(0, mkpipe(p));
+	errno = 0;
+	EXPECT_EQ(-1, fx_send(self, buf, sizeof(buf), &p[1], 1));
+	EXPECT_EQ(EAGAIN, errno);
+	close(p[1]);
+	EXPECT_EQ(1, pipe_eof(p[0], 0));
+	close(p[0]);
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(len[i], recv_fds(self->r, &r, 0, CTL_FULL))
+			TH_LOG("write %d", i);
+		ASSERT_EQ(1, r.nfds) TH_LOG("write %d", i);
+		EXPECT_EQ(0, r.flags & MSG_CTRUNC);
+		rcvd_close(&r);
+	}
+	EXPECT_EQ(1, queue_empty(self->r));
+}
+
 TEST_F(fx, message_with_files_takes_8_more_bytes_of_queue)
 {
 	int limit, sb = 0, rb = 0, e, p[2], n, i, err = 0;
@@ -1384,10 +1442,15 @@ TEST_F(fx, message_with_files_takes_8_more_bytes_of_queue)
 	ASSERT_EQ(0, afx_get_int(self->r, SOL_SOCKET, SO_RCVBUF, &rb));
 	ASSERT_EQ(0, afx_get_int(self->s, SOL_SOCKET, SO_SNDBUF, &sb));
 	limit = rb;
-	if (self->type == SOCK_SEQPACKET && sb < limit)
+	if (self->type != SOCK_DGRAM && sb < limit)
 		limit = sb;
 	e = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_LE(0, e);
+	if (self->type == SOCK_STREAM) {
+		stream_files_take_no_queue_bytes(_metadata, self, limit, e);
+		close(e);
+		return;
+	}
 	for (n = 0; n < 10000; n++) {
 		if (fx_send(self, buf, sizeof(buf), &e, 1) != sizeof(buf)) {
 			err = errno;
