@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 
 #include "kselftest_harness.h"
@@ -1808,6 +1809,174 @@ TEST_F_TIMEOUT(race, two_writers_keep_each_send_whole, RACE_TIMEOUT)
 	       iters, iters / (now_s() - t0), mixed, bad);
 	ASSERT_LT(0, iters);
 	EXPECT_EQ(0, bad);
+}
+
+/* ---- stream: ancillary data against a concurrent reader ------------------- */
+
+#define ANC_WRITES	64
+
+struct anc_writer {
+	int fd;
+	int efd;
+	int failed;
+};
+
+/* The size of write @k of a round: 1 byte to about 7 KiB, crossing pages. */
+static size_t anc_len(int k)
+{
+	return 1 + (size_t)k * 113 % 7000;
+}
+
+/*
+ * Write ANC_WRITES writes, write k filled with k; the odd ones pass an
+ * eventfd (SCM_RIGHTS), so every boundary is where what the bytes carry
+ * changes. Then SHUT_WR.
+ */
+static void write_anc(void *p)
+{
+	static unsigned char buf[7001];
+	struct anc_writer *w = p;
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov;
+	struct msghdr mh;
+	struct cmsghdr *c;
+	size_t len, done;
+	ssize_t n;
+	int k;
+
+	for (k = 0; k < ANC_WRITES; k++) {
+		len = anc_len(k);
+		memset(buf, k, len);
+		for (done = 0; done < len; done += n) {
+			memset(&mh, 0, sizeof(mh));
+			iov.iov_base = buf + done;
+			iov.iov_len = len - done;
+			mh.msg_iov = &iov;
+			mh.msg_iovlen = 1;
+			if ((k & 1) && !done) {
+				memset(&u, 0, sizeof(u));
+				mh.msg_control = u.b;
+				mh.msg_controllen = sizeof(u.b);
+				c = CMSG_FIRSTHDR(&mh);
+				c->cmsg_level = SOL_SOCKET;
+				c->cmsg_type = SCM_RIGHTS;
+				c->cmsg_len = CMSG_LEN(sizeof(int));
+				memcpy(CMSG_DATA(c), &w->efd, sizeof(int));
+			}
+			n = sendmsg(w->fd, &mh, MSG_NOSIGNAL);
+			if (n <= 0) {
+				w->failed++;
+				return;
+			}
+		}
+	}
+	shutdown(w->fd, SHUT_WR);
+}
+
+/*
+ * A writer whose writes alternate between passing a file and not, on one
+ * CPU, against a reader of random sizes on the other, with a small
+ * receive buffer so that writers wait part-way: every read holds bytes of
+ * one write only, the file comes exactly once per odd write, with the
+ * read that starts it, and EOF only after the last byte.
+ */
+TEST_F_TIMEOUT(race, stream_files_never_merged_across_writes, RACE_TIMEOUT)
+{
+	double end = now_s() + race_seconds(), t0 = now_s();
+	long iters = 0, merged = 0, misplaced = 0, lost = 0;
+	struct anc_writer w = { 0 };
+	unsigned char data[8192];
+	size_t off, want;
+	int fds[2], k, nfds;
+	struct race r;
+	ssize_t n;
+
+	ASSERT_EQ(0, race_start(&r, write_anc));
+	while (now_s() < end) {
+		union {
+			char b[CMSG_SPACE(sizeof(int) * 4)];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov;
+		struct msghdr mh;
+		struct cmsghdr *c;
+		int files = 0, i;
+
+		ASSERT_EQ(0, afx_stream_pair(fds));
+		ASSERT_EQ(0, afx_set_int(fds[1], SOL_SOCKET, SO_RCVBUF, 8192));
+		w.fd = fds[0];
+		w.efd = eventfd(0, EFD_CLOEXEC);
+		ASSERT_LE(0, w.efd);
+		w.failed = 0;
+		race_go(&r, ++iters, &w);
+		k = 0;
+		off = 0;
+		for (;;) {
+			want = 1 + (size_t)(random() % sizeof(data));
+			memset(&mh, 0, sizeof(mh));
+			iov.iov_base = data;
+			iov.iov_len = want;
+			mh.msg_iov = &iov;
+			mh.msg_iovlen = 1;
+			mh.msg_control = u.b;
+			mh.msg_controllen = sizeof(u.b);
+			n = recvmsg(fds[1], &mh, 0);
+			ASSERT_LE(0, n) TH_LOG("recvmsg: %s", strerror(errno));
+			if (!n)
+				break;
+			nfds = 0;
+			for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+				if (c->cmsg_type != SCM_RIGHTS)
+					continue;
+				for (i = 0; i < (int)((c->cmsg_len - CMSG_LEN(0)) /
+						      sizeof(int)); i++) {
+					int fd;
+
+					memcpy(&fd, CMSG_DATA(c) + i * sizeof(int),
+					       sizeof(fd));
+					close(fd);
+					nfds++;
+				}
+			}
+			files += nfds;
+			if (nfds && (!(k & 1) || off || nfds != 1))
+				misplaced++;
+			if (!nfds && (k & 1) && !off)
+				misplaced++;
+			for (i = 0; i < n; i++)
+				if (data[i] != (unsigned char)k)
+					break;
+			if (i < n || off + n > anc_len(k)) {
+				merged++;
+				break;
+			}
+			off += n;
+			if (off == anc_len(k)) {
+				k++;
+				off = 0;
+			}
+		}
+		/* A reader that stopped early lets a blocked writer go. */
+		close(fds[1]);
+		race_wait(&r, iters);
+		if (!merged && (w.failed || k != ANC_WRITES ||
+				files != ANC_WRITES / 2))
+			lost++;
+		close(w.efd);
+		close(fds[0]);
+		if (merged || misplaced || lost)
+			break;
+	}
+	race_stop(&r);
+	TH_LOG("%ld rounds, %.0f/s, %ld merged, %ld files misplaced, %ld rounds short",
+	       iters, iters / (now_s() - t0), merged, misplaced, lost);
+	ASSERT_LT(0, iters);
+	EXPECT_EQ(0, merged);
+	EXPECT_EQ(0, misplaced);
+	EXPECT_EQ(0, lost);
 }
 
 /* ---- stream: zero-length send after SHUT_WR ------------------------------- */

@@ -179,6 +179,29 @@ static void sbuf_readable_before(struct kunit *test)
 }
 
 /* Many laps of the ring with the buffer kept part full: nothing is lost. */
+/* Byte numbers: the producer's count of bytes pushed, the consumer's pulled. */
+static void sbuf_byte_numbers(struct kunit *test)
+{
+	struct afx_sbuf *sb = ks_sbuf(test);
+	u8 *buf = kunit_kzalloc(test, 2 * PAGE_SIZE, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_pushed(sb), 0U);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_pulled(sb), 0U);
+	KUNIT_ASSERT_EQ(test, ks_push(sb, buf, 10), 10);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_pushed(sb), 10U);
+	KUNIT_ASSERT_EQ(test, ks_pull(sb, buf, 4, true), 4);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_pulled(sb), 0U);
+	KUNIT_ASSERT_EQ(test, ks_pull(sb, buf, 4, false), 4);
+	KUNIT_EXPECT_EQ(test, afx_sbuf_pulled(sb), 4U);
+	KUNIT_ASSERT_EQ(test, ks_push(sb, buf, 2 * PAGE_SIZE),
+			(int)(2 * PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, afx_sbuf_pushed(sb), (u32)(10 + 2 * PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, afx_sbuf_pushed(sb) - afx_sbuf_pulled(sb),
+			afx_sbuf_readable(sb));
+	afx_sbuf_purge(sb);
+}
+
 static void sbuf_laps(struct kunit *test)
 {
 	struct afx_sbuf *sb = ks_sbuf(test);
@@ -620,6 +643,7 @@ static struct kunit_case afx_sbuf_cases[] = {
 	KUNIT_CASE(sbuf_limit_and_room),
 	KUNIT_CASE(sbuf_readable_before),
 	KUNIT_CASE(sbuf_laps),
+	KUNIT_CASE(sbuf_byte_numbers),
 	KUNIT_CASE(sbuf_shutdown_and_discard),
 	KUNIT_CASE(sbuf_discard_pages),
 	KUNIT_CASE(sbuf_purge),
