@@ -513,9 +513,15 @@ EXPORT_SYMBOL_IF_KUNIT(afx_anc_discard);
 void afx_anc_free(struct sock *sk)
 {
 	struct afx_sock *ax = afx_sk(sk);
+	struct afx_anc *anc = ax->rx_anc;
+	struct afx_anc_mark *m, *tmp;
 
-	afx_anc_discard(sk);
-	kfree(ax->rx_anc);
+	if (!anc)
+		return;
+	/* No lock: afx_anc.lock is never taken in softirq context otherwise. */
+	list_for_each_entry_safe(m, tmp, &anc->marks, node)
+		afx_anc_mark_free(m);
+	kfree(anc);
 	ax->rx_anc = NULL;
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_anc_free);

@@ -6,10 +6,11 @@
  *   a reader with SO_PASSCRED gets the sender's pid, uid and gid, or, for
  *   a datagram queued while neither end asked, pid 0 and the overflow ids;
  *   a sender may claim only what it is allowed to (EPERM, ESRCH); bad
- *   control messages are refused (EINVAL), and so is SCM_RIGHTS (not
- *   supported yet), with nothing queued; MSG_CTRUNC without a control
- *   buffer; ids are translated into the reader's user namespace; socketpair
- *   and broadcast carry them too; FIONREAD and /proc count payload only.
+ *   control messages are refused (EINVAL), and so is passing an AF_X
+ *   socket in SCM_RIGHTS (EOPNOTSUPP), with nothing queued; MSG_CTRUNC
+ *   without a control buffer; ids are translated into the reader's user
+ *   namespace; socketpair and broadcast carry them too; FIONREAD and
+ *   /proc count payload only.
  *
  * Documentation/afx.rst, "Credentials". Credentials still queued when a
  * socket closes are released: the debug lane's kmemleak gate checks

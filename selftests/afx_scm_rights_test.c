@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * afx_scm_rights_test.c - passing open files (SCM_RIGHTS) on datagram and
- * seqpacket sockets.
+ * afx_scm_rights_test.c - passing open files (SCM_RIGHTS) on datagram,
+ * seqpacket and stream sockets.
  *
  *   the reader gets new descriptors for the same open files (one file
  *   offset, one set of status flags), all in one SCM_RIGHTS message, with
@@ -23,8 +23,10 @@
  *   2000 messages per socket type, half read, half dropped.
  *
  * Every case runs on a unicast datagram pair, a connected datagram pair,
- * a datagram socketpair(), an accepted seqpacket connection and a
- * seqpacket socketpair() (FIXTURE(fx)), unless it is about one of them.
+ * a datagram socketpair(), an accepted seqpacket connection, a seqpacket
+ * socketpair(), an accepted stream connection and a stream socketpair()
+ * (FIXTURE(fx)), unless it is about one of them; on streams a "message"
+ * is the bytes of one write (afx_stream_anc_test has the stream rules).
  *
  * Documentation/afx.rst, "File descriptors" (and "Errors", the send
  * tables). That a passed file was closed, and not before it should be, is
@@ -1871,16 +1873,17 @@ TEST_F(dg, descriptor_errors_before_destination_errors)
  * Messages sent on a connection the listener never accepted keep their
  * files until the listener closes, which closes the connection and them.
  */
-TEST(seqpacket_unaccepted_connection_files_closed_with_listener)
+static void unaccepted_files_closed_with_listener(struct __test_metadata *_metadata,
+						 int type)
 {
 	uint32_t port;
 	int l, c, p[2];
 
 	afx_watchdog(WATCHDOG_SEC);
-	l = afx_listener(SOCK_SEQPACKET, 4, &port);
+	l = afx_listener(type, 4, &port);
 	AFX_SKIP_IF_NO_AFX(l);
 	ASSERT_LE(0, l);
-	c = afx_socket(SOCK_SEQPACKET);
+	c = afx_socket(type);
 	ASSERT_LE(0, c);
 	ASSERT_EQ(0, afx_connect_port(c, port));
 	ASSERT_EQ(0, mkpipe(p));
@@ -1894,6 +1897,16 @@ TEST(seqpacket_unaccepted_connection_files_closed_with_listener)
 	close(p[0]);
 	close(c);
 	afx_watchdog(0);
+}
+
+TEST(seqpacket_unaccepted_connection_files_closed_with_listener)
+{
+	unaccepted_files_closed_with_listener(_metadata, SOCK_SEQPACKET);
+}
+
+TEST(stream_unaccepted_connection_files_closed_with_listener)
+{
+	unaccepted_files_closed_with_listener(_metadata, SOCK_STREAM);
 }
 
 /* ---- storm -------------------------------------------------------------------- */
