@@ -565,7 +565,6 @@ static inline u32 afx_msg_size(u32 len, bool creds, bool files)
 
 struct scm_cookie;
 struct scm_fp_list;
-struct afx_anc;
 struct afx_anc_mark;
 
 /* Most marks of ancillary data waiting at one stream receiver (anc.c). */
@@ -587,9 +586,53 @@ struct afx_anc_seg {
 	struct afx_msg_extra x;
 };
 
+/**
+ * struct afx_anc - the marks of a stream receiver (DOC: Stream
+ *	ancillary data)
+ * @lock: guards @marks, @count, @next_id and each mark's @fpl
+ * @count: marks on @marks; read locklessly as a hint
+ * @next_id: the id of the last mark made
+ * @marks: the marks, oldest first
+ */
+struct afx_anc {
+	spinlock_t lock; /* @marks, @count */
+	unsigned int count;
+	u32 next_id;
+	struct list_head marks;
+};
+
+/**
+ * afx_anc_busy() - might a stream receiver have marks?
+ * @rcv: the receiver
+ *
+ * Return: false when it certainly has none, as its producer or consumer
+ * sees it (DOC: Stream ancillary data).
+ */
+static inline bool afx_anc_busy(const struct sock *rcv)
+{
+	struct afx_anc *anc;
+
+	/* Pairs with the release in afx_anc_mark(): initialised. */
+	anc = smp_load_acquire(&afx_sk(rcv)->rx_anc);
+	return anc && READ_ONCE(anc->count);
+}
+
+/**
+ * afx_anc_room() - can one more mark wait at a stream receiver?
+ * @rcv: the receiver
+ *
+ * Return: true while fewer than AFX_ANC_MARKS wait; a snapshot.
+ */
+static inline bool afx_anc_room(const struct sock *rcv)
+{
+	struct afx_anc *anc;
+
+	/* Pairs with the release in afx_anc_mark(): initialised. */
+	anc = smp_load_acquire(&afx_sk(rcv)->rx_anc);
+	return !anc || READ_ONCE(anc->count) < AFX_ANC_MARKS;
+}
+
 /* anc.c */
-bool afx_anc_busy(const struct sock *rcv);
-bool afx_anc_room(const struct sock *rcv);
 int afx_anc_mark(struct sock *rcv, const struct afx_msg_creds *creds,
 		 struct scm_fp_list **fpl, u32 *id);
 void afx_anc_unmark(struct sock *rcv, struct scm_fp_list **fpl, u32 *id);

@@ -96,21 +96,6 @@ struct afx_anc_mark {
 	struct scm_fp_list *fpl;
 };
 
-/**
- * struct afx_anc - the marks of a stream receiver (DOC: Stream
- *	ancillary data)
- * @lock: guards @marks, @count, @next_id and each mark's @fpl
- * @count: marks on @marks; read locklessly as a hint
- * @next_id: the id of the last mark made
- * @marks: the marks, oldest first
- */
-struct afx_anc {
-	spinlock_t lock; /* @marks, @count */
-	unsigned int count;
-	u32 next_id;
-	struct list_head marks;
-};
-
 static bool afx_anc_null(const struct afx_anc_mark *m)
 {
 	return !m->creds.pid && !m->files;
@@ -134,39 +119,6 @@ static void afx_anc_mark_free(struct afx_anc_mark *m)
 	afx_msg_files_put(m->fpl);
 	kfree(m);
 }
-
-/**
- * afx_anc_busy() - might a stream receiver have marks?
- * @rcv: the receiver
- *
- * Return: false when it certainly has none, as its producer or consumer
- * sees it (DOC: Stream ancillary data).
- */
-bool afx_anc_busy(const struct sock *rcv)
-{
-	struct afx_anc *anc;
-
-	/* Pairs with the release in afx_anc_mark(): initialised. */
-	anc = smp_load_acquire(&afx_sk(rcv)->rx_anc);
-	return anc && READ_ONCE(anc->count);
-}
-EXPORT_SYMBOL_IF_KUNIT(afx_anc_busy);
-
-/**
- * afx_anc_room() - can one more mark wait at a stream receiver?
- * @rcv: the receiver
- *
- * Return: true while fewer than AFX_ANC_MARKS wait; a snapshot.
- */
-bool afx_anc_room(const struct sock *rcv)
-{
-	struct afx_anc *anc;
-
-	/* Pairs with the release in afx_anc_mark(): initialised. */
-	anc = smp_load_acquire(&afx_sk(rcv)->rx_anc);
-	return !anc || READ_ONCE(anc->count) < AFX_ANC_MARKS;
-}
-EXPORT_SYMBOL_IF_KUNIT(afx_anc_room);
 
 /* Does a write need a new mark after @last, under afx_anc.lock? */
 static bool afx_anc_needed(const struct afx_anc_mark *last,

@@ -302,7 +302,7 @@ static bool afx_msg_passcred(const struct sock *sk)
  * afx_msg_creds_for() - the credentials a message from @sk to @rcv carries
  * @buf: where to build them
  * @scm: the sender's control messages, or NULL
- * @sk: the sender
+ * @sk: the sender, in its own sendmsg() (so it has its struct socket)
  * @rcv: the receiver
  *
  * Those the sender gave in @scm (SCM_CREDENTIALS, already checked by
@@ -322,7 +322,9 @@ const struct afx_msg_creds *afx_msg_creds_for(struct afx_msg_creds *buf,
 		buf->gid = scm->creds.gid;
 		return buf;
 	}
-	if (!afx_msg_passcred(sk) && !afx_msg_passcred(rcv))
+	/* The sender's own socket is stable in its own call: no RCU. */
+	if (!test_bit(SOCK_PASSCRED, &sk->sk_socket->flags) &&
+	    !afx_msg_passcred(rcv))
 		return NULL;
 	buf->pid = task_tgid(current);
 	buf->uid = current_uid();
