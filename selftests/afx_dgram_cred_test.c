@@ -112,17 +112,6 @@ static ssize_t recv_creds(int fd, void *buf, size_t len, struct ucred *uc,
 	return n;
 }
 
-static int overflow_id(const char *name)
-{
-	char path[64];
-	int v = -1;
-
-	snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
-	if (afx_read_sysctl_int(path, &v))
-		return -1;
-	return v;
-}
-
 /* A reader with SO_PASSCRED gets the sender's pid, uid and gid. */
 TEST_F(dg, passcred_reader_gets_sender_creds)
 {
@@ -173,8 +162,8 @@ TEST_F(dg, either_end_asks)
 	EXPECT_EQ('3', b[0]);
 	ASSERT_EQ(1, has);
 	EXPECT_EQ(0, uc.pid);
-	EXPECT_EQ((uid_t)overflow_id("overflowuid"), uc.uid);
-	EXPECT_EQ((gid_t)overflow_id("overflowgid"), uc.gid);
+	EXPECT_EQ((uid_t)afx_overflow_id("overflowuid"), uc.uid);
+	EXPECT_EQ((gid_t)afx_overflow_id("overflowgid"), uc.gid);
 }
 
 /* SCM_CREDENTIALS with the sender's own ids; root may claim others. */

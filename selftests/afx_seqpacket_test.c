@@ -219,17 +219,6 @@ static ssize_t recv_creds(int fd, void *buf, size_t len, struct ucred *uc,
 	return n;
 }
 
-static int overflow_id(const char *name)
-{
-	char path[64];
-	int v = -1;
-
-	snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
-	if (afx_read_sysctl_int(path, &v))
-		return -1;
-	return v;
-}
-
 /*
  * A connected seqpacket pair through a listener of @backlog on an
  * ephemeral port: 0, or -1 with errno (and whatever was opened closed).
@@ -1609,8 +1598,8 @@ TEST_F(sq, creds_attached_when_either_end_asks)
 	EXPECT_EQ('3', b[0]);
 	ASSERT_EQ(1, has);
 	EXPECT_EQ(0, uc.pid);
-	EXPECT_EQ((uid_t)overflow_id("overflowuid"), uc.uid);
-	EXPECT_EQ((gid_t)overflow_id("overflowgid"), uc.gid);
+	EXPECT_EQ((uid_t)afx_overflow_id("overflowuid"), uc.uid);
+	EXPECT_EQ((gid_t)afx_overflow_id("overflowgid"), uc.gid);
 	/* the reader asks, the sender does not */
 	ASSERT_EQ(1, send(self->c, "4", 1, 0));
 	ASSERT_EQ(1, recv_creds(self->a, b, sizeof(b), &uc, &has));

@@ -134,17 +134,6 @@ static void got_close(struct got *g)
 		close(g->fds[--g->nfds]);
 }
 
-static int overflow_id(const char *name)
-{
-	char path[64];
-	int v = -1;
-
-	snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
-	if (afx_read_sysctl_int(path, &v))
-		return -1;
-	return v;
-}
-
 static int set_passcred(int fd)
 {
 	int one = 1;
@@ -384,7 +373,7 @@ TEST_F(sp, reader_without_passcred_merges_writers)
  */
 TEST_F(sp, unmarked_bytes_read_as_nobody)
 {
-	int ouid = overflow_id("overflowuid"), ogid = overflow_id("overflowgid");
+	int ouid = afx_overflow_id("overflowuid"), ogid = afx_overflow_id("overflowgid");
 	struct got g;
 
 	ASSERT_LE(0, ouid);

@@ -532,6 +532,17 @@ int afx_read_sysctl_int(const char *path, int *val)
 	return 0;
 }
 
+int afx_overflow_id(const char *name)
+{
+	char path[64];
+	int v = -1;
+
+	snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
+	if (afx_read_sysctl_int(path, &v))
+		return -1;
+	return v;
+}
+
 int afx_write_sysctl_int(const char *path, int val)
 {
 	FILE *f = fopen(path, "w");

@@ -205,6 +205,8 @@ long afx_drain(int fd);			/* MSG_DONTWAIT recvs until EAGAIN/EOF */
 int afx_send_all(int fd, const void *buf, size_t len);
 int afx_recv_all(int fd, void *buf, size_t len);	/* EOF: ENODATA */
 int afx_read_sysctl_int(const char *path, int *val);
+/* kernel.overflowuid or kernel.overflowgid (@name), -1 if unreadable. */
+int afx_overflow_id(const char *name);
 int afx_write_sysctl_int(const char *path, int val);
 int afx_write_file(const char *path, const char *val);	/* proc, debugfs, cgroupfs */
 
