@@ -7,16 +7,20 @@
 #   make / make module   build afx.ko (and any other module Kbuild lists)
 #   make userspace       static demo and selftest binaries in build/
 #   make check           deps, build, static analysis, all tests in QEMU,
-#                        on the Debian kernel and on the debug kernel
-#   make kunit           the KUnit suites (afx_kunit.ko) on the debug kernel
+#                        on the Debian kernel, the 6.1 and 6.12 debug
+#                        kernels and the 6.1 PREEMPT_RT kernel
+#                        (AFX_LANES, scripts/check.sh)
+#   make kunit           the KUnit suites (afx_kunit.ko) on the 6.1 debug
+#                        kernel (KUNIT_LANE=debug-6.12: on the 6.12 one)
 #   make debug-kernel    build (or find cached) the KASAN/lockdep/kmemleak
 #                        kernel of the debug lane, print its tree
+#                        (AFX_DEBUG_SERIES=6.12: the 6.12 one)
 #   make run             build, boot QEMU, load the module, run the demos
 #   make fuzz            trinity and afx-fuzz on the debug kernel for
 #                        FUZZ_SECONDS (600; scripts/fuzz.sh)
 #   make soak            only the soak (selftests/soak.sh), SOAK_SECONDS long,
 #                        and afx_scale_test with SCALE_SOCKETS sockets
-#                        (600), on the Debian and the debug kernel
+#                        (600), on every kernel lane
 #   make bench           benchmark against AF_UNIX, pipes, TCP/UDP, vsock:
 #                        bench-results/ and Documentation/performance.rst
 #   make shell           boot QEMU with the module loaded, interactive shell
@@ -122,7 +126,7 @@ check:
 	scripts/check.sh
 
 kunit:
-	scripts/debug-lane.sh kunit
+	scripts/lane.sh kunit $(KUNIT_LANE)
 
 debug-kernel:
 	scripts/debug-kernel.sh

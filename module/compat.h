@@ -22,9 +22,18 @@
 #include <linux/uio.h>
 
 /*
- * AFX_HAVE_ACCEPT_ARG: stream.c writes out both proto_ops.accept
- * signatures, so that each reads and greps as what it is.
+ * The parameters of proto_ops.accept after sock and newsock, and the
+ * O_ flags among them. 6.10 passes a struct proto_accept_arg instead of
+ * flags and kern ("net: have do_accept() take a struct proto_accept_arg
+ * argument").
  */
+#ifdef AFX_HAVE_ACCEPT_ARG
+#define AFX_ACCEPT_PARAMS	struct proto_accept_arg *arg
+#define AFX_ACCEPT_FLAGS	(arg->flags)
+#else
+#define AFX_ACCEPT_PARAMS	int flags, bool kern
+#define AFX_ACCEPT_FLAGS	(flags)
+#endif
 
 /* afx never implements sendpage; older kernels want the stub set. */
 #ifdef AFX_HAVE_SENDPAGE

@@ -677,20 +677,11 @@ static int afx_stream_socketpair(struct socket *sock1, struct socket *sock2)
 	return 0;
 }
 
-/* proto_ops.accept: its arguments changed in 6.10 (compat.h). */
-#ifdef AFX_HAVE_ACCEPT_ARG
 static int afx_stream_accept(struct socket *sock, struct socket *newsock,
-			     struct proto_accept_arg *arg)
+			     AFX_ACCEPT_PARAMS)
 {
-	return afx_stream_accept_flags(sock, newsock, arg->flags);
+	return afx_stream_accept_flags(sock, newsock, AFX_ACCEPT_FLAGS);
 }
-#else
-static int afx_stream_accept(struct socket *sock, struct socket *newsock,
-			     int flags, bool kern)
-{
-	return afx_stream_accept_flags(sock, newsock, flags);
-}
-#endif
 
 /**
  * afx_stream_connected() - wait for a connection to be usable

@@ -13,11 +13,15 @@
 #      DKMS (scripts/package-check.sh)
 #   4. initramfs, boot QEMU, scripts/guest/check.sh   1 test per TAP result
 #      (see that script for how guest results are counted)
-#   5. the debug lane (scripts/debug-lane.sh check): the same modules and
-#      selftests on a KASAN/lockdep/kmemleak/UBSAN kernel, plus the KUnit
-#      suites, a kmemleak scan and the kernel log; every result is named
-#      "debug: ..."
-#   6. list the failures, end with `N passed, N failed` (both lanes)
+#   5. the other lanes (scripts/lane.sh check LANE), in this order:
+#      rt          the same modules and selftests on Debian's 6.1
+#                  PREEMPT_RT kernel; results named "rt: ..."
+#      debug       ... on the 6.1 KASAN/lockdep/kmemleak/UBSAN kernel, plus
+#                  the KUnit suites, the fuzzers, a kmemleak scan and the
+#                  kernel log; results named "debug: ..."
+#      debug-6.12  the same on a 6.12 debug kernel; "6.12: ..."
+#   6. the time of each lane, the failures, and last `N passed, N failed`
+#      (all lanes)
 #
 # Exit status 0 only when nothing failed and the guests finished.
 #
@@ -26,7 +30,10 @@
 # AFX_VM_TIMEOUT (whole guest run, default 1800 s), AFX_SKIP_STATIC=1,
 # AFX_KERNEL_ARGS (appended to the guest kernel command line),
 # AFX_RACE_SECONDS (how long each race test loops, default 3),
-# AFX_SKIP_DEBUG=1 (no debug lane; see scripts/debug-lane.sh for its knobs).
+# AFX_LANES (the lanes of step 5, default "rt debug debug-6.12", "none"
+# for none; see
+# scripts/lane.sh for their knobs), AFX_SKIP_DEBUG=1 (only the rt lane of
+# them).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -36,6 +43,9 @@ mkdir -p build/logs
 results=build/results.txt
 : >"$results"
 results_init "$results"
+times=build/lane-times.txt
+: >"$times"
+check_start=$SECONDS
 
 echo "===== dependencies"
 if ! scripts/deps.sh; then
@@ -46,6 +56,7 @@ fi
 echo "kernel: $(scripts/kver.sh) ($(scripts/kver.sh --kdir))"
 
 module_ok=1
+stock_start=$SECONDS
 step "build: module (make module)" build/logs/module.log make module || module_ok=0
 # -k: one broken program must not keep the others out of the run.
 step "build: userspace (make userspace)" build/logs/userspace.log make -k userspace || true
@@ -116,9 +127,21 @@ else
 	record FAIL "guest: not run (module did not build)"
 fi
 
-if [[ "${AFX_SKIP_DEBUG:-0}" != 1 ]]; then
-	# It records into $results itself; its exit status adds nothing.
-	AFX_RESULTS=$results scripts/debug-lane.sh check || true
-fi
+printf 'stock\t%s\n' "$((SECONDS - stock_start))" >>"$times"
 
+lanes=${AFX_LANES:-rt debug debug-6.12}
+[[ "${AFX_SKIP_DEBUG:-0}" != 1 ]] || lanes=${AFX_LANES:-rt}
+for lane in $lanes; do
+	[[ "$lane" != none ]] || continue
+	# It records into $results itself; its exit status adds nothing.
+	AFX_RESULTS=$results AFX_LANE_TIMES=$times scripts/lane.sh check "$lane" || true
+done
+
+echo
+echo "===== time per lane"
+# The stock lane's time includes the static checks and packaging.
+while IFS=$'\t' read -r lane s; do
+	printf '%-12s %4d s\n' "$lane" "$s"
+done <"$times"
+printf '%-12s %4d s\n' "make check" "$((SECONDS - check_start))"
 summary

@@ -18,6 +18,9 @@ packages=(
 	cpio kmod xz-utils		# initramfs, modinfo, linux-source tarball
 	sparse				# static analysis (C=2)
 	linux-source-6.1		# checkpatch.pl and kselftest_harness.h
+	linux-source-6.12		# the 6.12 debug lane's kernel
+	linux-image-rt-amd64		# the PREEMPT_RT lane's kernel ...
+	linux-headers-rt-amd64		# ... and its kbuild tree
 	bc flex bison libelf-dev libssl-dev python3	# the debug kernel, kunit.py
 	dkms				# make dkms-install; checked by package-check.sh
 	gnuplot-nox			# make bench: the plots

@@ -11,7 +11,9 @@
 #
 # Environment: FUZZ_SECONDS (default 600: half trinity, a quarter each
 # afx-fuzz as nobody and as root in a new network namespace), FUZZ_SEED
-# (default: random, printed), and the debug lane's knobs.
+# (default: random, printed), FUZZ_LANE (debug or debug-6.12, default
+# debug: the 6.1 debug kernel), and the debug lanes' knobs
+# (scripts/lane.sh).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -31,14 +33,15 @@ export AFX_FUZZ_SECONDS=$secs
 [[ -z "${FUZZ_SEED:-}" ]] || export AFX_FUZZ_SEED=$FUZZ_SEED
 # The guest also boots, runs KUnit and scans for leaks: allow 20 minutes.
 export AFX_DEBUG_VM_TIMEOUT=${AFX_DEBUG_VM_TIMEOUT:-$((secs + 1200))}
-dir=${AFX_DEBUG_DIR:-build/debug}
+lane=${FUZZ_LANE:-debug}
+dir=build/$lane
 mkdir -p "$dir"
 export AFX_RESULTS=$dir/fuzz-results.txt
 : >"$AFX_RESULTS"
 results_init "$AFX_RESULTS"
 
 start=$SECONDS
-scripts/debug-lane.sh check || true
+scripts/lane.sh check "$lane" || true
 
 echo
 echo "===== fuzz figures ($((SECONDS - start))s in all)"

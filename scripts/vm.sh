@@ -48,7 +48,7 @@ qemu=(
 	# RDRAND seeds the guest's CRNG at boot, as on real machines; without
 	# it the CRNG stays unready and every get_random_u32() runs a ChaCha
 	# block (10k instructions per afx ephemeral bind, TCP's ports too).
-	-cpu qemu64,+rdrand,+rdseed
+	-cpu qemu64,+rdrand
 	-m "${AFX_VM_MEM:-1G}"
 	-smp "${AFX_VM_SMP:-2}"
 	-nographic		# serial console on stdio, no display

@@ -87,6 +87,7 @@ run_test() {
 		dmesg | tail -n 150
 	) &
 	watchdog=$!
+	t0=$(date +%s)
 	(
 		setsid sh -c 'echo $$ >/tmp/afx-test.pgid; exec "$@"' sh \
 			timeout -s KILL "$test_timeout" "$@" </dev/null
@@ -95,6 +96,7 @@ run_test() {
 	) 2>&1 | tee "$out"
 	kill "$watchdog" 2>/dev/null
 	rc=$(cat /tmp/afx-test.rc)
+	echo "($label: $(($(date +%s) - t0))s)"
 	parse_tap "$label" "$out" "$rc"
 	# A test may unload afx to test rmmod; the next one needs it back.
 	if [ ! -d /sys/module/afx ]; then

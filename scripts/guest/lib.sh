@@ -99,10 +99,12 @@ parse_tap() {
 }
 
 # The skips that may happen, one file of LANE<TAB>NAME-GLOB<TAB>REASON
-# lines; LANE is stock, debug (uname -r ends in -afx-debug) or any.
+# lines; LANE is stock, debug (uname -r ends in -afx-debug: the 6.1 and
+# 6.12 debug kernels), rt (a PREEMPT_RT kernel, uname -r *-rt-*) or any.
 expected_skips=${AFX_EXPECTED_SKIPS:-$AFX_ROOT/selftests/expected-skips}
 case "$(uname -r)" in
 *-afx-debug) lane=${AFX_LANE:-debug} ;;
+*-rt-*) lane=${AFX_LANE:-rt} ;;
 *) lane=${AFX_LANE:-stock} ;;
 esac
 
