@@ -423,7 +423,16 @@ static int __afx_sbuf_pull(struct afx_sbuf *sb, u32 skip, struct iov_iter *to,
 		off = tail & ~PAGE_MASK;
 		slot = afx_sbuf_slot(tail);
 		chunk = min_t(size_t, len - done, PAGE_SIZE - off);
-		n = copy_page_to_iter(sb->ring->slots[slot], off, chunk, to);
+		/*
+		 * A copy, never a reference: copy_page_to_iter() would hand
+		 * the ring's page itself to a pipe (splice() out of the
+		 * socket on kernels before 6.4), which then reads it as a
+		 * truncated page cache page (ENODATA), and would see it
+		 * rewritten once the ring reuses it. Ring pages are never
+		 * highmem (AFX_SBUF_GFP).
+		 */
+		n = copy_to_iter(page_address(sb->ring->slots[slot]) + off,
+				 chunk, to);
 		done += n;
 		tail += n;
 		if (!peek) {
