@@ -28,8 +28,9 @@
 #   make sparse          C=2 build (add W=1 for extra gcc warnings)
 #   make deps            install missing Debian packages
 #   make install         afx.ko, afx_diag.ko to /lib/modules/$(KVER)/extra
-#                        (then depmod), afx-ss, the uapi headers and the
-#                        man pages under $(PREFIX); DESTDIR= stages it
+#                        (then depmod), afx-ss, afx-run and its library,
+#                        the uapi headers and the man pages under
+#                        $(PREFIX); DESTDIR= stages it
 #   make uninstall       remove what make install put there
 #   make dkms-install    register, build and install the modules with DKMS
 #   make dkms-uninstall  remove them from DKMS again
@@ -64,6 +65,8 @@ TEST_HDRS := $(wildcard selftests/*.h selftests/lib/*.h include/*.h)
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
+# afx-run(1) and the library it preloads (afx-run/).
+RUN_BINS := $(BUILD)/afx-run $(BUILD)/libafx-run.so
 DEMO_BINS := $(patsubst userspace-demo/%.c,$(BUILD)/%,$(DEMO_SRCS))
 TEST_BINS := $(patsubst selftests/%.c,$(BUILD)/%,$(TEST_SRCS))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/%,$(BENCH_SRCS))
@@ -81,7 +84,7 @@ all: module
 module modules:
 	$(MAKE) $(KBUILD_ARGS) modules
 
-userspace: $(TOOL_BINS) $(DEMO_BINS) $(TEST_BINS) $(BENCH_BINS)
+userspace: $(TOOL_BINS) $(DEMO_BINS) $(TEST_BINS) $(BENCH_BINS) $(RUN_BINS)
 
 $(BUILD):
 	mkdir -p $@
@@ -107,6 +110,15 @@ $(BUILD)/%: selftests/%.c $(TEST_LIB_OBJS) $(UAPI_HDRS) $(TEST_HDRS) | $(BUILD) 
 
 $(BUILD)/%: bench/%.c $(UAPI_HDRS) $(INC_HDRS) | $(BUILD)
 	$(CC) $(UCFLAGS) -o $@ $<
+
+$(BUILD)/afx-run: afx-run/afx-run.c $(UAPI_HDRS) $(INC_HDRS) | $(BUILD)
+	$(CC) $(UCFLAGS) -o $@ $<
+
+# A preload library, and the test that runs under it, link dynamically.
+DYN_CFLAGS := $(filter-out -static,$(UCFLAGS))
+$(BUILD)/libafx-run.so: afx-run/libafx-run.c $(UAPI_HDRS) $(INC_HDRS) | $(BUILD)
+	$(CC) $(DYN_CFLAGS) -fPIC -shared -fvisibility=hidden -o $@ $< -ldl
+$(BUILD)/afx_run_test: UCFLAGS := $(DYN_CFLAGS)
 
 # Installed tools (afx-ss) know their version: afx-ss -V. The stamp
 # changes with the version, so that they are rebuilt with the modules.
@@ -183,10 +195,13 @@ MODDIR   = $(DESTDIR)/lib/modules/$(KVER)/extra
 BINDIR   = $(DESTDIR)$(PREFIX)/bin
 INCDIR   = $(DESTDIR)$(PREFIX)/include/linux
 MANDIR   = $(DESTDIR)$(PREFIX)/share/man
-MANPAGES := man/afx.7 man/afx-ss.8
+# afx-run finds its library in ../lib/afx/ from where it is installed.
+RUNLIBDIR = $(DESTDIR)$(PREFIX)/lib/afx
+MANPAGES := man/afx.7 man/afx-ss.8 man/afx-run.1
 INSTALLED = $(addprefix $(MODDIR)/,$(KMODS)) $(BINDIR)/afx-ss \
+	$(BINDIR)/afx-run $(RUNLIBDIR)/libafx-run.so \
 	$(INCDIR)/afx.h $(INCDIR)/afx_diag.h \
-	$(MANDIR)/man7/afx.7 $(MANDIR)/man8/afx-ss.8
+	$(MANDIR)/man7/afx.7 $(MANDIR)/man8/afx-ss.8 $(MANDIR)/man1/afx-run.1
 # depmod for the installed kernel, or for the tree under DESTDIR, which
 # gets the kernel's lists of its modules (if this host has that kernel) so
 # that the index is complete.
@@ -196,10 +211,14 @@ DESTDIR_INDEX = for f in modules.order modules.builtin modules.builtin.modinfo; 
 		cp /lib/modules/$(KVER)/$$f $(MODDIR)/../; \
 	done
 
-install: $(if $(filter .,$(KODIR)),module) $(BUILD)/afx-ss
-	install -d $(MODDIR) $(BINDIR) $(INCDIR) $(MANDIR)/man7 $(MANDIR)/man8
+install: $(if $(filter .,$(KODIR)),module) $(BUILD)/afx-ss $(RUN_BINS)
+	install -d $(MODDIR) $(BINDIR) $(RUNLIBDIR) $(INCDIR) $(MANDIR)/man1 \
+		$(MANDIR)/man7 $(MANDIR)/man8
 	install -m 644 $(addprefix $(KODIR)/,$(KMODS)) $(MODDIR)/
 	install -m 755 $(BUILD)/afx-ss $(BINDIR)/afx-ss
+	install -m 755 $(BUILD)/afx-run $(BINDIR)/afx-run
+	install -m 644 $(BUILD)/libafx-run.so $(RUNLIBDIR)/libafx-run.so
+	install -m 644 man/afx-run.1 $(MANDIR)/man1/afx-run.1
 	install -m 644 uapi/linux/afx.h uapi/linux/afx_diag.h $(INCDIR)/
 	install -m 644 man/afx.7 $(MANDIR)/man7/afx.7
 	install -m 644 man/afx-ss.8 $(MANDIR)/man8/afx-ss.8
@@ -208,6 +227,7 @@ install: $(if $(filter .,$(KODIR)),module) $(BUILD)/afx-ss
 
 uninstall:
 	rm -f $(INSTALLED)
+	[ ! -d $(RUNLIBDIR) ] || rmdir --ignore-fail-on-non-empty $(RUNLIBDIR)
 	[ ! -d $(MODDIR) ] || rmdir --ignore-fail-on-non-empty $(MODDIR)
 	if [ -d $(DESTDIR)/lib/modules/$(KVER) ]; then $(DEPMOD_CMD); fi
 

@@ -25,6 +25,7 @@ packages=(
 	dkms				# make dkms-install; checked by package-check.sh
 	gnuplot-nox			# make bench: the plots
 	trinity				# the fuzzing of the debug lane
+	redis-server redis-tools nginx curl iperf3	# real programs under afx-run
 )
 
 missing=()

@@ -18,8 +18,9 @@
 #
 # A debug kernel has KASAN, lockdep, kmemleak, UBSAN, KUnit and fault
 # injection; its guest (scripts/guest/debug-check.sh) runs the KUnit
-# suites, every selftest, the fuzzers, a kmemleak scan and the kernel-log
-# check. The rt guest runs what the stock lane runs (scripts/guest/check.sh:
+# suites, every selftest, the fuzzers (on 6.12 only with AFX_FUZZ_SECONDS
+# set: they cost 2.5 minutes and reach the same afx code), a kmemleak scan
+# and the kernel-log check. The rt guest runs what the stock lane runs (scripts/guest/check.sh:
 # every selftest, the race stress included, and the kernel-log check) on
 # the PREEMPT_RT kernel, where spinlocks sleep and softirqs run in threads.
 #
@@ -172,7 +173,13 @@ if ((ok)); then
 	[[ "$mode" == check && -n "${ONLY:-}" ]] && args+=("afx_only=$ONLY")
 	[[ -n "${AFX_RACE_SECONDS:-}" ]] && args+=("afx_race_seconds=$AFX_RACE_SECONDS")
 	# scripts/guest/fuzz.sh: fuzzing time and seed (make fuzz, scripts/fuzz.sh)
-	[[ -n "${AFX_FUZZ_SECONDS:-}" ]] && args+=("afx_fuzz_seconds=$AFX_FUZZ_SECONDS")
+	# The fuzzers run in the 6.1 debug lane of make check; in the 6.12
+	# one only when asked (make fuzz FUZZ_LANE=debug-6.12), for time.
+	if [[ -n "${AFX_FUZZ_SECONDS:-}" ]]; then
+		args+=("afx_fuzz_seconds=$AFX_FUZZ_SECONDS")
+	elif [[ "$lane" == debug-6.12 ]]; then
+		args+=("afx_fuzz_seconds=0")
+	fi
 	[[ -n "${AFX_FUZZ_SEED:-}" ]] && args+=("afx_fuzz_seed=$AFX_FUZZ_SEED")
 	[[ -n "${AFX_FUZZ_TRINITY:-}" ]] && args+=("afx_fuzz_trinity=$AFX_FUZZ_TRINITY")
 	# shellcheck disable=SC2206 # word splitting wanted, as in check.sh

@@ -73,6 +73,18 @@ done
 if command -v trinity >/dev/null; then
 	copy_with_libs "$(readlink -f "$(command -v trinity)")"
 fi
+# Real servers and clients for afx-run (selftests/afx_run_real.sh), each
+# under the name it is called by (redis-server is a link to
+# redis-check-rdb and goes by its name).
+for tool in redis-server redis-cli redis-benchmark nginx curl iperf3; do
+	p=$(command -v "$tool") || continue
+	real=$(readlink -f "$p")
+	copy_with_libs "$real"
+	if [[ "$real" != "$p" ]]; then
+		mkdir -p "$root$(dirname "$p")"
+		ln -sf "$real" "$root$p"
+	fi
+done
 # /bin/sh is bash, not busybox: busybox's sh runs its own applets before
 # searching PATH, which would hide kmod's tools below from every script.
 ln -sf bash "$root/usr/bin/sh"

@@ -3,7 +3,8 @@
 #
 # Host-side packaging checks, as TAP (scripts/check.sh counts each result):
 #
-#   - man --warnings accepts man/afx.7 and man/afx-ss.8 silently
+#   - man --warnings accepts man/afx.7, man/afx-ss.8 and man/afx-run.1
+#     silently
 #   - modinfo of afx.ko and afx_diag.ko: license, description, author,
 #     version (= scripts/version.sh), parameter descriptions, aliases
 #   - make install DESTDIR=<tmp>: every file where it belongs, the depmod
@@ -25,10 +26,10 @@ version=$(scripts/version.sh)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/afx-package.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-echo "1..12"
+echo "1..14"
 
 # --- man pages ------------------------------------------------------------------
-for page in man/afx.7 man/afx-ss.8; do
+for page in man/afx.7 man/afx-ss.8 man/afx-run.1; do
 	out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l "$page" 2>&1 >/dev/null)
 	if [[ -z "$out" && -s "$page" ]]; then
 		tap_result OK "man --warnings -l $page is silent"
@@ -94,6 +95,9 @@ expected=(
 	"lib/modules/$kver/extra/afx.ko 644"
 	"lib/modules/$kver/extra/afx_diag.ko 644"
 	"usr/local/bin/afx-ss 755"
+	"usr/local/bin/afx-run 755"
+	"usr/local/lib/afx/libafx-run.so 644"
+	"usr/local/share/man/man1/afx-run.1 644"
 	"usr/local/include/linux/afx.h 644"
 	"usr/local/include/linux/afx_diag.h 644"
 	"usr/local/share/man/man7/afx.7 644"
@@ -111,12 +115,21 @@ if out=$(make -s --no-print-directory install DESTDIR="$dest" KVER="$kver" 2>&1)
 		fi
 	done
 	if ((${#bad[@]} == 0)); then
-		tap_result OK "make install DESTDIR: modules in extra/, afx-ss, headers, man pages"
+		tap_result OK "make install DESTDIR: modules in extra/, afx-ss, afx-run, headers, man pages"
 	else
-		tap_result FAIL "make install DESTDIR: modules in extra/, afx-ss, headers, man pages" "${bad[@]}"
+		tap_result FAIL "make install DESTDIR: modules in extra/, afx-ss, afx-run, headers, man pages" "${bad[@]}"
 	fi
 else
-	tap_result FAIL "make install DESTDIR: modules in extra/, afx-ss, headers, man pages" "$out"
+	tap_result FAIL "make install DESTDIR: modules in extra/, afx-ss, afx-run, headers, man pages" "$out"
+fi
+
+# The installed afx-run finds the installed library (../lib/afx/); with
+# --fallback it runs the program even here, where AF_X does not exist.
+if out=$("$dest/usr/local/bin/afx-run" --fallback -- true 2>&1) &&
+	! grep -q 'cannot find' <<<"$out"; then
+	tap_result OK "installed afx-run finds its library in ../lib/afx/"
+else
+	tap_result FAIL "installed afx-run finds its library in ../lib/afx/" "$out"
 fi
 
 # depmod's index in the staged tree, as modprobe reads it.

@@ -23,7 +23,7 @@
 # sockets created.
 #
 # Kernel command line (environment): afx_fuzz_seconds (total, default
-# 120), afx_fuzz_seed (default: random; printed), afx_fuzz_trinity and
+# 120; 0: no fuzzing), afx_fuzz_seed (default: random; printed), afx_fuzz_trinity and
 # afx_fuzz_trinity_probe (see trinity below), afx_only (as for
 # check.sh: fuzzing runs when it is unset or a word of it is in "fuzz").
 # Results: "AFX-RESULT: STATUS fuzz: ..." lines, also appended to
@@ -37,6 +37,13 @@ seed=${afx_fuzz_seed:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 results=/tmp/afx-results
 work=/tmp/fuzz
 nobody=65534
+
+# afx_fuzz_seconds=0: no fuzzing in this run (the 6.12 debug lane's
+# default, scripts/lane.sh).
+if [ "$secs" = 0 ]; then
+	echo "=== fuzz: not in this lane (afx_fuzz_seconds=0)"
+	exit 0
+fi
 
 if [ -n "${afx_only:-}" ]; then
 	hit=0
