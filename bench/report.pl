@@ -7,6 +7,9 @@
 #                       ratio_pipe,spread_pct,reps (medians over repetitions)
 #   OUT/raw.csv         every repetition
 #   OUT/validation.txt  the --validate passes
+#   OUT/real.csv        real programs over TCP, AF_UNIX and AF_X
+#                       (bench/real.sh): mode,program,workload,transport,
+#                       metric,value
 #   OUT/*.png           plots (bench/*.gp through gnuplot)
 #   stdout              the human table
 #   Documentation/performance.rst (unless AFX_BENCH_PAGE=0), with the
@@ -124,6 +127,7 @@ for my $log (@logs) {
 		$status{$mode}{dmesg} = $1 if $l =~ /^AFX-BENCH-DMESG: (\S+)/;
 		$status{$mode}{guest_seconds} = $2 - $1
 			if $l =~ /^AFX-BENCH-GUEST-SECONDS: ([\d.]+) ([\d.]+)/;
+		$status{$mode}{real} = $1 if $l =~ /^AFX-BENCH-REAL: mode=\S+ rc=(\d+)/;
 	}
 	close $fh;
 	for (@{ $files{$mode}{'info.txt'} // [] }) {
@@ -135,11 +139,74 @@ for my $log (@logs) {
 		if defined $st->{validate} && $st->{validate} != 0;
 	push @problems, "$mode: the kernel logged warnings (see $log)"
 		if defined $st->{dmesg} && $st->{dmesg} ne 'clean';
+	push @problems, "$mode: a real-program run failed (see $log)"
+		if defined $st->{real} && $st->{real} != 0;
 	for (@{ $files{$mode}{'bench.txt'} // [] }) {
 		push @problems, "$mode: $1" if /^afx-bench: failure: (.*)/;
 		push @problems, "$mode: transport $1 unavailable: $2"
 			if /^afx-bench: transport (\S+)\s+UNAVAILABLE: (.*)/;
 	}
+}
+
+# --- real programs (bench/real.sh) ---------------------------------------------------
+
+# $REAL{mode}{program}{workload}{transport} = requests/s
+my %REAL;
+my @REAL_TRANSPORTS = (['tcp', 'TCP'], ['unix', 'AF_UNIX'], ['afx', 'AF_X (afx-run)']);
+for my $mode (sort keys %files) {
+	for (@{ $files{$mode}{'real.csv'} // [] }) {
+		my (undef, $prog, $wl, $t, $metric, $v) = split /,/;
+		$REAL{$mode}{$prog}{$wl}{$t} = $v if defined $v && $metric eq 'req_s';
+	}
+}
+
+# The order of the rows: Redis's tests as redis-benchmark runs them, then
+# pipelined; nginx with keep-alive, then a connection per request.
+sub real_order {
+	my ($prog, $wl) = @_;
+	my %o = (ping_inline => 1, ping_mbulk => 2, set => 3, get => 4,
+		 keepalive => 1, close => 2);
+	my ($name, $p) = $wl =~ /^(\w+?)(?:-P(\d+))?$/;
+	return (($p // 1) * 10 + ($o{$name} // 9));
+}
+
+sub real_label {
+	my ($prog, $wl) = @_;
+	return "nginx + curl, keep-alive" if $prog eq 'nginx' && $wl eq 'keepalive';
+	return "nginx + curl, a connection each" if $prog eq 'nginx' && $wl eq 'close';
+	my ($name, $p) = $wl =~ /^(\w+?)(?:-P(\d+))?$/;
+	return "redis-benchmark " . uc($name) . (($p // 1) > 1 ? ", -P $p" : '');
+}
+
+sub real_rows {
+	my $mode = shift;
+	my $r = $REAL{$mode} or return ();
+	my @rows = (['program, workload (requests/s)', (map { $_->[1] } @REAL_TRANSPORTS),
+		     'AF_X / TCP', 'AF_X / AF_UNIX']);
+	for my $prog (sort keys %$r) {
+		for my $wl (sort { real_order($prog, $a) <=> real_order($prog, $b) }
+			    keys %{ $r->{$prog} }) {
+			my $c = $r->{$prog}{$wl};
+			my @v = map { $c->{$_->[0]} } @REAL_TRANSPORTS;
+			my $ratio = sub {
+				my $d = shift;
+				return defined $c->{afx} && $d ? sprintf('%.2fx', $c->{afx} / $d) : '-';
+			};
+			push @rows, [real_label($prog, $wl),
+				     (map { defined $_ ? sprintf('%.0f', $_) : '-' } @v),
+				     $ratio->($c->{tcp}), $ratio->($c->{unix})];
+		}
+	}
+	return @rows;
+}
+
+if (%REAL) {
+	open(my $rf, '>', "$out/real.csv") or die "$out/real.csv: $!";
+	print $rf "mode,program,workload,transport,metric,value\n";
+	for my $mode (sort keys %REAL) {
+		print $rf "$_\n" for @{ $files{$mode}{'real.csv'} };
+	}
+	close $rf;
 }
 
 # --- CSV ------------------------------------------------------------------------
@@ -457,6 +524,10 @@ for my $mode (@modes) {
 			$LOWER_BETTER{$m} ? 'lower is faster' : 'higher is faster';
 		print text_table(pivot_rows($mode, $w, $m));
 	}
+}
+for my $mode (sort keys %REAL) {
+	print "\n==== $mode: real programs (bench/real.sh)\n\n";
+	print text_table(real_rows($mode));
 }
 {
 	my ($have_prev, @rows) = repeat_rows();
@@ -974,7 +1045,7 @@ ${\(join('', map { ":$_->[0]: $_->[1]\n" } (
 	['repetitions', join(', ', map { "$_: $reps{$_}" } @modes)],
 )))}
 Modes, one guest boot each (``scripts/vm.sh`` with ``-accel tcg``, and
-``-cpu qemu64,+rdrand,+rdseed`` so that the guest's random number
+``-cpu qemu64,+rdrand`` so that the guest's random number
 generator is seeded at boot, as on real hardware: unseeded, every
 ``get_random_u32()`` of afx's ephemeral ports and of TCP runs a ChaCha
 block):
@@ -1076,6 +1147,23 @@ EOT
 		}
 	}
 
+	if (%REAL) {
+		print $fh "Real programs\n-------------\n\n";
+		print $fh "Unmodified programs from Debian, in the same guest boot as the\n"
+			. "tables above (``bench/real.sh``): ``redis-server`` with\n"
+			. "``redis-benchmark -t ping,set,get -c 4`` (and ``-P 16``), and one\n"
+			. "``curl`` fetching a 1 KiB file from ``nginx`` many times, over one\n"
+			. "keep-alive connection and with a connection per request. TCP is\n"
+			. "127.0.0.1; AF_UNIX is each program's own Unix socket support\n"
+			. "(Redis's ``unixsocket``, nginx's ``unix:`` listener with ``curl\n"
+			. "--unix-socket``); AF_X is both ends under ``afx-run`` (afx-run(1)),\n"
+			. "with no change to either program. The figures include all of each\n"
+			. "program's own work, so they show how much of it the transport is.\n\n";
+		for my $mode (sort keys %REAL) {
+			print $fh "Mode $mode:\n\n", rst_table(real_rows($mode)), "\n";
+		}
+	}
+
 	if (@imgs) {
 		print $fh "Plots\n-----\n\n";
 		print $fh "Round trip against message size (W1, log axes), throughput against\n"
@@ -1102,7 +1190,8 @@ guests and regenerates ``bench-results/`` and this page. Knobs
 ``AFX_BENCH_SCALE`` (multiplies every measured interval),
 ``AFX_BENCH_EXTRA`` (more ``afx-bench`` options, e.g.
 ``--transports=afx-stream,unix-stream``), ``AFX_BENCH_PAGE=0`` (leave this
-page alone).
+page alone), ``AFX_BENCH_REAL`` (``0``: no real programs; ``only``: them
+alone), ``AFX_BENCH_REAL_REQS`` (their size, 20,000 Redis requests).
 
 By hand, in a guest (``make shell``)::
 

@@ -24,6 +24,9 @@
 #                     wall: 50 and 100 ms per W1 cell)
 #   AFX_BENCH_EXTRA   more afx-bench options, e.g. "--transports=tcp,pipe"
 #   AFX_BENCH_PAGE=0  do not rewrite Documentation/performance.rst
+#   AFX_BENCH_REAL    real programs after afx-bench (bench/real.sh): 1
+#                     (default), 0, or "only" (without afx-bench)
+#   AFX_BENCH_REAL_REQS  their size (default 20000 Redis requests)
 #   AFX_VM_TIMEOUT    limit per guest boot (default 2400 s)
 #
 # Exit status: non-zero when a guest failed, afx-bench reported a failed
@@ -137,6 +140,8 @@ run_mode() {
 		scripts/vm.sh bench afx_bench_mode="$mode" \
 		afx_bench_placement="$placement" afx_bench_reps="$reps" \
 		afx_bench_scale="${scale:-$mscale}" ${extra:+afx_bench_extra="$extra"} \
+		afx_bench_real="${AFX_BENCH_REAL:-1}" \
+		${AFX_BENCH_REAL_REQS:+afx_bench_real_reqs="$AFX_BENCH_REAL_REQS"} \
 		tsc=reliable |
 		perl bench/progress.pl "$mode" || rc=$?
 	kill "$sampler" 2>/dev/null || true

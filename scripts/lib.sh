@@ -30,7 +30,7 @@
 #                                 uapi/, scripts/version.sh) into DIR
 #   stage_tree DIR                copy what scripts/mkinitramfs.sh takes
 #                                 from the tree (scripts/, selftests/,
-#                                 userspace-demo/, uapi/) into DIR
+#                                 userspace-demo/, uapi/, bench/) into DIR
 #
 # The results file holds one "STATUS<TAB>NAME" line per result; check.sh
 # and debug-lane.sh share one when the debug lane runs inside make check.
@@ -185,7 +185,7 @@ stage_sources() {
 stage_tree() {
 	local dir=$1 d
 	mkdir -p "$dir"
-	for d in scripts selftests userspace-demo uapi; do
+	for d in scripts selftests userspace-demo uapi bench; do
 		[[ ! -d "$d" ]] || cp -a "$d" "$dir/"
 	done
 }

@@ -133,6 +133,11 @@ for d in selftests userspace-demo uapi; do
 	[[ -d "$d" ]] && cp -a "$d" "$root/afx/"
 done
 cp -a scripts/guest "$root/afx/scripts/"
+# bench/real.sh, run by the bench guest (scripts/guest/bench.sh).
+if [[ -f bench/real.sh ]]; then
+	mkdir -p "$root/afx/bench"
+	cp bench/real.sh "$root/afx/bench/"
+fi
 # bench/prof's guest scripts (scripts/vm.sh prof), where the tree has them.
 prof=(bench/prof/*.sh)
 if ((${#prof[@]})); then

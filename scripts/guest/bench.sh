@@ -16,6 +16,9 @@
 #   afx_bench_scale=F         --time-scale (default 1)
 #   afx_bench_validate=0|1    run the validation pass first (default 1)
 #   afx_bench_extra=OPTS      more afx-bench options, '+' between words
+#   afx_bench_real=0|1|only   real programs (bench/real.sh) after afx-bench
+#                             (default 1); only: them alone
+#   afx_bench_real_reqs=N     their size (bench/real.sh, AFX_REAL_REQS)
 
 # shellcheck source=scripts/guest/lib.sh
 . /afx/scripts/guest/lib.sh
@@ -25,6 +28,7 @@ placement=${afx_bench_placement:-none}
 reps=${afx_bench_reps:-3}
 scale=${afx_bench_scale:-1}
 validate=${afx_bench_validate:-1}
+real=${afx_bench_real:-1}
 extra=$(echo "${afx_bench_extra:-}" | tr '+' ' ')
 
 # emit NAME FILE: hand a file to the host through the console.
@@ -62,6 +66,9 @@ cs=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev
 emit info.txt /tmp/info.txt
 
 rc=0
+if [ "$real" = only ]; then
+	validate=0
+fi
 if [ "$validate" = 1 ]; then
 	echo
 	echo "=== afx-bench --validate ($mode)"
@@ -74,21 +81,35 @@ if [ "$validate" = 1 ]; then
 	[ "$vrc" -eq 0 ] || rc=1
 fi
 
-echo
-echo "=== afx-bench ($mode, placement $placement, $reps reps, scale $scale)"
-start=$(cut -d' ' -f1 /proc/uptime)
-# shellcheck disable=SC2086
-afx-bench --mode "$mode" --placement "$placement" --reps "$reps" \
-	--time-scale "$scale" --csv /tmp/summary.csv --raw /tmp/raw.csv \
-	$extra >/tmp/bench.txt
-brc=$?
-end=$(cut -d' ' -f1 /proc/uptime)
-cat /tmp/bench.txt
-echo "AFX-BENCH-GUEST-SECONDS: $start $end"
-[ -f /tmp/summary.csv ] && emit summary.csv /tmp/summary.csv
-[ -f /tmp/raw.csv ] && emit raw.csv /tmp/raw.csv
-emit bench.txt /tmp/bench.txt
-[ "$brc" -eq 0 ] || rc=1
+if [ "$real" != only ]; then
+	echo
+	echo "=== afx-bench ($mode, placement $placement, $reps reps, scale $scale)"
+	start=$(cut -d' ' -f1 /proc/uptime)
+	# shellcheck disable=SC2086
+	afx-bench --mode "$mode" --placement "$placement" --reps "$reps" \
+		--time-scale "$scale" --csv /tmp/summary.csv --raw /tmp/raw.csv \
+		$extra >/tmp/bench.txt
+	brc=$?
+	end=$(cut -d' ' -f1 /proc/uptime)
+	cat /tmp/bench.txt
+	echo "AFX-BENCH-GUEST-SECONDS: $start $end"
+	[ -f /tmp/summary.csv ] && emit summary.csv /tmp/summary.csv
+	[ -f /tmp/raw.csv ] && emit raw.csv /tmp/raw.csv
+	emit bench.txt /tmp/bench.txt
+	[ "$brc" -eq 0 ] || rc=1
+fi
+
+# Real programs over TCP, AF_UNIX and AF_X (afx-run), in this same boot.
+if [ "$real" != 0 ]; then
+	echo
+	echo "=== real programs ($mode)"
+	AFX_REAL_MODE=$mode AFX_REAL_REQS=${afx_bench_real_reqs:-20000} \
+		sh /afx/bench/real.sh /tmp/real.csv
+	rrc=$?
+	emit real.csv /tmp/real.csv
+	echo "AFX-BENCH-REAL: mode=$mode rc=$rrc"
+	[ "$rrc" -eq 0 ] || rc=1
+fi
 
 # The kernel must have stayed quiet while we pushed it.
 pattern='WARNING:|BUG:|BUG |Oops|refcount_t|possible circular locking|general protection|KASAN|UBSAN|Call Trace|list_(add|del) corruption'
