@@ -21,7 +21,7 @@ packages=(
 	linux-source-6.12		# the 6.12 debug lane's kernel
 	linux-image-rt-amd64		# the PREEMPT_RT lane's kernel ...
 	linux-headers-rt-amd64		# ... and its kbuild tree
-	bc flex bison libelf-dev libssl-dev python3	# the debug kernel, kunit.py
+	bc flex bison libelf-dev libssl-dev python3	# the debug kernel, kunit.py, the guest's Python
 	dkms				# make dkms-install; checked by package-check.sh
 	gnuplot-nox			# make bench: the plots
 	trinity				# the fuzzing of the debug lane

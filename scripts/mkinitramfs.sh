@@ -73,6 +73,33 @@ done
 if command -v trinity >/dev/null; then
 	copy_with_libs "$(readlink -f "$(command -v trinity)")"
 fi
+# Debian's Python (/usr/bin/python3, not whatever python3 is first on
+# PATH) with only the modules it loads for http.server and urllib (and
+# their compiled forms), for selftests/afx_run_real.sh.
+if [[ -x /usr/bin/python3 ]]; then
+	copy_with_libs "$(readlink -f /usr/bin/python3)"
+	ln -sf "$(basename "$(readlink -f /usr/bin/python3)")" "$root/usr/bin/python3"
+	/usr/bin/python3 -c '
+import sys, importlib.util
+import runpy, argparse, http.server, urllib.request, socketserver
+import encodings.idna, mimetypes, email.utils, html, shutil
+"x".encode("idna")
+for m in list(sys.modules.values()):
+    f = getattr(m, "__file__", None)
+    if not f:
+        continue
+    print(f)
+    if f.endswith(".py"):
+        print(importlib.util.cache_from_source(f))
+' | while read -r f; do
+		[[ -f "$f" ]] || continue
+		mkdir -p "$root$(dirname "$f")"
+		case $f in
+		*.so) copy_with_libs "$f" ;;
+		*) cp "$f" "$root$f" ;;
+		esac
+	done
+fi
 # Real servers and clients for afx-run (selftests/afx_run_real.sh), each
 # under the name it is called by (redis-server is a link to
 # redis-check-rdb and goes by its name).

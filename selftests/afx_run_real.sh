@@ -4,7 +4,8 @@
 # afx_run_real.sh - real servers and clients from Debian, unmodified,
 # talking over AF_X under afx-run(1): Redis (redis-server with redis-cli
 # and redis-benchmark), nginx serving files to curl (keep-alive and not,
-# a file large enough for sendfile), and iperf3. Each check looks at what
+# a file large enough for sendfile), iperf3, and Python's http.server
+# with urllib. Each check looks at what
 # the program printed and at /proc/net/afx and /proc/net/tcp: the
 # listener must be on AF_X and not on TCP.
 #
@@ -118,7 +119,7 @@ if [ ! -d /sys/module/afx ]; then
 	exit 4
 fi
 missing=""
-for tool in afx-run redis-server redis-cli redis-benchmark nginx curl iperf3; do
+for tool in afx-run redis-server redis-cli redis-benchmark nginx curl iperf3 python3; do
 	command -v "$tool" >/dev/null || missing="$missing $tool"
 done
 if [ -n "$missing" ]; then
@@ -243,6 +244,27 @@ if wait_listening 5201; then
 else
 	not_ok "iperf3 -s listens on AF_X port 5201, not on TCP"
 	show "$tmp/iperf.err"
+fi
+
+# --- Python: http.server and urllib -------------------------------------------------------
+bg py afx-run -- python3 -m http.server 8000 --bind 127.0.0.1 --directory "$tmp/www"
+py=$last
+if wait_listening 8000; then
+	ok "python3 -m http.server listens on AF_X port 8000, not on TCP"
+	afx-run -- python3 -c '
+import sys, urllib.request
+with urllib.request.urlopen("http://127.0.0.1:8000/small.txt", timeout=20) as r:
+    sys.stdout.write(r.read().decode())
+' >"$tmp/py.got" 2>"$tmp/pyc.err"
+	check "urllib.request fetches a file from it over AF_X" \
+		cmp -s "$tmp/www/small.txt" "$tmp/py.got"
+	check "http.server logged the request from 127.0.0.1" \
+		grep -q '^127\.0\.0\.1 .*"GET /small.txt HTTP/1.1" 200' "$tmp/py.err"
+	kill "$py" 2>/dev/null
+	show "$tmp/pyc.err"
+else
+	not_ok "python3 -m http.server listens on AF_X port 8000, not on TCP"
+	show "$tmp/py.out" "$tmp/py.err"
 fi
 
 echo "1..$n"
