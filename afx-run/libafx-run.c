@@ -62,7 +62,6 @@
 static int (*real_socket)(int, int, int);
 static int (*real_bind)(int, const struct sockaddr *, socklen_t);
 static int (*real_connect)(int, const struct sockaddr *, socklen_t);
-static int (*real_accept)(int, struct sockaddr *, socklen_t *);
 static int (*real_accept4)(int, struct sockaddr *, socklen_t *, int);
 static int (*real_getsockname)(int, struct sockaddr *, socklen_t *);
 static int (*real_getpeername)(int, struct sockaddr *, socklen_t *);
@@ -170,7 +169,7 @@ static int env_flag(const char *name, int def)
 
 __attribute__((constructor)) static void afx_run_init(void)
 {
-	RESOLVE(socket); RESOLVE(bind); RESOLVE(connect); RESOLVE(accept);
+	RESOLVE(socket); RESOLVE(bind); RESOLVE(connect);
 	RESOLVE(accept4); RESOLVE(getsockname); RESOLVE(getpeername);
 	RESOLVE(setsockopt); RESOLVE(getsockopt); RESOLVE(sendto);
 	RESOLVE(recvfrom); RESOLVE(sendmsg); RESOLVE(recvmsg); RESOLVE(close);
@@ -461,10 +460,13 @@ static int remember(struct fd_info *e, int level, int name, const void *val,
 /* ---- moving a socket -------------------------------------------------------- */
 
 /*
- * Replace inet socket @fd by a new AF_X socket of @e's type, with its
- * status flags, FD_CLOEXEC and SOL_SOCKET options. 0, or -1 with errno.
+ * Put a new socket of (@domain, @e's type, @protocol) under @fd in place
+ * of the one there, with its status flags, FD_CLOEXEC and the options
+ * @e remembers (the SOL_SOCKET ones only, unless @all_levels: the
+ * emulated ones mean nothing to AF_X). 0, or -1 with errno.
  */
-static int move_to_afx(int fd, struct fd_info *e)
+static int replace_socket(int fd, const struct fd_info *e, int domain,
+			  int protocol, int all_levels)
 {
 	int s, fl, fdfl, i, saved;
 
@@ -472,23 +474,22 @@ static int move_to_afx(int fd, struct fd_info *e)
 	fdfl = real_fcntl(fd, F_GETFD);
 	if (fl < 0 || fdfl < 0)
 		return -1;
-	s = real_socket(cfg.family, e->type | SOCK_CLOEXEC, 0);
+	s = real_socket(domain, e->type | SOCK_CLOEXEC, protocol);
 	if (s < 0)
 		return -1;
 	if (real_fcntl(s, F_SETFL, fl & O_NONBLOCK) < 0)
 		goto fail;
 	for (i = 0; i < e->nopts; i++) {
-		if (e->opts[i].level != SOL_SOCKET)
+		if (!all_levels && e->opts[i].level != SOL_SOCKET)
 			continue;
-		if (real_setsockopt(s, SOL_SOCKET, e->opts[i].name,
+		if (real_setsockopt(s, e->opts[i].level, e->opts[i].name,
 				    e->opts[i].val, e->opts[i].len) < 0)
-			dbg("fd %d: option %d not carried over: %s", fd,
-			    e->opts[i].name, strerror(errno));
+			dbg("fd %d: option %d/%d not carried over: %s", fd,
+			    e->opts[i].level, e->opts[i].name, strerror(errno));
 	}
 	if (real_dup3(s, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
 		goto fail;
 	real_close(s);
-	e->state = FD_AFX;
 	return 0;
 fail:
 	saved = errno;
@@ -497,34 +498,23 @@ fail:
 	return -1;
 }
 
-/* Back from AF_X to a new inet socket (connect() fallback). */
+/* Replace inet socket @fd by an AF_X socket of @e's type. */
+static int move_to_afx(int fd, struct fd_info *e)
+{
+	if (replace_socket(fd, e, cfg.family, 0, 0) < 0)
+		return -1;
+	e->state = FD_AFX;
+	return 0;
+}
+
+/* Back from AF_X to a new inet socket (connect() fallback, dual stack). */
 static int move_to_inet(int fd, struct fd_info *e)
 {
-	int s, fl, fdfl, i, saved;
-
-	fl = real_fcntl(fd, F_GETFL);
-	fdfl = real_fcntl(fd, F_GETFD);
-	if (fl < 0 || fdfl < 0)
+	if (replace_socket(fd, e, e->domain, e->protocol, 1) < 0)
 		return -1;
-	s = real_socket(e->domain, e->type | SOCK_CLOEXEC, e->protocol);
-	if (s < 0)
-		return -1;
-	if (real_fcntl(s, F_SETFL, fl & O_NONBLOCK) < 0)
-		goto fail;
-	for (i = 0; i < e->nopts; i++)
-		real_setsockopt(s, e->opts[i].level, e->opts[i].name,
-				e->opts[i].val, e->opts[i].len);
-	if (real_dup3(s, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
-		goto fail;
-	real_close(s);
 	e->state = FD_NONE;
 	e->port = 0;
 	return 0;
-fail:
-	saved = errno;
-	real_close(s);
-	errno = saved;
-	return -1;
 }
 
 /*
@@ -1034,18 +1024,24 @@ EXPORT int dup3(int fd, int newfd, int flags)
 }
 
 /* fcntl()'s third argument is an int or a pointer: pass it on as one. */
+static int fcntl_va(int fd, int cmd, va_list ap)
+{
+	void *arg = va_arg(ap, void *);
+	int ret = real_fcntl(fd, cmd, arg);
+
+	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+		return duped(fd, ret);
+	return ret;
+}
+
 EXPORT int fcntl(int fd, int cmd, ...)
 {
 	va_list ap;
-	void *arg;
 	int ret;
 
 	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
+	ret = fcntl_va(fd, cmd, ap);
 	va_end(ap);
-	ret = real_fcntl(fd, cmd, arg);
-	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
-		return duped(fd, ret);
 	return ret;
 }
 
@@ -1053,14 +1049,10 @@ EXPORT int fcntl(int fd, int cmd, ...)
 EXPORT int fcntl64(int fd, int cmd, ...)
 {
 	va_list ap;
-	void *arg;
 	int ret;
 
 	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
+	ret = fcntl_va(fd, cmd, ap);
 	va_end(ap);
-	ret = real_fcntl(fd, cmd, arg);
-	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
-		return duped(fd, ret);
 	return ret;
 }
