@@ -1158,7 +1158,12 @@ EOT
 			. "(Redis's ``unixsocket``, nginx's ``unix:`` listener with ``curl\n"
 			. "--unix-socket``); AF_X is both ends under ``afx-run`` (afx-run(1)),\n"
 			. "with no change to either program. The figures include all of each\n"
-			. "program's own work, so they show how much of it the transport is.\n\n";
+			. "program's own work, so they show how much of it the transport is.\n"
+			. "Each is one run. In icount mode Redis's repeat within 0.5 % from one\n"
+			. "make bench to the next and nginx's within about 4 % (timed by the\n"
+			. "guest's 10 ms uptime clock); the wall-clock ones are single runs on a\n"
+			. "2-vCPU guest of a 2-core host and move by tens of percent, so the\n"
+			. "verdict is icount's.\n\n";
 		for my $mode (sort keys %REAL) {
 			print $fh "Mode $mode:\n\n", rst_table(real_rows($mode)), "\n";
 		}
