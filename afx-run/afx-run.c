@@ -6,9 +6,8 @@
  *           [--] PROGRAM [ARGS...]
  *
  * Preloads libafx-run.so (see its header for what it moves and how) and
- * runs PROGRAM. Exit status: PROGRAM's, or 125 for afx-run's own errors
- * (bad option, no library, no AF_X), 126 when PROGRAM cannot run, 127
- * when it is not found; as env(1) does. Documented in afx-run(1).
+ * runs PROGRAM. The options and exit statuses (EXIT_* below) are
+ * documented in afx-run(1).
  */
 #define _GNU_SOURCE
 #include <elf.h>

@@ -1024,35 +1024,20 @@ EXPORT int dup3(int fd, int newfd, int flags)
 }
 
 /* fcntl()'s third argument is an int or a pointer: pass it on as one. */
-static int fcntl_va(int fd, int cmd, va_list ap)
+EXPORT int fcntl(int fd, int cmd, ...)
 {
-	void *arg = va_arg(ap, void *);
-	int ret = real_fcntl(fd, cmd, arg);
+	va_list ap;
+	void *arg;
+	int ret;
 
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	ret = real_fcntl(fd, cmd, arg);
 	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
 		return duped(fd, ret);
 	return ret;
 }
 
-EXPORT int fcntl(int fd, int cmd, ...)
-{
-	va_list ap;
-	int ret;
-
-	va_start(ap, cmd);
-	ret = fcntl_va(fd, cmd, ap);
-	va_end(ap);
-	return ret;
-}
-
-/* What glibc's <fcntl.h> calls with _FILE_OFFSET_BITS=64. */
-EXPORT int fcntl64(int fd, int cmd, ...)
-{
-	va_list ap;
-	int ret;
-
-	va_start(ap, cmd);
-	ret = fcntl_va(fd, cmd, ap);
-	va_end(ap);
-	return ret;
-}
+/* What glibc's <fcntl.h> calls with _FILE_OFFSET_BITS=64: the same. */
+EXPORT int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));

@@ -21,6 +21,10 @@
 # Environment: AFX_REAL_REQS (redis-benchmark -n, default 20000; curl
 # fetches a quarter of it), AFX_REAL_MODE (the mode column).
 
+here=$(cd "$(dirname "$0")" && pwd)
+# poll_until, nginx_conf
+# shellcheck source=selftests/lib/afx_lib.sh
+. "$here/../selftests/lib/afx_lib.sh"
 out=${1:?usage: real.sh OUT.csv}
 mode=${AFX_REAL_MODE:-local}
 reqs=${AFX_REAL_REQS:-20000}
@@ -32,17 +36,6 @@ rc=0
 now() { cut -d' ' -f1 /proc/uptime; }
 
 row() { echo "$mode,$1,$2,$3,$4,$5" >>"$out"; }
-
-# wait_ok CMD...: poll (bounded, 20 s) until CMD succeeds
-wait_ok() {
-	i=0
-	while [ $i -lt 400 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
-}
 
 # stop PID: end a server and wait for it
 stop() {
@@ -77,7 +70,7 @@ redis_run() {
 	esac
 	srv=$!
 	# shellcheck disable=SC2086 # word lists
-	if ! wait_ok $pre redis-cli $cli ping; then
+	if ! poll_until 20 $pre redis-cli $cli ping; then
 		echo "real.sh: redis-server over $t did not answer"
 		stop "$srv"
 		rc=1
@@ -106,8 +99,8 @@ for t in tcp unix afx; do
 done
 
 # --- nginx and curl ---------------------------------------------------------------
-mkdir -p "$tmp/www" "$tmp/ngx"
-head -c 1024 /dev/zero | tr '\0' x >"$tmp/www/k.txt"
+mkdir -p "$tmp/ngx/www"
+head -c 1024 /dev/zero | tr '\0' x >"$tmp/ngx/www/k.txt"
 
 # nginx_run TRANSPORT
 nginx_run() {
@@ -118,32 +111,14 @@ nginx_run() {
 	afx)	listen="127.0.0.1:8080"; pre="afx-run --"; url_pre="" ;;
 	*)	listen="127.0.0.1:8080"; pre=""; url_pre="" ;;
 	esac
-	cat >"$tmp/nginx.conf" <<EOF
-daemon off;
-master_process off;
-user root;
-pid $tmp/ngx/nginx.pid;
-error_log $tmp/ngx/error.log;
-events { worker_connections 256; }
-http {
-	access_log off;
-	client_body_temp_path $tmp/ngx/body;
-	proxy_temp_path $tmp/ngx/proxy;
-	fastcgi_temp_path $tmp/ngx/fastcgi;
-	uwsgi_temp_path $tmp/ngx/uwsgi;
-	scgi_temp_path $tmp/ngx/scgi;
-	types { text/plain txt; }
-	keepalive_requests 1000000;
-	server { listen $listen; root $tmp/www; }
-}
-EOF
+	nginx_conf "$tmp/ngx" "$listen" >"$tmp/nginx.conf"
 	rm -f "$tmp/ngx.sock"
 	# shellcheck disable=SC2086
 	$pre nginx -e "$tmp/ngx/error.log" -p "$tmp/ngx" -c "$tmp/nginx.conf" \
 		>/dev/null 2>&1 &
 	srv=$!
 	# shellcheck disable=SC2086
-	if ! wait_ok $pre curl -sf $url_pre -o /dev/null "http://127.0.0.1:8080/k.txt"; then
+	if ! poll_until 20 $pre curl -sf $url_pre -o /dev/null "http://127.0.0.1:8080/k.txt"; then
 		echo "real.sh: nginx over $t did not answer"
 		stop "$srv"
 		rc=1

@@ -15,6 +15,9 @@
 # waited for by polling /proc (bounded), never by fixed sleeps.
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=selftests/lib/afx_lib.sh
+# (installed the kselftest way, it sits next to the script)
+if [ -r "$here/lib/afx_lib.sh" ]; then . "$here/lib/afx_lib.sh"; else . "$here/afx_lib.sh"; fi
 for d in "${AFX_BUILD:-}" "$here/../build" /afx/build; do
 	if [ -n "$d" ] && [ -x "$d/afx-run" ]; then
 		PATH=$d:$PATH
@@ -25,77 +28,13 @@ done
 export PATH
 PL="$here/afx_run.pl"
 tmp=$(mktemp -d /tmp/afx-run.XXXXXX) || exit 1
-pids=""
-n=0
-fails=0
 
 cleanup() {
-	for p in $pids; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null
-	done
+	bg_reap
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n $*"
-}
-
-not_ok() {
-	n=$((n + 1))
-	fails=$((fails + 1))
-	echo "not ok $n $*"
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n $1 # SKIP $2"
-}
-
-# check DESC CMD...: one result, ok when CMD succeeds
-check() {
-	desc=$1
-	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
-
-show() {
-	for f in "$@"; do
-		[ -s "$f" ] || continue
-		sed "s|^|# ${f##*/}: |" "$f"
-	done
-}
-
-# bg NAME CMD...: CMD in the background, output in $tmp/NAME.{out,err}
-bg() {
-	name=$1
-	shift
-	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
-	last=$!
-	pids="$pids $last"
-}
-
-# wait_exit PID: its exit status, within 10 s (124 and killed if not)
-wait_exit() {
-	i=0
-	while kill -0 "$1" 2>/dev/null; do
-		st=$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null)
-		[ "$st" = Z ] && break
-		if [ $i -ge 200 ]; then
-			kill "$1" 2>/dev/null
-			wait "$1" 2>/dev/null
-			return 124
-		fi
-		sleep 0.05
-		i=$((i + 1))
-	done
-	wait "$1"
-}
 
 # afx_has TYPE STATE PORT: /proc/net/afx lists a socket of TYPE (0001
 # stream, 0002 datagram) in STATE (0A listen, 07 datagram) on PORT
@@ -107,12 +46,7 @@ afx_has() {
 
 # wait_afx TYPE STATE PORT: poll (bounded, 10 s) until afx_has
 wait_afx() {
-	i=0
-	while [ $i -lt 200 ]; do
-		afx_has "$@" && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
+	poll_until 10 afx_has "$@" && return 0
 	echo "# timed out waiting for an AF_X socket $1 $2 on port $3"
 	cat /proc/net/afx | sed 's/^/# afx: /'
 	return 1
@@ -129,12 +63,7 @@ inet_has() {
 
 # wait_inet FILE PORT: poll (bounded, 10 s) until inet_has
 wait_inet() {
-	i=0
-	while [ $i -lt 200 ]; do
-		inet_has "$@" && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
+	poll_until 10 inet_has "$@" && return 0
 	echo "# timed out waiting for a $1 socket on port $2"
 	return 1
 }
@@ -180,6 +109,11 @@ check "the program's exit status is afx-run's" sh -c "[ $? -eq 1 ]"
 afx-run -- "$B/afx_socket_test" -l >/dev/null 2>"$tmp/e5"
 check "a static program: warned about, and run" \
 	sh -c "[ $? -eq 0 ] && grep -q 'statically linked' '$tmp/e5'"
+
+# AFX_RUN_DEBUG (--debug) says what it did with each socket.
+afx-run --debug -- socat -u - TCP4:127.0.0.1:7009 </dev/null 2>"$tmp/e6"
+check "--debug logs each decision (a refused connect on AF_X)" \
+	grep -q 'connect to port 7009 on AF_X: Connection refused' "$tmp/e6"
 
 # --- 2. a stream through socat, on AF_X ----------------------------------------------
 bg srv afx-run -- socat -u TCP4-LISTEN:7001,reuseaddr OPEN:"$tmp/got1",creat,trunc
@@ -249,12 +183,8 @@ if wait_afx 0002 07 7004; then
 	ok "--udp: socat UDP4-RECV:7004 binds AF_X datagram port 7004"
 	echo datagram >"$tmp/data4"
 	afx-run --udp -- socat -u OPEN:"$tmp/data4" UDP4-SENDTO:127.0.0.1:7004
-	i=0
-	while [ $i -lt 200 ] && ! cmp -s "$tmp/data4" "$tmp/got4"; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	check "a datagram from UDP4-SENDTO arrives" cmp -s "$tmp/data4" "$tmp/got4"
+	check "a datagram from UDP4-SENDTO arrives" \
+		poll_until 10 cmp -s "$tmp/data4" "$tmp/got4"
 	kill "$usrv" 2>/dev/null
 else
 	not_ok "--udp: socat UDP4-RECV:7004 binds AF_X datagram port 7004"
@@ -296,5 +226,4 @@ else
 	skip "IPv6: an afx-run client of [::1]:7007 reaches it over AF_X" "this kernel has no IPv6"
 fi
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_end

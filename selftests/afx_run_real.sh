@@ -14,6 +14,9 @@
 # them in). Prints TAP. Servers are waited for by polling /proc (bounded).
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=selftests/lib/afx_lib.sh
+# (installed the kselftest way, it sits next to the script)
+if [ -r "$here/lib/afx_lib.sh" ]; then . "$here/lib/afx_lib.sh"; else . "$here/afx_lib.sh"; fi
 for d in "${AFX_BUILD:-}" "$here/../build" /afx/build; do
 	if [ -n "$d" ] && [ -x "$d/afx-run" ]; then
 		PATH=$d:$PATH
@@ -22,69 +25,13 @@ for d in "${AFX_BUILD:-}" "$here/../build" /afx/build; do
 done
 export PATH
 tmp=$(mktemp -d /tmp/afx-real.XXXXXX) || exit 1
-pids=""
-n=0
-fails=0
 
 cleanup() {
-	for p in $pids; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null
-	done
+	bg_reap
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n $*"
-}
-
-not_ok() {
-	n=$((n + 1))
-	fails=$((fails + 1))
-	echo "not ok $n $*"
-}
-
-check() {
-	desc=$1
-	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
-
-show() {
-	for f in "$@"; do
-		[ -s "$f" ] || continue
-		tail -n 30 "$f" | sed "s|^|# ${f##*/}: |"
-	done
-}
-
-bg() {
-	name=$1
-	shift
-	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
-	last=$!
-	pids="$pids $last"
-}
-
-wait_exit() {
-	i=0
-	while kill -0 "$1" 2>/dev/null; do
-		st=$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null)
-		[ "$st" = Z ] && break
-		if [ $i -ge 400 ]; then
-			kill "$1" 2>/dev/null
-			wait "$1" 2>/dev/null
-			return 124
-		fi
-		sleep 0.05
-		i=$((i + 1))
-	done
-	wait "$1"
-}
 
 # listening PORT: an AF_X stream listener on PORT, and no TCP (IPv4) one
 listening() {
@@ -97,21 +44,17 @@ listening() {
 
 # wait_listening PORT: poll (bounded, 20 s) until listening PORT
 wait_listening() {
-	i=0
-	while [ $i -lt 400 ]; do
-		listening "$1" && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
+	poll_until 20 listening "$1" && return 0
 	echo "# no AF_X listener on port $1:"
 	sed 's/^/# afx: /' /proc/net/afx
 	return 1
 }
 
-# afx_conns PORT: AF_X stream sockets connected to or from PORT
+# afx_conns PORT MIN: at least MIN AF_X stream sockets are connected to
+# or from PORT
 afx_conns() {
-	awk -v p="$1" 'NR > 1 && $1 == "0001" && $2 == "01" && ($3 ~ (":" p "$") || $4 ~ (":" p "$")) { c++ }
-		END { print c + 0 }' /proc/net/afx
+	awk -v p="$1" -v min="$2" 'NR > 1 && $1 == "0001" && $2 == "01" && ($3 ~ (":" p "$") || $4 ~ (":" p "$")) { c++ }
+		END { exit !(c >= min) }' /proc/net/afx
 }
 
 if [ ! -d /sys/module/afx ]; then
@@ -153,13 +96,8 @@ if wait_listening 6379; then
 	# While a client holds a connection, both ends are AF_X sockets.
 	bg hold afx-run -- redis-cli -p 6379 blpop nothing 10
 	hold=$last
-	i=0
-	while [ $i -lt 200 ] && [ "$(afx_conns 6379)" -lt 2 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
 	check "a redis-cli connection is a pair of AF_X sockets" \
-		sh -c "[ $(afx_conns 6379) -ge 2 ]"
+		poll_until 10 afx_conns 6379 2
 	kill "$hold" 2>/dev/null
 	afx-run -- redis-cli -p 6379 shutdown nosave >/dev/null 2>&1
 	wait_exit "$redis"
@@ -170,50 +108,29 @@ else
 fi
 
 # --- nginx and curl -----------------------------------------------------------------------
-mkdir -p "$tmp/www" "$tmp/ngx"
-echo "small file" >"$tmp/www/small.txt"
-echo "second file" >"$tmp/www/second.txt"
-head -c 3000000 /dev/urandom >"$tmp/www/big.bin"
-cat >"$tmp/nginx.conf" <<EOF
-daemon off;
-master_process off;
-user root;
-pid $tmp/ngx/nginx.pid;
-error_log $tmp/ngx/error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $tmp/ngx/body;
-	proxy_temp_path $tmp/ngx/proxy;
-	fastcgi_temp_path $tmp/ngx/fastcgi;
-	uwsgi_temp_path $tmp/ngx/uwsgi;
-	scgi_temp_path $tmp/ngx/scgi;
-	types { text/plain txt; application/octet-stream bin; }
-	sendfile on;
-	keepalive_timeout 30;
-	server {
-		listen 127.0.0.1:8080;
-		root $tmp/www;
-	}
-}
-EOF
+www=$tmp/ngx/www
+mkdir -p "$www"
+echo "small file" >"$www/small.txt"
+echo "second file" >"$www/second.txt"
+head -c 3000000 /dev/urandom >"$www/big.bin"
+nginx_conf "$tmp/ngx" 127.0.0.1:8080 >"$tmp/nginx.conf"
 bg nginx afx-run -- nginx -e "$tmp/ngx/error.log" -p "$tmp/ngx" -c "$tmp/nginx.conf"
 nginx=$last
 if wait_listening 8080; then
 	ok "nginx listens on AF_X port 8080, not on TCP"
 	afx-run -- curl -sS -o "$tmp/small.got" http://127.0.0.1:8080/small.txt
-	check "curl gets a file from nginx over AF_X" cmp -s "$tmp/www/small.txt" "$tmp/small.got"
+	check "curl gets a file from nginx over AF_X" cmp -s "$www/small.txt" "$tmp/small.got"
 	afx-run -- curl -sS -o "$tmp/big.got" http://127.0.0.1:8080/big.bin
 	check "curl gets 3 MB (nginx sends it with sendfile) whole" \
-		cmp -s "$tmp/www/big.bin" "$tmp/big.got"
+		cmp -s "$www/big.bin" "$tmp/big.got"
 	afx-run -- curl -sS -v -o "$tmp/k1" http://127.0.0.1:8080/small.txt \
 		-o "$tmp/k2" http://127.0.0.1:8080/second.txt 2>"$tmp/keep.err"
 	check "HTTP/1.1 keep-alive: two files over one AF_X connection" \
-		sh -c "cmp -s '$tmp/www/small.txt' '$tmp/k1' && cmp -s '$tmp/www/second.txt' '$tmp/k2' &&
+		sh -c "cmp -s '$www/small.txt' '$tmp/k1' && cmp -s '$www/second.txt' '$tmp/k2' &&
 		       grep -qi 're-using existing connection' '$tmp/keep.err'"
 	afx-run -- curl -sS -0 -H 'Connection: close' -o "$tmp/c1" \
 		http://127.0.0.1:8080/second.txt
-	check "HTTP/1.0 with Connection: close" cmp -s "$tmp/www/second.txt" "$tmp/c1"
+	check "HTTP/1.0 with Connection: close" cmp -s "$www/second.txt" "$tmp/c1"
 	curl -sS -o /dev/null http://127.0.0.1:8080/small.txt 2>"$tmp/tcp.err"
 	check "curl without afx-run gets no answer on TCP port 8080" \
 		sh -c "[ $? -ne 0 ]"
@@ -247,7 +164,7 @@ else
 fi
 
 # --- Python: http.server and urllib -------------------------------------------------------
-bg py afx-run -- python3 -m http.server 8000 --bind 127.0.0.1 --directory "$tmp/www"
+bg py afx-run -- python3 -m http.server 8000 --bind 127.0.0.1 --directory "$www"
 py=$last
 if wait_listening 8000; then
 	ok "python3 -m http.server listens on AF_X port 8000, not on TCP"
@@ -257,7 +174,7 @@ with urllib.request.urlopen("http://127.0.0.1:8000/small.txt", timeout=20) as r:
     sys.stdout.write(r.read().decode())
 ' >"$tmp/py.got" 2>"$tmp/pyc.err"
 	check "urllib.request fetches a file from it over AF_X" \
-		cmp -s "$tmp/www/small.txt" "$tmp/py.got"
+		cmp -s "$www/small.txt" "$tmp/py.got"
 	check "http.server logged the request from 127.0.0.1" \
 		grep -q '^127\.0\.0\.1 .*"GET /small.txt HTTP/1.1" 200' "$tmp/py.err"
 	kill "$py" 2>/dev/null
@@ -267,5 +184,4 @@ else
 	show "$tmp/py.out" "$tmp/py.err"
 fi
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_end

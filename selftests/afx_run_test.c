@@ -144,6 +144,20 @@ static int connected(unsigned short port)
 	return fd;
 }
 
+/* A moved listener on *port and a client connected to it. 0, or -1. */
+static int listener_and_client(int *l, int *c, unsigned short *port)
+{
+	*l = listener(port, 0);
+	if (*l < 0)
+		return -1;
+	*c = connected(*port);
+	if (*c < 0) {
+		close(*l);
+		return -1;
+	}
+	return 0;
+}
+
 TEST(bind_moves_keeping_number_flags_and_options)
 {
 	int fd, plain, v = 0, want = 0;
@@ -265,10 +279,7 @@ TEST(short_name_buffers_truncate_as_the_kernel_does)
 	int l, c, a;
 
 	afx_watchdog(WATCHDOG_SEC);
-	l = listener(&port, 0);
-	ASSERT_LE(0, l);
-	c = connected(port);
-	ASSERT_LE(0, c);
+	ASSERT_EQ(0, listener_and_client(&l, &c, &port));
 	memset(buf, 0xee, sizeof(buf));
 	a = accept(l, (struct sockaddr *)buf, &len);
 	ASSERT_LE(0, a);
@@ -364,10 +375,7 @@ TEST(tcp_options_accepted_or_refused_as_documented)
 	int l, c, v;
 
 	afx_watchdog(WATCHDOG_SEC);
-	l = listener(&port, 0);
-	ASSERT_LE(0, l);
-	c = connected(port);
-	ASSERT_LE(0, c);
+	ASSERT_EQ(0, listener_and_client(&l, &c, &port));
 	ASSERT_EQ(0, afx_set_int(c, IPPROTO_TCP, TCP_NODELAY, 1));
 	ASSERT_EQ(0, afx_get_int(c, IPPROTO_TCP, TCP_NODELAY, &v));
 	EXPECT_EQ(1, v);

@@ -25,6 +25,9 @@
 # the end.
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=selftests/lib/afx_lib.sh
+# (installed the kselftest way, it sits next to the script)
+if [ -r "$here/lib/afx_lib.sh" ]; then . "$here/lib/afx_lib.sh"; else . "$here/afx_lib.sh"; fi
 for d in "${AFX_BUILD:-}" "$here/../build" /afx/build; do
 	if [ -n "$d" ] && [ -x "$d/afx-echo-server" ]; then
 		PATH=$d:$PATH
@@ -42,40 +45,13 @@ ADDR_BROADCAST=4294967295
 TMO=15		# limit for every foreground client
 
 tmp=$(mktemp -d /tmp/afx-interop.XXXXXX) || exit 1
-pids=""
-n=0
-fails=0
 
 cleanup() {
-	for p in $pids; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null
-	done
+	bg_reap
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n $*"
-}
-
-not_ok() {
-	n=$((n + 1))
-	fails=$((fails + 1))
-	echo "not ok $n $*"
-}
-
-# show FILE...: print files as TAP diagnostics
-show() {
-	for f in "$@"; do
-		[ -s "$f" ] || continue
-		sed "s|^|# ${f##*/}: |" "$f"
-	done
-}
 
 # le32 N: N as 4 little-endian bytes in hex
 le32() {
@@ -88,15 +64,6 @@ sx() {
 	echo "x0000$(le32 "$1")$(le32 "${2:-$ADDR_LOCAL}")00000000"
 }
 
-# bg NAME CMD...: start CMD in the background, output in $tmp/NAME.{out,err}
-bg() {
-	name=$1
-	shift
-	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
-	last=$!
-	pids="$pids $last"
-}
-
 # wait_for FILE PATTERN: poll (bounded, 10 s) until FILE contains PATTERN
 wait_for() {
 	i=0
@@ -107,25 +74,6 @@ wait_for() {
 	done
 	echo "# timed out waiting for '$2' in ${1##*/}"
 	return 1
-}
-
-# wait_exit PID: wait (bounded, 10 s) for a background process to end;
-# its exit status, or 124 if it is still running (it is then killed)
-wait_exit() {
-	i=0
-	while kill -0 "$1" 2>/dev/null; do
-		# a zombie of ours still answers kill -0: check its state
-		st=$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null)
-		[ "$st" = Z ] && break
-		if [ $i -ge 200 ]; then
-			kill "$1" 2>/dev/null
-			wait "$1" 2>/dev/null
-			return 124
-		fi
-		sleep 0.05
-		i=$((i + 1))
-	done
-	wait "$1"
 }
 
 # port of "... port NNN" in the first line of FILE matching PATTERN
@@ -438,5 +386,4 @@ else
 	show "$tmp/c17.err"
 fi
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_end

@@ -19,39 +19,11 @@
 # this script. Prints TAP, the plan at the end.
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=selftests/lib/afx_lib.sh
+# (installed the kselftest way, it sits next to the script)
+if [ -r "$here/lib/afx_lib.sh" ]; then . "$here/lib/afx_lib.sh"; else . "$here/afx_lib.sh"; fi
 PL="$here/interop.pl"
-n=0
-fails=0
-pids=""
 tmp=$(mktemp -d /tmp/afx-rmmod.XXXXXX) || exit 1
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n $*"
-}
-
-not_ok() {
-	n=$((n + 1))
-	fails=$((fails + 1))
-	echo "not ok $n $*"
-}
-
-check() {
-	desc=$1
-	shift
-	if "$@"; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-	fi
-}
-
-show() {
-	for f in "$@"; do
-		[ -s "$f" ] || continue
-		sed "s|^|# ${f##*/}: |" "$f"
-	done
-}
 
 # load the module again if this script leaves it unloaded, whatever happens
 reload() {
@@ -71,12 +43,7 @@ modprobe_path=""
 cleanup() {
 	[ -n "$modprobe_path" ] && echo "$modprobe_path" >/proc/sys/kernel/modprobe
 	exec 3>&- 2>/dev/null
-	for p in $pids; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null
-	done
+	bg_reap
 	reload >/dev/null 2>&1
 	rm -rf "$tmp"
 }
@@ -297,5 +264,4 @@ else
 	check "idle refcnt after reloading is $base" wait_refcnt "$base"
 fi
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_end
