@@ -167,6 +167,9 @@ static int env_flag(const char *name, int def)
 	}								\
 } while (0)
 
+static void tab_lock_take(void);
+static void tab_lock_give(void);
+
 __attribute__((constructor)) static void afx_run_init(void)
 {
 	RESOLVE(socket); RESOLVE(bind); RESOLVE(connect);
@@ -185,6 +188,7 @@ __attribute__((constructor)) static void afx_run_init(void)
 	cfg.debug = env_flag("AFX_RUN_DEBUG", 0);
 	cfg.strict = env_flag("AFX_RUN_STRICT", !cfg.fallback);
 	cfg.family = afx_family();
+	pthread_atfork(tab_lock_take, tab_lock_give, tab_lock_give);
 	/* Children started with exec() stay on AF_X too: keep the env. */
 	dbg("loaded: ports %s, udp %d, fallback %d, AF_X is %d",
 	    cfg.all ? "all" : getenv("AFX_RUN_PORTS"), cfg.udp, cfg.fallback,
@@ -233,6 +237,20 @@ struct fd_info {
 static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fd_info **tab;
 static int tab_size;
+
+/*
+ * A fork() while another thread holds tab_lock would leave the child's
+ * copy locked for ever: hold it across the fork, as glibc does its own.
+ */
+static void tab_lock_take(void)
+{
+	pthread_mutex_lock(&tab_lock);
+}
+
+static void tab_lock_give(void)
+{
+	pthread_mutex_unlock(&tab_lock);
+}
 
 /* The entry of fd, created if @create; under tab_lock. */
 static struct fd_info *entry(int fd, int create)

@@ -28,6 +28,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,6 +336,51 @@ TEST(fork_after_socket_keeps_each_side_working)
 	close(res[1]);
 	close(c);
 	close(l);
+}
+
+/* Another thread churns the descriptor table while this one forks. */
+static volatile int churn_stop;
+
+static void *churn(void *arg)
+{
+	(void)arg;
+	while (!churn_stop) {
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (s >= 0)
+			close(s);
+	}
+	return NULL;
+}
+
+/*
+ * A child forked while another thread holds the library's table lock
+ * must not inherit it locked: each child uses the table and exits; one
+ * that hangs is killed by its alarm and fails the test.
+ */
+TEST(fork_while_another_thread_uses_sockets)
+{
+	pthread_t t;
+	int i, bad = 0;
+
+	afx_watchdog(WATCHDOG_SEC);
+	churn_stop = 0;
+	ASSERT_EQ(0, pthread_create(&t, NULL, churn, NULL));
+	for (i = 0; i < 300; i++) {
+		pid_t pid = afx_child_fork(5);
+
+		if (pid == 0) {
+			int s = socket(AF_INET, SOCK_STREAM, 0);
+
+			_exit(s >= 0 && !close(s) ? 0 : 2);
+		}
+		ASSERT_LE(0, pid);
+		if (afx_wait_child(pid))
+			bad++;
+	}
+	churn_stop = 1;
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, bad);
 }
 
 TEST(dup2_onto_and_over_a_moved_descriptor)
