@@ -56,8 +56,8 @@
  * candidate (more than one candidate only when another bind takes the
  * same port first), never holding more than one bucket's lock.
  *
- * Independently, every sock is in the namespace's afx_net.all (sklist.c)
- * from allocation to its destructor.
+ * Independently, every live sock is in the namespace's afx_net.all
+ * (sklist.c), from allocation until it dies.
  */
 
 /**
@@ -159,7 +159,8 @@
  *                 own, when it shuts down reading or closes)
  *             lock_sock(sk) -> afx_sock.tx_lock (a connection's own,
  *                 when it shuts down writing)
- *             the lock of afx_net.all is taken alone, with BHs off
+ *             the lock of afx_net.all is taken alone, in process
+ *                 context
  * The data path takes the direction locks, afx_sock.rx_lock (reading) and
  * afx_sock.tx_lock (stream writing), with the socket lock not held, and
  * never takes the socket lock while holding one: it lets go of the socket
@@ -179,7 +180,9 @@
  * Lifetimes: struct socket owns one reference on its sock; a stream peer
  * link owns one on each end; a child on a listener queue is owned by the
  * queue, and accept() hands that reference to the new struct socket. A
- * sock and the netns it lives in outlive any RCU reader.
+ * sock and the netns it lives in outlive any RCU reader. A sock leaves
+ * afx_net.all when it dies (release(), or a child's removal from its
+ * listener's queues), before its last reference can go.
  */
 
 #include <linux/cred.h>
@@ -247,18 +250,29 @@ void afx_fill_addr(struct sockaddr_x *sx, u32 addr, u32 port)
 	sx->sx_port = port;
 }
 
+/*
+ * Free what a sock nobody can reach any more keeps queued: its receive
+ * buffer's pages and what its messages or marks hold. Twice is harmless.
+ */
+static void afx_sk_free_queued(struct sock *sk)
+{
+	/* Messages pushed after close (msg.c) still hold credentials. */
+	if (sk->sk_type != SOCK_STREAM)
+		afx_msg_purge(sk);
+	afx_sbuf_purge(&afx_sk(sk)->rx);
+	if (sk->sk_type == SOCK_STREAM)
+		afx_anc_free(sk);
+}
+
 static void afx_sk_destruct(struct sock *sk)
 {
 	struct afx_sock *ax = afx_sk(sk);
 
-	afx_sklist_del(sk);
-	/* Messages pushed after close (msg.c) still hold credentials. */
-	if (sk->sk_type != SOCK_STREAM)
-		afx_msg_purge(sk);
-	afx_sbuf_purge(&ax->rx);
+	/* Delisted when it died, before its last reference went. */
+	WARN_ON_ONCE(ax->listed);
+	/* Left for us only by a last reference not dropped by afx_sock_put(). */
+	afx_sk_free_queued(sk);
 	mutex_destroy(&ax->rx_lock);
-	if (sk->sk_type == SOCK_STREAM)
-		afx_anc_free(sk);
 	if (afx_is_conn(sk)) {
 		mutex_destroy(&ax->tx_lock);
 		WARN_ON_ONCE(ax->peer);
@@ -266,6 +280,26 @@ static void afx_sk_destruct(struct sock *sk)
 		mutex_destroy(&ax->rx_wlock);
 	}
 	WARN_ON_ONCE(!hlist_unhashed(&ax->bind_node));
+}
+
+/**
+ * afx_sock_put() - drop a reference on an AF_X sock
+ * @sk: the sock
+ *
+ * sock_put(), except that the last reference frees what the sock has
+ * queued at once, in the caller's context: its pages go back while they
+ * are warm (to the next buffer that starts one, DOC: Stream buffer), not
+ * a grace period later in the RCU callback that frees the sock. Nobody
+ * can reach the buffer any more: every producer and consumer of it holds
+ * a reference, and lockless readers of a sock they hold no reference on
+ * read only its indices, which stay until the sock is freed.
+ */
+void afx_sock_put(struct sock *sk)
+{
+	if (refcount_dec_and_test(&sk->sk_refcnt)) {
+		afx_sk_free_queued(sk);
+		sk_free(sk);
+	}
 }
 
 /* Wake those waiting to write, and only them. */
@@ -305,11 +339,6 @@ struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
 		      &afx_proto, kern);
 	if (!sk)
 		return NULL;
-	/* Before anything that a destructor would have to undo. */
-	if (afx_sklist_reserve(afx_net(net), afx_sk(sk))) {
-		sk_free(sk);
-		return NULL;
-	}
 
 	sock_init_data(sock, sk);
 	sk->sk_type = type;
@@ -335,7 +364,14 @@ struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
 		init_waitqueue_head(&ax->peer_wait);
 		INIT_LIST_HEAD(&ax->peer_wake.entry);
 	}
-	afx_sklist_add(sk);
+	/* Last: walks see the sock from here on. */
+	if (afx_sklist_add(sk)) {
+		if (sock)
+			sock->sk = NULL;
+		sk_free(sk);
+		return NULL;
+	}
+	afx_stat_inc(sk, AFX_STAT_SOCKETS);
 	return sk;
 }
 
@@ -628,7 +664,8 @@ int afx_release(struct socket *sock, void (*close)(struct sock *sk))
 	sock_orphan(sk);
 	sock->sk = NULL;
 	release_sock(sk);
-	sock_put(sk);
+	afx_sklist_del(sk);
+	afx_sock_put(sk);
 	return 0;
 }
 
@@ -712,7 +749,7 @@ static int __net_init afx_net_init(struct net *net)
 	int err;
 
 	an->dgram_max = AFX_SKB_MAX;
-	xa_init_flags(&an->all, XA_FLAGS_ALLOC | XA_FLAGS_LOCK_BH);
+	xa_init_flags(&an->all, XA_FLAGS_ALLOC);
 
 	err = afx_bind_init_net(an);
 	if (err)

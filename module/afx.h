@@ -62,6 +62,7 @@ enum afx_space {
  * @AFX_STAT_BYTES_IN: payload bytes received, both types
  * @AFX_STAT_BYTES_DIRECT: stream payload bytes a writer copied straight
  *	into the memory of a waiting reader (DOC: Stream buffer)
+ * @AFX_STAT_SOCKETS: sockets created, stream children included
  * @AFX_STAT_MAX: number of counters
  */
 enum afx_stat {
@@ -77,6 +78,7 @@ enum afx_stat {
 	AFX_STAT_BYTES_OUT,
 	AFX_STAT_BYTES_IN,
 	AFX_STAT_BYTES_DIRECT,
+	AFX_STAT_SOCKETS,
 	AFX_STAT_MAX,
 };
 
@@ -144,11 +146,9 @@ struct afx_bind_table {
  * @dgram_max: largest datagram payload
  * @stats: event counters, per CPU: added to with this_cpu_add(), summed
  *	by afx_stat_read()
- * @all: every afx sock of the namespace, by afx_sock.all_id (sklist.c);
- *	its lock is taken with BHs off: a sock leaves @all in its
- *	destructor, which SOCK_RCU_FREE runs from an RCU callback
- * @all_next: where the cyclic allocation of the next all_id starts;
- *	under the lock of @all
+ * @all: every live afx sock of the namespace, by afx_sock.all_id
+ *	(sklist.c); its lock is taken in process context only, to list a
+ *	new sock and delist one that dies; lookups run under RCU
  * @sysctl_hdr: the net.afx sysctl table (sysctl.c)
  */
 struct afx_net {
@@ -159,7 +159,6 @@ struct afx_net {
 	u32 dgram_max;
 	struct afx_stats __percpu *stats;
 	struct xarray all;
-	u32 all_next;
 	struct ctl_table_header *sysctl_hdr;
 };
 
@@ -230,6 +229,9 @@ static inline void afx_port_range(const struct afx_net *an, u32 *lo, u32 *hi)
  *	read it under RCU (the peer is SOCK_RCU_FREE)
  * @bind_node: entry in a bucket of the namespace bind table; under the
  *	bucket's lock, read under RCU
+ * @bucket: the bind bucket of @local's port, set with @local (under the
+ *	bucket's lock, before the socket is on its chain) and fixed from
+ *	then on: afx_unhash() and afx_conn_lock_of() need no hash
  * @conn_node: stream: entry in a listener's accept or pending queue;
  *	under the listener's afx_conn_lock()
  * @acceptq: stream listener: connected children waiting for accept(); under
@@ -264,8 +266,11 @@ static inline void afx_port_range(const struct afx_net *an, u32 *lo, u32 *hi)
  *	the other end, which sends find with afx_sklist_get(), so that
  *	neither end holds a reference on the other; 0 for every other
  *	socket. Written before the sockets have files, then constant
- * @all_id: the index of the sock in afx_net.all, reserved before the
- *	sock is initialised and fixed for its life
+ * @all_id: the index of the sock in afx_net.all, allocated when the
+ *	initialised sock is listed and fixed for its life
+ * @listed: the sock is in afx_net.all (sklist.c); set when it is listed,
+ *	cleared when it dies, by whoever creates or kills it, never both at
+ *	once
  *
  * The fields marked "stream" and "datagram" above share their memory (an
  * anonymous union), so that a socket carries only its own kind's: the
@@ -284,6 +289,8 @@ struct afx_sock {
 	struct sockaddr_x local;
 	struct sockaddr_x peer_addr;
 	struct hlist_node bind_node;
+	struct afx_bind_bucket *bucket;
+	bool listed;
 	bool polled;
 	bool nonblock;
 	bool refuse_when_full;
@@ -406,6 +413,7 @@ static inline bool afx_nonblock(const struct sock *sk, bool flag)
 
 /* af_x.c */
 u64 afx_stat_read(struct afx_net *an, enum afx_stat s);
+void afx_sock_put(struct sock *sk);
 struct sock *afx_sk_alloc(struct net *net, struct socket *sock, int type,
 			  bool kern);
 void afx_fill_addr(struct sockaddr_x *sx, u32 addr, u32 port);
@@ -474,8 +482,7 @@ struct afx_sock_info {
 
 /* sklist.c */
 int afx_info_family(void);
-int afx_sklist_reserve(struct afx_net *an, struct afx_sock *ax);
-void afx_sklist_add(struct sock *sk);
+int afx_sklist_add(struct sock *sk);
 void afx_sklist_del(struct sock *sk);
 struct sock *afx_sklist_next(struct net *net, unsigned long *index);
 struct sock *afx_sklist_get(struct net *net, unsigned long id);
@@ -690,6 +697,15 @@ static inline struct afx_bind_bucket *afx_bucket(struct afx_net *an,
 static inline spinlock_t *afx_conn_lock(struct afx_net *an, u32 port)
 {
 	return &afx_bucket(an, AFX_SPACE_STREAM, port)->lock;
+}
+
+/*
+ * afx_conn_lock() of the port bound stream socket @sk holds (a listener's
+ * own), from the bucket it was bound in: no hash to compute.
+ */
+static inline spinlock_t *afx_conn_lock_of(const struct sock *sk)
+{
+	return &afx_sk(sk)->bucket->lock;
 }
 
 /*

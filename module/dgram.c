@@ -139,7 +139,7 @@ static struct sock *afx_dgram_pair_get(struct sock *sk)
 	if (other && (other->sk_type != SOCK_DGRAM ||
 		      READ_ONCE(afx_sk(other)->pair_id) !=
 		      afx_sk(sk)->all_id + 1)) {
-		sock_put(other);
+		afx_sock_put(other);
 		other = NULL;
 	}
 	return other;
@@ -207,13 +207,13 @@ static int afx_dgram_unicast(struct sock *sk, u32 port, struct msghdr *msg,
 		}
 		if (err == -EFAULT) {
 			/* Fault the payload in without the receiver's lock. */
-			sock_put(rcv);
+			afx_sock_put(rcv);
 			if (fault_in_iov_iter_readable(&msg->msg_iter, len))
 				return -EFAULT;
 			continue;
 		}
 		if (err != -EAGAIN || !*timeo) {
-			sock_put(rcv);
+			afx_sock_put(rcv);
 			return err;
 		}
 
@@ -224,7 +224,7 @@ static int afx_dgram_unicast(struct sock *sk, u32 port, struct msghdr *msg,
 		    !signal_pending(current))
 			*timeo = schedule_timeout(*timeo);
 		finish_wait(&afx_sk(rcv)->peer_wait, &wait);
-		sock_put(rcv);
+		afx_sock_put(rcv);
 		if (signal_pending(current))
 			return sock_intr_errno(*timeo);
 	}
@@ -302,7 +302,7 @@ static int afx_dgram_broadcast(struct sock *sk, u32 port, struct msghdr *msg,
 					    len))
 				afx_stat_inc(sk, AFX_STAT_DROP_BCAST_FULL);
 		}
-		sock_put(rcv[i]);
+		afx_sock_put(rcv[i]);
 	}
 	kvfree(rcv);
 	kvfree(data);
@@ -558,7 +558,7 @@ static bool afx_dgram_writable(struct sock *sk)
 		smp_mb();
 		room = afx_dgram_send_returns(rcv);
 	}
-	sock_put(rcv);
+	afx_sock_put(rcv);
 	return room;
 }
 

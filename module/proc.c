@@ -44,6 +44,7 @@ static const char *const afx_stat_names[AFX_STAT_MAX] = {
 	[AFX_STAT_BYTES_OUT]		= "bytes_sent",
 	[AFX_STAT_BYTES_IN]		= "bytes_received",
 	[AFX_STAT_BYTES_DIRECT]		= "bytes_direct",
+	[AFX_STAT_SOCKETS]		= "sockets_created",
 };
 
 /**
@@ -95,7 +96,7 @@ static void *afx_seq_start(struct seq_file *seq, loff_t *pos)
 		sk = afx_sklist_next(seq_file_net(seq), &index);
 		if (!sk || n == *pos)
 			break;
-		sock_put(sk);
+		afx_sock_put(sk);
 	}
 	if (sk) {
 		st->pos = *pos;
@@ -111,7 +112,7 @@ static void *afx_seq_next(struct seq_file *seq, void *v, loff_t *pos)
 
 	if (v != SEQ_START_TOKEN) {
 		index = st->index + 1;
-		sock_put(v);
+		afx_sock_put(v);
 	}
 	++*pos;
 	return afx_seq_get(seq, *pos, index);
@@ -120,7 +121,7 @@ static void *afx_seq_next(struct seq_file *seq, void *v, loff_t *pos)
 static void afx_seq_stop(struct seq_file *seq, void *v)
 {
 	if (v && v != SEQ_START_TOKEN)
-		sock_put(v);
+		afx_sock_put(v);
 }
 
 static int afx_seq_show(struct seq_file *seq, void *v)

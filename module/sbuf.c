@@ -66,6 +66,21 @@
  * another sender reuses them. A push that faults or cannot get a page
  * pushes what it could and reports the error only if that is nothing.
  *
+ * Pages also pass from buffer to buffer, so that a short connection's
+ * first bytes cost no page allocation and no zeroing either: a page a
+ * buffer gives back (its spares full, or the buffer purged) joins a
+ * per-CPU set of up to AFX_SBUF_PCP_PAGES pages, and a producer that
+ * starts a page takes one from its CPU's set before it asks the page
+ * allocator, if that page is charged to the memory cgroup a new one would
+ * be charged to: no cgroup writes into pages on another's account. The
+ * set holds at most 32 KiB per CPU, charged to the cgroups that allocated
+ * them, until the module is unloaded. It is used in task context only: a
+ * page given back from an RCU callback goes to the page allocator, which
+ * is why afx_sock_put() frees a dead socket's buffer when its last
+ * reference goes rather than leaving it to the destructor, a grace period
+ * later. As within one buffer, a page is reused without zeroing: no byte
+ * of it is read before it is written.
+ *
  * Shutdown (the owner shut down reading, or is closing) makes later
  * pushes fail with -EPIPE; the owner discards what is readable when it
  * closes. A producer already past its check may still push after that;
@@ -100,6 +115,9 @@
 #include <linux/atomic.h>
 #include <linux/gfp.h>
 #include <linux/highmem.h>
+#include <linux/local_lock.h>
+#include <linux/memcontrol.h>
+#include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <kunit/visibility.h>
@@ -121,6 +139,100 @@ static_assert((AFX_SBUF_DIRECT_MAX >> 10) <= U16_MAX);
 /* struct afx_sbuf_ring: a size of its own, between two kmalloc sizes. */
 static struct kmem_cache *afx_sbuf_ring_cache __read_mostly;
 
+/*
+ * Pages between buffers (DOC: Stream buffer): per CPU, up to
+ * AFX_SBUF_PCP_PAGES pages that buffers gave back, the oldest first to go
+ * when a page arrives at a full set. Used in task context only, under
+ * @lock; a page given back from an RCU callback goes to the page
+ * allocator instead.
+ */
+struct afx_sbuf_pcp {
+	local_lock_t lock;
+	unsigned int n;
+	struct page *pages[AFX_SBUF_PCP_PAGES];
+};
+
+static DEFINE_PER_CPU(struct afx_sbuf_pcp, afx_sbuf_pcp) = {
+	.lock = INIT_LOCAL_LOCK(lock),
+};
+
+/* The memory cgroup a page allocated here now would be charged to. */
+static struct mem_cgroup *afx_sbuf_memcg(void)
+{
+#ifdef CONFIG_MEMCG
+	struct mem_cgroup *memcg = mem_cgroup_from_task(current);
+
+	/* The root (no parent) is charged nothing: its pages carry no memcg. */
+	return memcg && parent_mem_cgroup(memcg) ? memcg : NULL;
+#else
+	return NULL;
+#endif
+}
+
+/* A page of this CPU's set charged where a new one would be, or NULL. */
+static struct page *afx_sbuf_pcp_take(void)
+{
+	struct page *page = NULL;
+	struct afx_sbuf_pcp *pcp;
+	struct mem_cgroup *memcg;
+	unsigned int i;
+
+	local_lock(&afx_sbuf_pcp.lock);
+	pcp = this_cpu_ptr(&afx_sbuf_pcp);
+	if (pcp->n) {
+		/* The memcgs are compared, not used: RCU keeps them apart. */
+		rcu_read_lock();
+		memcg = afx_sbuf_memcg();
+		for (i = pcp->n; i--; ) {
+			if (folio_memcg(page_folio(pcp->pages[i])) != memcg)
+				continue;
+			page = pcp->pages[i];
+			pcp->pages[i] = pcp->pages[--pcp->n];
+			break;
+		}
+		rcu_read_unlock();
+	}
+	local_unlock(&afx_sbuf_pcp.lock);
+	return page;
+}
+
+/* Give a page back to this CPU's set, freeing its oldest if it is full. */
+static void afx_sbuf_free_page(struct page *page)
+{
+	struct afx_sbuf_pcp *pcp;
+	struct page *old = NULL;
+
+	if (!in_task()) {
+		__free_page(page);
+		return;
+	}
+	local_lock(&afx_sbuf_pcp.lock);
+	pcp = this_cpu_ptr(&afx_sbuf_pcp);
+	if (pcp->n == AFX_SBUF_PCP_PAGES) {
+		old = pcp->pages[0];
+		memmove(&pcp->pages[0], &pcp->pages[1],
+			(AFX_SBUF_PCP_PAGES - 1) * sizeof(pcp->pages[0]));
+		pcp->n--;
+	}
+	pcp->pages[pcp->n++] = page;
+	local_unlock(&afx_sbuf_pcp.lock);
+	if (old)
+		__free_page(old);
+}
+
+/* Free the pages of every CPU's set: no buffer is left. */
+static void afx_sbuf_pcp_drain(void)
+{
+	struct afx_sbuf_pcp *pcp;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		pcp = per_cpu_ptr(&afx_sbuf_pcp, cpu);
+		while (pcp->n)
+			__free_page(pcp->pages[--pcp->n]);
+	}
+}
+
 /**
  * afx_sbuf_cache_init() - create the cache of stream buffer rings
  *
@@ -137,6 +249,7 @@ int __init afx_sbuf_cache_init(void)
  */
 void afx_sbuf_cache_exit(void)
 {
+	afx_sbuf_pcp_drain();
 	kmem_cache_destroy(afx_sbuf_ring_cache);
 }
 
@@ -189,6 +302,8 @@ static struct page *afx_sbuf_page(struct afx_sbuf *sb, u32 head)
 	if (page)
 		return page;
 	page = afx_sbuf_take_spare(sb);
+	if (!page)
+		page = afx_sbuf_pcp_take();
 	if (!page)
 		page = alloc_page(AFX_SBUF_GFP);
 	sb->ring->slots[slot] = page;
@@ -329,7 +444,7 @@ static void afx_sbuf_unwind(struct afx_sbuf *sb, u32 head, u32 end)
 	     pos += PAGE_SIZE) {
 		slot = afx_sbuf_slot(pos);
 		if (sb->ring->slots[slot]) {
-			__free_page(sb->ring->slots[slot]);
+			afx_sbuf_free_page(sb->ring->slots[slot]);
 			sb->ring->slots[slot] = NULL;
 		}
 	}
@@ -398,7 +513,7 @@ static void afx_sbuf_release_page(struct afx_sbuf *sb, unsigned int slot)
 	sb->ring->slots[slot] = NULL;
 	/* The producer let go of the entry: pairs with afx_sbuf_take_spare(). */
 	if (in - smp_load_acquire(&sb->ring->spare_out) >= AFX_SBUF_SPARES) {
-		__free_page(page);
+		afx_sbuf_free_page(page);
 		return;
 	}
 	*afx_sbuf_spare_entry(sb, in) = page;
@@ -684,15 +799,18 @@ void afx_sbuf_discard(struct afx_sbuf *sb)
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_discard);
 
 /**
- * afx_sbuf_purge() - free every page of a buffer nobody uses any more
+ * afx_sbuf_purge() - empty a buffer nobody uses any more, freeing its pages
  * @sb: the buffer; no producer or consumer can reach it
+ *
+ * Its indices stay, so that a lockless reader of afx_sbuf_readable() sees
+ * the bytes that were there or none; a later push starts a new ring.
  */
 void afx_sbuf_purge(struct afx_sbuf *sb)
 {
-	unsigned int slot, last;
-	u32 pos;
-
 	struct afx_sbuf_ring *ring = sb->ring;
+	unsigned int slot, last;
+	struct page *spare;
+	u32 pos;
 
 	if (ring) {
 		/* Only the slots from @tail's to @head's hold pages. */
@@ -700,15 +818,18 @@ void afx_sbuf_purge(struct afx_sbuf *sb)
 		for (pos = sb->tail & PAGE_MASK;; pos += PAGE_SIZE) {
 			slot = afx_sbuf_slot(pos);
 			if (ring->slots[slot])
-				__free_page(ring->slots[slot]);
+				afx_sbuf_free_page(ring->slots[slot]);
 			if (slot == last)
 				break;
 		}
-		for (; ring->spare_out != ring->spare_in; ring->spare_out++)
-			__free_page(*afx_sbuf_spare_entry(sb, ring->spare_out));
+		for (; ring->spare_out != ring->spare_in; ring->spare_out++) {
+			spare = *afx_sbuf_spare_entry(sb, ring->spare_out);
+			afx_sbuf_free_page(spare);
+		}
 		kmem_cache_free(afx_sbuf_ring_cache, ring);
+		sb->ring = NULL;
 	}
-	afx_sbuf_init(sb);
+	WRITE_ONCE(sb->tail, sb->head);
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_purge);
 

@@ -26,6 +26,11 @@
  */
 #define AFX_SBUF_SPARES		16
 /*
+ * Pages that buffers gave back kept per CPU for the next buffer that
+ * starts a page (DOC: Stream buffer): 32 KiB per CPU with 4 KiB pages.
+ */
+#define AFX_SBUF_PCP_PAGES	8
+/*
  * Direct copies (DOC: Stream buffer): a write of at least AFX_SBUF_DIRECT_MIN
  * bytes lets a reader waiting with at least that much room post its own
  * pages, up to AFX_SBUF_DIRECT_MAX bytes at a time.

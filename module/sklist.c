@@ -3,10 +3,13 @@
  * afx: the per-namespace list of all sockets, the one registry that
  * introspection walks, and the common part of what it reports about one.
  *
- * Every afx sock is in its namespace's afx_net.all from afx_sk_alloc()
- * until its destructor runs, including stream children that no one has
- * accepted yet. afx_net.all is an XArray indexed by afx_sock.all_id, an
- * id allocated cyclically when the sock is created and fixed for its life.
+ * Every live afx sock is in its namespace's afx_net.all, from the end of
+ * afx_sk_alloc() until it dies: its release() or, for a stream child that
+ * no one accepted, its removal from the listener's queues
+ * (afx_sklist_del(), in process context, before the sock's last reference
+ * can go). afx_net.all is an XArray indexed by afx_sock.all_id, the
+ * lowest id free when the sock is listed, fixed for its life (ids are
+ * reused: what names a socket for good is its id with its cookie).
  * /proc/net/afx (proc.c) and the afx_diag module walk it with
  * afx_sklist_next(), which hands out one referenced socket at a time and
  * holds no lock in between, so that the caller may sleep. A walk's cursor
@@ -18,10 +21,12 @@
  * user copy. It reads each field once; the socket type's own file fills
  * in the rest.
  *
- * The destructor runs from an RCU callback (afx socks are SOCK_RCU_FREE)
- * and frees the sock right after erasing it, so a walk looks entries up
- * and takes its reference under the XArray's lock, taken with BHs off,
- * not under RCU alone; nothing else is ever taken under that lock.
+ * Lookups (afx_sklist_next(), afx_sklist_get()) run under RCU alone: a
+ * sock leaves the XArray before its last reference can go, and afx socks
+ * are SOCK_RCU_FREE, so one found under rcu_read_lock() is not freed
+ * before rcu_read_unlock(), and refcount_inc_not_zero() tells whether it
+ * can still be used. Only listing and delisting take the XArray's lock,
+ * both in process context, and nothing else is taken under it.
  */
 
 #include <linux/list.h>
@@ -46,47 +51,43 @@ int afx_info_family(void)
 EXPORT_SYMBOL_GPL(afx_info_family);
 
 /**
- * afx_sklist_reserve() - give a new sock its place in its namespace's list
- * @an: the namespace's afx state
- * @ax: the sock, just allocated; walks do not see it until
- *	afx_sklist_add()
+ * afx_sklist_add() - put a new sock on its namespace's list
+ * @sk: the sock, fully initialised: walks may see it at once
  *
- * Return: 0, or -ENOMEM (or -EBUSY, with 2^31 socks alive in @an).
+ * Return: 0, or -ENOMEM (or -EBUSY, with 2^31 socks alive in the
+ * namespace); the sock is then not listed, and is freed as it is.
  */
-int afx_sklist_reserve(struct afx_net *an, struct afx_sock *ax)
-{
-	int err;
-
-	/* A NULL entry is a reservation: walks skip it. */
-	err = xa_alloc_cyclic_bh(&an->all, &ax->all_id, NULL, xa_limit_31b,
-				 &an->all_next, GFP_KERNEL_ACCOUNT |
-				 __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
-	return err < 0 ? err : 0;
-}
-
-/**
- * afx_sklist_add() - make a new sock visible to walks
- * @sk: the sock, fully initialised, with a place from afx_sklist_reserve()
- */
-void afx_sklist_add(struct sock *sk)
+int afx_sklist_add(struct sock *sk)
 {
 	struct afx_sock *ax = afx_sk(sk);
+	int err;
 
-	/* Into the reserved slot: allocates nothing, cannot fail. */
-	WARN_ON_ONCE(xa_is_err(xa_store_bh(&ax->an->all, ax->all_id, sk,
-					   GFP_KERNEL)));
+	/*
+	 * The lowest free id: the tree stays dense and its nodes stay put
+	 * while sockets come and go. The store publishes the sock: walks
+	 * read it under RCU alone.
+	 */
+	err = xa_alloc(&ax->an->all, &ax->all_id, sk, xa_limit_31b,
+		       GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+	if (err)
+		return err;
+	ax->listed = true;
+	return 0;
 }
 
 /**
- * afx_sklist_del() - take a sock off its namespace's list
- * @sk: the sock, from its destructor (a sock that got no place is freed
- *	before it has one)
+ * afx_sklist_del() - take a sock that dies off its namespace's list
+ * @sk: the sock, marked SOCK_DEAD, with its last reference not yet gone
  */
 void afx_sklist_del(struct sock *sk)
 {
 	struct afx_sock *ax = afx_sk(sk);
 
-	xa_erase_bh(&ax->an->all, ax->all_id);
+	might_sleep();
+	if (!ax->listed)
+		return;
+	xa_erase(&ax->an->all, ax->all_id);
+	ax->listed = false;
 }
 
 /**
@@ -106,7 +107,7 @@ struct sock *afx_sklist_next(struct net *net, unsigned long *index)
 	struct afx_net *an = afx_net(net);
 	struct sock *sk;
 
-	xa_lock_bh(&an->all);
+	rcu_read_lock();
 	for (;;) {
 		sk = xa_find(&an->all, index, ULONG_MAX, XA_PRESENT);
 		if (!sk)
@@ -116,7 +117,7 @@ struct sock *afx_sklist_next(struct net *net, unsigned long *index)
 			break;
 		++*index;
 	}
-	xa_unlock_bh(&an->all);
+	rcu_read_unlock();
 	return sk;
 }
 EXPORT_SYMBOL_GPL(afx_sklist_next);
@@ -134,12 +135,12 @@ struct sock *afx_sklist_get(struct net *net, unsigned long id)
 	struct afx_net *an = afx_net(net);
 	struct sock *sk;
 
-	xa_lock_bh(&an->all);
+	rcu_read_lock();
 	sk = xa_load(&an->all, id);
 	if (sk && (sock_flag(sk, SOCK_DEAD) ||
 		   !refcount_inc_not_zero(&sk->sk_refcnt)))
 		sk = NULL;
-	xa_unlock_bh(&an->all);
+	rcu_read_unlock();
 	return sk;
 }
 EXPORT_SYMBOL_GPL(afx_sklist_get);

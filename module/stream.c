@@ -153,8 +153,7 @@ static void afx_stream_establish(struct sock *listener, struct sock *child)
 {
 	struct sock *client = afx_sk(child)->peer;
 
-	lockdep_assert_held(afx_conn_lock(afx_sk(listener)->an,
-					  afx_port(listener)));
+	lockdep_assert_held(afx_conn_lock_of(listener));
 	list_add_tail(&afx_sk(child)->conn_node, &afx_sk(listener)->acceptq);
 	sk_acceptq_added(listener);
 	/* After the peer links: pairs with afx_stream_connected(). */
@@ -173,8 +172,7 @@ static struct sock *afx_stream_admit(struct sock *listener)
 	struct afx_sock *pend;
 	struct sock *client;
 
-	lockdep_assert_held(afx_conn_lock(afx_sk(listener)->an,
-					  afx_port(listener)));
+	lockdep_assert_held(afx_conn_lock_of(listener));
 	if (afx_acceptq_full(listener))
 		return NULL;
 	pend = list_first_entry_or_null(&afx_sk(listener)->pendq,
@@ -192,7 +190,7 @@ static struct sock *afx_stream_admit(struct sock *listener)
 static void afx_stream_admitted(struct sock *client)
 {
 	client->sk_state_change(client);
-	sock_put(client);
+	afx_sock_put(client);
 }
 
 /* Drop a child that never got a connection: it and the link to its client. */
@@ -200,10 +198,11 @@ static void afx_stream_drop_child(struct sock *child)
 {
 	struct afx_sock *cax = afx_sk(child);
 
-	sock_put(cax->peer);
+	afx_sock_put(cax->peer);
 	WRITE_ONCE(cax->peer, NULL);
 	sock_set_flag(child, SOCK_DEAD);
-	sock_put(child);
+	afx_sklist_del(child);
+	afx_sock_put(child);
 }
 
 /* Forget the child left over from a connect attempt that did not succeed. */
@@ -216,7 +215,7 @@ static void afx_stream_forget_attempt(struct sock *sk)
 	if (sk->sk_state == TCP_CLOSE && ax->peer) {
 		peer = ax->peer;
 		WRITE_ONCE(ax->peer, NULL);
-		sock_put(peer);
+		afx_sock_put(peer);
 		memset(&ax->peer_addr, 0, sizeof(ax->peer_addr));
 		afx_set_peercred(sk, NULL, NULL);
 	}
@@ -254,7 +253,7 @@ static void afx_stream_disconnect(struct sock *sk)
 	sk_wake_async(peer, SOCK_WAKE_WAITD, POLL_HUP);
 
 	WRITE_ONCE(ax->peer, NULL);
-	sock_put(peer);
+	afx_sock_put(peer);
 }
 
 /*
@@ -288,7 +287,8 @@ static void afx_stream_close_child(struct sock *child)
 	afx_stream_disconnect(child);
 	afx_conn_discard(child);
 	sock_set_flag(child, SOCK_DEAD);
-	sock_put(child);
+	afx_sklist_del(child);
+	afx_sock_put(child);
 }
 
 /*
@@ -298,7 +298,7 @@ static void afx_stream_close_child(struct sock *child)
 static void afx_stream_listen_stop(struct sock *sk)
 {
 	struct afx_sock *ax = afx_sk(sk), *cax, *tmp;
-	spinlock_t *conn = afx_conn_lock(ax->an, afx_port(sk));
+	spinlock_t *conn = afx_conn_lock_of(sk);
 	LIST_HEAD(acceptq);
 	LIST_HEAD(pendq);
 
@@ -407,7 +407,7 @@ static int afx_stream_listen(struct socket *sock, int backlog)
 	if (sk->sk_state != TCP_LISTEN)
 		afx_set_peercred(sk, task_tgid(current), current_cred());
 
-	conn = afx_conn_lock(afx_sk(sk)->an, afx_port(sk));
+	conn = afx_conn_lock_of(sk);
 	spin_lock(conn);
 	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
 	WRITE_ONCE(sk->sk_state, TCP_LISTEN);
@@ -524,7 +524,7 @@ static int afx_stream_connect(struct socket *sock, struct sockaddr *uaddr,
 	}
 	afx_stream_init_child(child, sk, listener);
 
-	conn = afx_conn_lock(afx_sk(sk)->an, afx_port(listener));
+	conn = afx_conn_lock_of(listener);
 	spin_lock(conn);
 	if (afx_stream_refuses(sk, listener)) {
 		err = -ECONNREFUSED;
@@ -546,7 +546,7 @@ static int afx_stream_connect(struct socket *sock, struct sockaddr *uaddr,
 	}
 	if (!err)
 		listener->sk_data_ready(listener);
-	sock_put(listener);
+	afx_sock_put(listener);
 	if (!err) {
 		sock->state = SS_CONNECTED;
 		goto out;
@@ -581,7 +581,7 @@ wait:
 	goto out;
 
 out_put:
-	sock_put(listener);
+	afx_sock_put(listener);
 out:
 	release_sock(sk);
 	return err;
@@ -609,7 +609,7 @@ static int afx_stream_accept_flags(struct socket *sock, struct socket *newsock,
 			err = -EINVAL;
 			goto out;
 		}
-		conn = afx_conn_lock(ax->an, afx_port(sk));
+		conn = afx_conn_lock_of(sk);
 		spin_lock(conn);
 		if (!list_empty(&ax->acceptq)) {
 			child = &list_first_entry(&ax->acceptq, struct afx_sock,

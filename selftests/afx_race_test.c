@@ -1979,6 +1979,175 @@ TEST_F_TIMEOUT(race, stream_files_never_merged_across_writes, RACE_TIMEOUT)
 	EXPECT_EQ(0, lost);
 }
 
+/* ---- introspection against sockets dying ---------------------------------- */
+
+#define WALK_MAX	4096	/* lines or diag entries one walk reads */
+
+/*
+ * Survivors that live through every walk: a stream pair with bytes unread
+ * both ways (3 at sv[0], 5 at sv[1]) and a bound datagram socket.
+ */
+struct walker {
+	int sv[2], dg;
+	unsigned long ino[3];
+	atomic_int stop;
+	long walks, not_once, wrong_queues, errors;
+	struct pline lines[WALK_MAX];
+	struct dent dents[WALK_MAX];
+};
+
+static int survivor_lines(struct walker *w, unsigned long ino,
+			  struct pline **found)
+{
+	int i, n = 0;
+
+	for (i = 0; i < WALK_MAX; i++)
+		if (w->lines[i].ino == ino && n++ == 0)
+			*found = &w->lines[i];
+	return n;
+}
+
+/*
+ * The walker, on the other CPU: /proc/net/afx, then a sock_diag dump, in
+ * a loop; every survivor must be in each exactly once, the stream pair
+ * with its queues as they are (the peer's queue is read through the peer
+ * link, without a lock).
+ */
+static void *walk_loop(void *p)
+{
+	struct walker *w = p;
+	struct afx_diag_req req = diag_req(SHOW_ALL | AFX_DIAG_SHOW_PEER);
+	struct pline *line;
+	int i, n, k, seen;
+
+	pin_to_cpu(1);
+	while (!atomic_load(&w->stop)) {
+		memset(w->lines, 0, sizeof(w->lines));
+		n = proc_read(w->lines, WALK_MAX, NULL, 0);
+		if (n < 0 || n > WALK_MAX) {
+			w->errors++;
+			continue;
+		}
+		for (i = 0; i < 3; i++) {
+			line = NULL;
+			if (survivor_lines(w, w->ino[i], &line) != 1) {
+				w->not_once++;
+				continue;
+			}
+			if (i < 2 && (line->rq != (i ? 5 : 3) ||
+				      line->wq != (i ? 3 : 5)))
+				w->wrong_queues++;
+		}
+		n = diag_query(&req, 1, w->dents, WALK_MAX);
+		if (n < 0 || n > WALK_MAX) {
+			w->errors++;
+			continue;
+		}
+		for (i = 0; i < 3; i++) {
+			for (seen = 0, k = 0; k < n; k++)
+				seen += w->dents[k].m.adiag_ino == w->ino[i];
+			w->not_once += seen != 1;
+		}
+		w->walks++;
+	}
+	return NULL;
+}
+
+/*
+ * One round of deaths on this CPU: a connection closed from either end
+ * after a byte each way; every 8th round also a listener that closes
+ * with a child it never accepted (bytes queued at it) and a connector
+ * waiting for room, and socketpairs of the message types closed with a
+ * message unread.
+ */
+static int churn_round(int l, uint32_t port, long iter)
+{
+	int c, a, l2, c1, c2, sp[2], ok = 1;
+	uint32_t port2;
+	char b = 'c';
+
+	c = afx_socket(SOCK_STREAM);
+	if (c < 0 || afx_connect_port(c, port))
+		return 0;
+	a = accept(l, NULL, NULL);
+	ok &= a >= 0 && send(c, &b, 1, 0) == 1 && recv(a, &b, 1, 0) == 1 &&
+	      send(a, &b, 1, 0) == 1 && recv(c, &b, 1, 0) == 1;
+	close(iter & 1 ? c : a);
+	close(iter & 1 ? a : c);
+	if (!ok || iter % 8)
+		return ok;
+
+	l2 = afx_listener(SOCK_STREAM, 1, &port2);
+	c1 = afx_socket(SOCK_STREAM | SOCK_NONBLOCK);
+	c2 = afx_socket(SOCK_STREAM | SOCK_NONBLOCK);
+	ok &= l2 >= 0 && c1 >= 0 && c2 >= 0 &&
+	      !afx_connect_port(c1, port2) && send(c1, &b, 1, 0) == 1 &&
+	      afx_connect_port(c2, port2) == -1 && errno == EINPROGRESS;
+	close(l2);
+	close(c1);
+	close(c2);
+	ok &= !socketpair(afx_family(), SOCK_DGRAM, 0, sp) &&
+	      send(sp[0], &b, 1, 0) == 1;
+	close(sp[1]);
+	close(sp[0]);
+	ok &= !socketpair(afx_family(), SOCK_SEQPACKET, 0, sp) &&
+	      send(sp[0], &b, 1, 0) == 1 && send(sp[1], &b, 1, 0) == 1;
+	close(sp[0]);
+	close(sp[1]);
+	return ok;
+}
+
+/*
+ * Sockets die (released, or dropped from a closing listener's queues)
+ * while /proc/net/afx and sock_diag walk the namespace on the other CPU:
+ * a walk must see every survivor once, read the queues of a peer it holds
+ * no reference on correctly, and never touch a freed socket (the debug
+ * kernels' KASAN watches that).
+ */
+TEST_F_TIMEOUT(race, introspection_against_sockets_dying, RACE_TIMEOUT)
+{
+	double end = now_s() + race_seconds(), t0 = now_s();
+	static struct walker w;
+	long iters = 0, failed = 0;
+	pthread_t t;
+	uint32_t port;
+	int l;
+
+	afx_diag_setup();
+	memset(&w, 0, sizeof(w));
+	ASSERT_EQ(0, afx_stream_pair_ex(SOCK_STREAM, NULL, &w.sv[0], &w.sv[1]));
+	ASSERT_EQ(5, send(w.sv[0], "abcde", 5, 0));
+	ASSERT_EQ(3, send(w.sv[1], "xyz", 3, 0));
+	w.dg = afx_socket(SOCK_DGRAM);
+	ASSERT_LE(0, w.dg);
+	ASSERT_EQ(0, afx_bind(w.dg, AFX_ADDR_ANY, 0));
+	w.ino[0] = ino_of(w.sv[0]);
+	w.ino[1] = ino_of(w.sv[1]);
+	w.ino[2] = ino_of(w.dg);
+	l = afx_listener(SOCK_STREAM, 16, &port);
+	ASSERT_LE(0, l);
+
+	pin_to_cpu(0);
+	ASSERT_EQ(0, pthread_create(&t, NULL, walk_loop, &w));
+	while (now_s() < end)
+		failed += !churn_round(l, port, ++iters);
+	atomic_store(&w.stop, 1);
+	pthread_join(t, NULL);
+	close(l);
+	close(w.sv[0]);
+	close(w.sv[1]);
+	close(w.dg);
+	afx_diag_restore();
+	TH_LOG("%ld rounds, %.0f/s; %ld walks: %ld survivors not seen once, %ld wrong queues, %ld errors",
+	       iters, iters / (now_s() - t0), w.walks, w.not_once,
+	       w.wrong_queues, w.errors);
+	EXPECT_EQ(0, failed);
+	ASSERT_LT(0, w.walks);
+	EXPECT_EQ(0, w.not_once);
+	EXPECT_EQ(0, w.wrong_queues);
+	EXPECT_EQ(0, w.errors);
+}
+
 /* ---- stream: zero-length send after SHUT_WR ------------------------------- */
 
 TEST(zero_length_send_after_shut_wr_epipe)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * afx_stat_test.c - /proc/net/afx_stat, the per-netns
- * counters of connections, refusals, datagrams, drops and bytes.
+ * counters of connections, refusals, datagrams, drops, bytes and sockets.
  *
  * Documentation/afx-introspection.rst. Ports come from ephemeral binds
  * (afx_free_port()), so that what a test looks for is its own.
@@ -84,6 +84,7 @@ TEST(stat_stream)
 	ASSERT_LE(0, c1);
 	ASSERT_EQ(0, afx_connect_port(c1, port_listen));
 	want[S_CONN]++;
+	want[S_SOCKS] += 3;	/* l, c1 and the server side of c1's */
 	expect_stats(_metadata, want);
 
 	/* Nobody listening. */
@@ -92,6 +93,7 @@ TEST(stat_stream)
 	ASSERT_EQ(-1, afx_connect_port(x, port_nobody));
 	ASSERT_EQ(ECONNREFUSED, errno);
 	want[S_REF_NOLISTEN]++;
+	want[S_SOCKS]++;	/* x: a refusal creates no server side */
 	expect_stats(_metadata, want);
 
 	/* A full accept queue: the connector waits (overflow)... */
@@ -100,6 +102,7 @@ TEST(stat_stream)
 	ASSERT_EQ(-1, afx_connect_port(c2, port_listen));
 	ASSERT_EQ(EINPROGRESS, errno);
 	want[S_OVERFLOW]++;
+	want[S_SOCKS] += 2;	/* c2, and its server side, waiting */
 	expect_stats(_metadata, want);
 	/* ...until accept() makes room: then it is connected. */
 	a1 = accept(l, NULL, NULL);
@@ -115,6 +118,7 @@ TEST(stat_stream)
 	ASSERT_EQ(ECONNREFUSED, errno);
 	want[S_OVERFLOW]++;
 	want[S_REF_FULL]++;
+	want[S_SOCKS]++;	/* c3 alone */
 	expect_stats(_metadata, want);
 
 	/* A waiting connector whose listener closes is refused. */
@@ -124,6 +128,7 @@ TEST(stat_stream)
 	ASSERT_EQ(-1, afx_connect_port(c4, port_listen));
 	ASSERT_EQ(EINPROGRESS, errno);
 	want[S_OVERFLOW]++;
+	want[S_SOCKS] += 2;
 	expect_stats(_metadata, want);
 
 	/* Bytes both ways; a MSG_PEEK is not a read. */
@@ -152,6 +157,7 @@ TEST(stat_stream)
 	ASSERT_EQ(-1, afx_connect_port(c3, port_listen));
 	ASSERT_EQ(EINPROGRESS, errno);
 	want[S_OVERFLOW]++;
+	want[S_SOCKS] += 2;
 	close(l);
 	want[S_REF_NOLISTEN]++;
 	expect_stats(_metadata, want);
@@ -181,6 +187,7 @@ TEST(stat_dgram)
 	ASSERT_LE(0, b);
 	ASSERT_EQ(0, afx_bind(a, AFX_ADDR_ANY, port_dgram));
 	ASSERT_EQ(0, afx_bind(b, AFX_ADDR_ANY, port_dgram2));
+	want[S_SOCKS] += 2;
 
 	/* Sent, then received. */
 	sx = afx_sockaddr(AFX_ADDR_LOCAL, port_dgram2);
@@ -207,6 +214,7 @@ TEST(stat_dgram)
 	ASSERT_LE(0, f);
 	ASSERT_EQ(0, afx_bind(f, AFX_ADDR_ANY, port_ns));
 	ASSERT_EQ(0, afx_connect_port(f, port_dgram));
+	want[S_SOCKS]++;
 	sx = afx_sockaddr(AFX_ADDR_LOCAL, port_ns);
 	ASSERT_EQ(-1, sendto(b, buf, 5, 0, AFX_SA(&sx), AFX_ADDRLEN));
 	ASSERT_EQ(ECONNREFUSED, errno);
@@ -233,6 +241,7 @@ TEST(stat_dgram)
 	want[S_DSENT]++;
 	want[S_BOUT] += 8;
 	want[S_DROP_BCAST]++;
+	want[S_SOCKS] += 2;	/* r and s */
 	expect_stats(_metadata, want);
 
 	/* A broadcast copy a connected socket refuses is a filtered drop. */

@@ -362,33 +362,27 @@ static void stream_pending_promoted_in_order(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kernel_accept(l, &s, O_NONBLOCK), -EAGAIN);
 }
 
-/* Where the next sock id is allocated from: moves on with every sock. */
-static u32 kt_next_id(void)
+/* Socks allocated so far: one more with every sock, children included. */
+static s64 kt_socks(void)
 {
-	struct afx_net *an = afx_net(&init_net);
-	u32 id;
-
-	xa_lock_bh(&an->all);
-	id = an->all_next;
-	xa_unlock_bh(&an->all);
-	return id;
+	return kt_stat(&init_net, AFX_STAT_SOCKETS);
 }
 
 static void stream_refuse_when_full(struct kunit *test)
 {
 	struct socket *l = kt_listener(test, 1), *a, *b;
 	s64 refused = kt_stat(&init_net, AFX_STAT_REFUSED_FULL);
-	u32 id;
+	s64 id;
 
 	KUNIT_ASSERT_EQ(test, kt_setsockopt_int(l, X_REFUSE_WHEN_FULL, 1), 0);
 	a = kt_sock(test, SOCK_STREAM);
 	b = kt_sock(test, SOCK_STREAM);
 
 	KUNIT_ASSERT_EQ(test, kt_connect(a, kt_port(l), 0), 0);
-	id = kt_next_id();
+	id = kt_socks();
 	KUNIT_EXPECT_EQ(test, kt_connect(b, kt_port(l), 0), -ECONNREFUSED);
 	/* Refused before a child was allocated. */
-	KUNIT_EXPECT_EQ(test, kt_next_id(), id);
+	KUNIT_EXPECT_EQ(test, kt_socks(), id);
 	KUNIT_EXPECT_EQ(test, kt_stat(&init_net, AFX_STAT_REFUSED_FULL), refused + 1);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(b->sk->sk_state), TCP_CLOSE);
 	KUNIT_EXPECT_TRUE(test, list_empty(&afx_sk(l->sk)->pendq));
@@ -419,14 +413,14 @@ static void stream_connect_refused(struct kunit *test)
 	struct socket *c = kt_sock(test, SOCK_STREAM);
 	struct socket *bound = kt_sock(test, SOCK_STREAM);
 	s64 nolisten = kt_stat(&init_net, AFX_STAT_REFUSED_NOLISTEN);
-	u32 id;
+	s64 id;
 
 	KUNIT_EXPECT_EQ(test, kt_connect(c, KT_PORT, 0), -ECONNREFUSED);
 	KUNIT_ASSERT_EQ(test, kt_bind(bound, AFX_ADDR_ANY, KT_PORT), 0);
-	id = kt_next_id();
+	id = kt_socks();
 	KUNIT_EXPECT_EQ(test, kt_connect(c, KT_PORT, 0), -ECONNREFUSED);
 	/* A bound socket that does not listen: refused without a child. */
-	KUNIT_EXPECT_EQ(test, kt_next_id(), id);
+	KUNIT_EXPECT_EQ(test, kt_socks(), id);
 	KUNIT_EXPECT_EQ(test, kt_connect(c, 0, 0), -ECONNREFUSED);
 	KUNIT_EXPECT_EQ(test, kt_stat(&init_net, AFX_STAT_REFUSED_NOLISTEN),
 			nolisten + 3);

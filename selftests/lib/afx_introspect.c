@@ -24,7 +24,7 @@ const char *const stat_names[] = {
 	"connections", "refused_no_listener", "refused_backlog_full",
 	"accept_queue_overflows", "datagrams_sent", "datagrams_received",
 	"drops_broadcast_full", "drops_filtered", "drops_no_port",
-	"bytes_sent", "bytes_received", "bytes_direct",
+	"bytes_sent", "bytes_received", "bytes_direct", "sockets_created",
 };
 
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == NSTATS,

@@ -28,11 +28,12 @@
 
 extern const char *const stat_names[];
 
-#define NSTATS	12	/* lines of /proc/net/afx_stat, stat_names[] */
+#define NSTATS	13	/* lines of /proc/net/afx_stat, stat_names[] */
 
 enum {
 	S_CONN, S_REF_NOLISTEN, S_REF_FULL, S_OVERFLOW, S_DSENT, S_DRCVD,
 	S_DROP_BCAST, S_DROP_FILT, S_DROP_NOPORT, S_BOUT, S_BIN, S_BDIRECT,
+	S_SOCKS,
 };
 
 /* One line of /proc/net/afx. */
