@@ -491,7 +491,7 @@ void afx_sock_info(struct sock *sk, struct afx_sock_info *info);
 /* stream.c: the connection machinery, shared with seqpacket.c */
 void afx_stream_info(struct sock *sk, struct afx_sock_info *info);
 u32 afx_stream_limit(const struct sock *sk, const struct sock *peer);
-int afx_stream_connected(struct sock *sk, long *timeo, __poll_t events);
+int __afx_stream_connected(struct sock *sk, long *timeo, __poll_t events);
 void afx_stream_data_ready(struct sock *peer, u32 pushed);
 void afx_stream_write_space(struct sock *sk, u32 pulled);
 bool afx_stream_can_read(struct sock *sk);
@@ -675,6 +675,28 @@ void afx_proc_exit_net(struct net *net);
 /* sysctl.c */
 int afx_sysctl_init_net(struct net *net);
 void afx_sysctl_exit_net(struct net *net);
+
+/**
+ * afx_stream_connected() - wait for a connection to be usable
+ * @sk: a connection-oriented socket, socket lock not held
+ * @timeo: the time left to wait
+ * @events: the poll events the wait is for
+ *
+ * The data path runs without the socket lock once the socket is connected,
+ * which it stays until release(): wait under the lock only while a
+ * connect() is in progress (__afx_stream_connected()).
+ *
+ * Return: 0 once connected (afx_sock.peer is then set and stays), else
+ * -ENOTCONN or the error of the wait.
+ */
+static inline int afx_stream_connected(struct sock *sk, long *timeo,
+				       __poll_t events)
+{
+	/* The peer link before the state: pairs with afx_stream_establish(). */
+	if (smp_load_acquire(&sk->sk_state) == TCP_ESTABLISHED)
+		return 0;
+	return __afx_stream_connected(sk, timeo, events);
+}
 
 /* The bucket of @port of namespace @an in @space. */
 static inline struct afx_bind_bucket *afx_bucket(struct afx_net *an,

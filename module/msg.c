@@ -149,10 +149,13 @@ static bool afx_msg_file_refused(struct file *file)
  */
 void afx_msg_files_put(struct scm_fp_list *fpl)
 {
-	struct scm_cookie scm = { .fp = fpl };
+	struct scm_cookie scm;
 
+	/* Most sends pass no file: nothing to set up for them. */
 	if (!fpl)
 		return;
+	memset(&scm, 0, sizeof(scm));
+	scm.fp = fpl;
 	afx_inflight_sub(fpl->user, fpl->count);
 	__scm_destroy(&scm);
 }

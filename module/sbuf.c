@@ -544,10 +544,13 @@ static int __afx_sbuf_pull(struct afx_sbuf *sb, u32 skip, struct iov_iter *to,
 		 * socket on kernels before 6.4), which then reads it as a
 		 * truncated page cache page (ENODATA), and would see it
 		 * rewritten once the ring reuses it. Ring pages are never
-		 * highmem (AFX_SBUF_GFP).
+		 * highmem (AFX_SBUF_GFP). _copy_to_iter(), as
+		 * copy_page_to_iter() calls it for other iterators: the range
+		 * lies within one page, so the hardened usercopy check of a
+		 * slab object or stack range has nothing to check.
 		 */
-		n = copy_to_iter(page_address(sb->ring->slots[slot]) + off,
-				 chunk, to);
+		n = _copy_to_iter(page_address(sb->ring->slots[slot]) + off,
+				  chunk, to);
 		done += n;
 		tail += n;
 		if (!peek) {
@@ -635,97 +638,6 @@ int afx_sbuf_peek_at(struct afx_sbuf *sb, u32 skip, struct iov_iter *to,
 	return __afx_sbuf_pull(sb, skip, to, len, true);
 }
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_peek_at);
-
-/**
- * afx_sbuf_readable() - bytes pushed and not yet pulled
- * @sb: the buffer
- *
- * Exact for the consumer; a snapshot for anyone else (poll,
- * introspection, the producer).
- *
- * Return: the byte count, at most AFX_SBUF_CAP.
- */
-u32 afx_sbuf_readable(const struct afx_sbuf *sb)
-{
-	u32 tail = READ_ONCE(sb->tail);
-
-	/* As pull: the count covers bytes a following pull finds written. */
-	return min_t(u32, smp_load_acquire(&sb->head) - tail, AFX_SBUF_CAP);
-}
-EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_readable);
-
-/**
- * afx_sbuf_pushed() - the producer: the number of the next byte it pushes
- * @sb: the buffer
- *
- * Byte numbers count modulo 2^32 from the first byte ever pushed; the
- * producer's own index, so exact for the caller, who must be the
- * producer.
- *
- * Return: the bytes ever pushed, modulo 2^32.
- */
-u32 afx_sbuf_pushed(const struct afx_sbuf *sb)
-{
-	return READ_ONCE(sb->head);
-}
-EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_pushed);
-
-/**
- * afx_sbuf_pulled() - the consumer: the number of the next byte it pulls
- * @sb: the buffer
- *
- * As afx_sbuf_pushed(), for the consumer's index.
- *
- * Return: the bytes ever pulled, modulo 2^32.
- */
-u32 afx_sbuf_pulled(const struct afx_sbuf *sb)
-{
-	return READ_ONCE(sb->tail);
-}
-EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_pulled);
-
-/**
- * afx_sbuf_readable_before() - the producer: what was readable before a push
- * @sb: the buffer
- * @pushed: what the push added
- *
- * For the producer, right after a push: the bytes that were readable
- * before it, and still are, as far as the consumer's @tail says now. A
- * push publishes @head page by page, so the consumer may already have
- * read into the bytes it added: then nothing from before is left (0),
- * and a reader that went to sleep in between must be woken. The caller
- * orders this after the push itself (smp_mb()).
- *
- * Return: the byte count.
- */
-u32 afx_sbuf_readable_before(const struct afx_sbuf *sb, u32 pushed)
-{
-	u32 before = sb->head - pushed, tail = READ_ONCE(sb->tail);
-
-	return (s32)(before - tail) > 0 ? before - tail : 0;
-}
-EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_readable_before);
-
-/**
- * afx_sbuf_room() - bytes a push may add under a limit
- * @sb: the buffer
- * @limit: the most the buffer may hold; AFX_SBUF_CAP applies too
- *
- * Exact for the producer; a snapshot for anyone else.
- *
- * Return: the byte count, 0 when full.
- */
-u32 afx_sbuf_room(const struct afx_sbuf *sb, u32 limit)
-{
-	u32 used;
-
-	/* As push: room counts only slots the consumer let go of. */
-	used = READ_ONCE(sb->head) - smp_load_acquire(&sb->tail);
-
-	limit = min_t(u32, limit, AFX_SBUF_CAP);
-	return used < limit ? limit - used : 0;
-}
-EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_room);
 
 /**
  * afx_sbuf_spare_pages() - pages the buffer keeps for its producer
@@ -834,25 +746,7 @@ void afx_sbuf_purge(struct afx_sbuf *sb)
 EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_purge);
 
 /**
- * afx_sbuf_write_hint() - the producer: note the size of a write
- * @sb: the buffer
- * @len: the bytes the write asks to push
- *
- * A consumer posts its memory (afx_sbuf_post()) only while the last write
- * was large, and no more of it than that write.
- */
-void afx_sbuf_write_hint(struct afx_sbuf *sb, size_t len)
-{
-	u16 hint = len < AFX_SBUF_DIRECT_MIN ? 0 :
-		   min_t(size_t, len, AFX_SBUF_DIRECT_MAX) >> 10;
-
-	if (READ_ONCE(sb->write_hint) != hint)
-		WRITE_ONCE(sb->write_hint, hint);
-}
-EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_write_hint);
-
-/**
- * afx_sbuf_push_direct() - the producer: copy into the consumer's posted memory
+ * __afx_sbuf_push_direct() - the producer: copy into the posted memory
  * @sb: the buffer
  * @from: the source; advanced by what was copied
  * @len: bytes to copy at most
@@ -865,8 +759,8 @@ EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_write_hint);
  * the buffer is shut down, or the first byte would fault (push them with
  * afx_sbuf_push(), which may fault).
  */
-size_t afx_sbuf_push_direct(struct afx_sbuf *sb, struct iov_iter *from,
-			    size_t len)
+size_t __afx_sbuf_push_direct(struct afx_sbuf *sb, struct iov_iter *from,
+			      size_t len)
 {
 	struct afx_sbuf_direct *d;
 	size_t done = 0, pos, off, chunk, n;
@@ -901,7 +795,7 @@ size_t afx_sbuf_push_direct(struct afx_sbuf *sb, struct iov_iter *from,
 	}
 	return done;
 }
-EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_push_direct);
+EXPORT_SYMBOL_IF_KUNIT(__afx_sbuf_push_direct);
 
 /**
  * afx_sbuf_hang_direct() - the consumer: post pages it holds
@@ -966,7 +860,7 @@ static bool afx_sbuf_user_segment(const struct iov_iter *to,
 }
 
 /**
- * afx_sbuf_post() - the consumer: offer its memory for a direct copy
+ * __afx_sbuf_post() - the consumer: offer its memory for a direct copy
  * @sb: the buffer, found empty by the consumer
  * @d: the posting, in the caller's frame until afx_sbuf_unpost()
  * @to: the consumer's destination; not advanced
@@ -981,8 +875,8 @@ static bool afx_sbuf_user_segment(const struct iov_iter *to,
  * Return: 0 if posted (afx_sbuf_unpost() must follow); -EAGAIN if not
  * worth it; -EFAULT or -ENOMEM if the pages could not be had.
  */
-int afx_sbuf_post(struct afx_sbuf *sb, struct afx_sbuf_direct *d,
-		  const struct iov_iter *to, size_t len)
+int __afx_sbuf_post(struct afx_sbuf *sb, struct afx_sbuf_direct *d,
+		    const struct iov_iter *to, size_t len)
 {
 	size_t want = (size_t)READ_ONCE(sb->write_hint) << 10;
 	unsigned long addr;
@@ -1009,7 +903,7 @@ int afx_sbuf_post(struct afx_sbuf *sb, struct afx_sbuf_direct *d,
 	afx_sbuf_hang_direct(sb, d);
 	return 0;
 }
-EXPORT_SYMBOL_IF_KUNIT(afx_sbuf_post);
+EXPORT_SYMBOL_IF_KUNIT(__afx_sbuf_post);
 
 /**
  * afx_sbuf_unpost() - the consumer: take its posted memory back

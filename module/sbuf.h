@@ -116,20 +116,14 @@ int afx_sbuf_peek_at(struct afx_sbuf *sb, u32 skip, struct iov_iter *to,
 		     size_t len);
 u32 afx_sbuf_peek_kernel(struct afx_sbuf *sb, u32 skip, void *buf, u32 len);
 void afx_sbuf_consume(struct afx_sbuf *sb, u32 len);
-u32 afx_sbuf_readable(const struct afx_sbuf *sb);
-u32 afx_sbuf_pushed(const struct afx_sbuf *sb);
-u32 afx_sbuf_pulled(const struct afx_sbuf *sb);
-u32 afx_sbuf_readable_before(const struct afx_sbuf *sb, u32 pushed);
-u32 afx_sbuf_room(const struct afx_sbuf *sb, u32 limit);
 u32 afx_sbuf_spare_pages(const struct afx_sbuf *sb);
 void afx_sbuf_shutdown(struct afx_sbuf *sb);
 void afx_sbuf_discard(struct afx_sbuf *sb);
 void afx_sbuf_purge(struct afx_sbuf *sb);
-void afx_sbuf_write_hint(struct afx_sbuf *sb, size_t len);
-size_t afx_sbuf_push_direct(struct afx_sbuf *sb, struct iov_iter *from,
-			    size_t len);
-int afx_sbuf_post(struct afx_sbuf *sb, struct afx_sbuf_direct *d,
-		  const struct iov_iter *to, size_t len);
+size_t __afx_sbuf_push_direct(struct afx_sbuf *sb, struct iov_iter *from,
+			      size_t len);
+int __afx_sbuf_post(struct afx_sbuf *sb, struct afx_sbuf_direct *d,
+		    const struct iov_iter *to, size_t len);
 size_t afx_sbuf_unpost(struct afx_sbuf *sb, struct afx_sbuf_direct *d,
 		       struct iov_iter *to);
 size_t afx_sbuf_direct_done(const struct afx_sbuf *sb);
@@ -137,5 +131,149 @@ size_t afx_sbuf_direct_done(const struct afx_sbuf *sb);
 void afx_sbuf_hang_direct(struct afx_sbuf *sb, struct afx_sbuf_direct *d);
 size_t afx_sbuf_take_direct(struct afx_sbuf *sb, struct afx_sbuf_direct *d);
 #endif
+
+/*
+ * The small parts of the interface, inline: they run several times per
+ * message on the data path.
+ */
+/**
+ * afx_sbuf_readable() - bytes pushed and not yet pulled
+ * @sb: the buffer
+ *
+ * Exact for the consumer; a snapshot for anyone else (poll,
+ * introspection, the producer).
+ *
+ * Return: the byte count, at most AFX_SBUF_CAP.
+ */
+static inline u32 afx_sbuf_readable(const struct afx_sbuf *sb)
+{
+	u32 tail = READ_ONCE(sb->tail);
+
+	/* As pull: the count covers bytes a following pull finds written. */
+	return min_t(u32, smp_load_acquire(&sb->head) - tail, AFX_SBUF_CAP);
+}
+
+/**
+ * afx_sbuf_pushed() - the producer: the number of the next byte it pushes
+ * @sb: the buffer
+ *
+ * Byte numbers count modulo 2^32 from the first byte ever pushed; the
+ * producer's own index, so exact for the caller, who must be the
+ * producer.
+ *
+ * Return: the bytes ever pushed, modulo 2^32.
+ */
+static inline u32 afx_sbuf_pushed(const struct afx_sbuf *sb)
+{
+	return READ_ONCE(sb->head);
+}
+
+/**
+ * afx_sbuf_pulled() - the consumer: the number of the next byte it pulls
+ * @sb: the buffer
+ *
+ * As afx_sbuf_pushed(), for the consumer's index.
+ *
+ * Return: the bytes ever pulled, modulo 2^32.
+ */
+static inline u32 afx_sbuf_pulled(const struct afx_sbuf *sb)
+{
+	return READ_ONCE(sb->tail);
+}
+
+/**
+ * afx_sbuf_readable_before() - the producer: what was readable before a push
+ * @sb: the buffer
+ * @pushed: what the push added
+ *
+ * For the producer, right after a push: the bytes that were readable
+ * before it, and still are, as far as the consumer's @tail says now. A
+ * push publishes @head page by page, so the consumer may already have
+ * read into the bytes it added: then nothing from before is left (0),
+ * and a reader that went to sleep in between must be woken. The caller
+ * orders this after the push itself (smp_mb()).
+ *
+ * Return: the byte count.
+ */
+static inline u32 afx_sbuf_readable_before(const struct afx_sbuf *sb, u32 pushed)
+{
+	u32 before = sb->head - pushed, tail = READ_ONCE(sb->tail);
+
+	return (s32)(before - tail) > 0 ? before - tail : 0;
+}
+
+/**
+ * afx_sbuf_room() - bytes a push may add under a limit
+ * @sb: the buffer
+ * @limit: the most the buffer may hold; AFX_SBUF_CAP applies too
+ *
+ * Exact for the producer; a snapshot for anyone else.
+ *
+ * Return: the byte count, 0 when full.
+ */
+static inline u32 afx_sbuf_room(const struct afx_sbuf *sb, u32 limit)
+{
+	u32 used;
+
+	/* As push: room counts only slots the consumer let go of. */
+	used = READ_ONCE(sb->head) - smp_load_acquire(&sb->tail);
+
+	limit = min_t(u32, limit, AFX_SBUF_CAP);
+	return used < limit ? limit - used : 0;
+}
+
+/**
+ * afx_sbuf_write_hint() - the producer: note the size of a write
+ * @sb: the buffer
+ * @len: the bytes the write asks to push
+ *
+ * A consumer posts its memory (afx_sbuf_post()) only while the last write
+ * was large, and no more of it than that write.
+ */
+static inline void afx_sbuf_write_hint(struct afx_sbuf *sb, size_t len)
+{
+	u16 hint = len < AFX_SBUF_DIRECT_MIN ? 0 :
+		   min_t(size_t, len, AFX_SBUF_DIRECT_MAX) >> 10;
+
+	if (READ_ONCE(sb->write_hint) != hint)
+		WRITE_ONCE(sb->write_hint, hint);
+}
+
+/**
+ * afx_sbuf_push_direct() - the producer: copy into the consumer's posted memory
+ * @sb: the buffer
+ * @from: the source; advanced by what was copied
+ * @len: bytes to copy at most
+ *
+ * See __afx_sbuf_push_direct(); without a call while nothing is posted.
+ *
+ * Return: bytes copied.
+ */
+static inline size_t afx_sbuf_push_direct(struct afx_sbuf *sb,
+					  struct iov_iter *from, size_t len)
+{
+	if (!READ_ONCE(sb->direct))
+		return 0;
+	return __afx_sbuf_push_direct(sb, from, len);
+}
+
+/**
+ * afx_sbuf_post() - the consumer: offer its own memory for a direct copy
+ * @sb: the buffer
+ * @d: the offer, in the caller's frame
+ * @to: the consumer's destination
+ * @len: bytes it wants at most
+ *
+ * See __afx_sbuf_post(); without a call while the last write was small.
+ *
+ * Return: 0 once posted, or a negative errno (-EAGAIN: not worth it).
+ */
+static inline int afx_sbuf_post(struct afx_sbuf *sb, struct afx_sbuf_direct *d,
+				const struct iov_iter *to, size_t len)
+{
+	if (!READ_ONCE(sb->write_hint))
+		return -EAGAIN;
+	return __afx_sbuf_post(sb, d, to, len);
+}
 
 #endif /* _AFX_SBUF_H */

@@ -684,25 +684,18 @@ static int afx_stream_accept(struct socket *sock, struct socket *newsock,
 }
 
 /**
- * afx_stream_connected() - wait for a connection to be usable
+ * __afx_stream_connected() - afx_stream_connected() for a socket that was
+ *	not connected when it looked
  * @sk: a connection-oriented socket, socket lock not held
  * @timeo: the time left to wait
  * @events: the poll events the wait is for
  *
- * The data path runs without the socket lock once the socket is connected,
- * which it stays until release(): wait under the lock only while a
- * connect() is in progress.
- *
- * Return: 0 once connected (afx_sock.peer is then set and stays), else
- * -ENOTCONN or the error of the wait.
+ * Return: as afx_stream_connected().
  */
-int afx_stream_connected(struct sock *sk, long *timeo, __poll_t events)
+int __afx_stream_connected(struct sock *sk, long *timeo, __poll_t events)
 {
 	int err = 0;
 
-	/* The peer link before the state: pairs with afx_stream_establish(). */
-	if (smp_load_acquire(&sk->sk_state) == TCP_ESTABLISHED)
-		return 0;
 	lock_sock(sk);
 	if (sk->sk_state == TCP_SYN_SENT)
 		err = afx_sock_wait(sk, timeo, events,
