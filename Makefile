@@ -23,6 +23,10 @@
 #                        (600), on every kernel lane
 #   make bench           benchmark against AF_UNIX, pipes, TCP/UDP, vsock:
 #                        bench-results/ and Documentation/performance.rst
+#   make profile         instructions per function of afx against AF_UNIX
+#                        and a pipe (QEMU plugins, scripts/profile.sh,
+#                        bench/prof/README): PROFILE=churn|ow|pp|all (all),
+#                        in build/profile/<mode>/ (AFX_PROFILE_DIR=)
 #   make shell           boot QEMU with the module loaded, interactive shell
 #   make checkpatch      checkpatch.pl --strict over module/ and uapi/
 #   make sparse          C=2 build (add W=1 for extra gcc warnings)
@@ -77,7 +81,7 @@ INC_HDRS := $(wildcard include/*.h)
 KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) $(if $(W),W=$(W)) $(if $(C),C=$(C))
 
 .PHONY: all module modules userspace check run shell checkpatch sparse deps \
-	clean help bench kunit debug-kernel fuzz soak
+	clean help bench kunit debug-kernel fuzz soak profile
 
 all: module
 
@@ -151,6 +155,11 @@ shell:
 
 bench:
 	scripts/bench.sh
+
+# Not part of make check: what it measures never fails anything.
+PROFILE ?= all
+profile:
+	scripts/profile.sh $(PROFILE)
 
 fuzz:
 	scripts/fuzz.sh

@@ -738,11 +738,12 @@ sub targets_text {
 	$add->('W1 64 B round trip, p50', '<= 0.60x AF_UNIX stream, faster than a pipe',
 	       sprintf('%s AF_UNIX, %s a pipe (time)', $fmt->($w1u), $fmt->($w1p)),
 	       defined $w1u && defined $w1p ? ($w1u <= 0.60 && $w1p <= 0.95) : undef,
-	       'a 64 B round trip is two context switches and two wakeups (about 7,500 '
-	       . 'instructions), four system calls (about 1,500) and the LSM hooks (about '
-	       . '500), which every transport pays; 0.60x AF_UNIX would leave AF_X under '
-	       . '1,000 instructions for everything else. A pipe pays the same and is level '
-	       . 'with AF_X. Only a reader that spins instead of sleeping could go lower.');
+	       'a 64 B round trip costs AF_X 12,888 instructions, a pipe 13,149 and AF_UNIX '
+	       . '16,555 (``bench/prof/README``). Two context switches and two wakeups '
+	       . '(about 6,800), four system calls (about 1,500) and the LSM hooks (about '
+	       . '470) are what every transport pays; 0.60x AF_UNIX, 9,930, would leave '
+	       . 'about 1,100 for the socket layer (790), the copies (550) and AF_X\'s own '
+	       . 'code (1,450). Only a reader that spins instead of sleeping could go lower.');
 	my @w1s = grep { $_ <= 65536 } sizes_of($mode, 'W1');
 	my @worst;
 	for my $ref (qw(unix-stream unix-seqpacket pipe)) {
@@ -752,18 +753,20 @@ sub targets_text {
 	$add->('W1 every size, 1 B to 64 KiB, p50', 'faster than AF_UNIX stream, seqpacket and a pipe',
 	       'slowest size: ' . join(', ', map { "$_->[0] " . $fmt->($_->[1]) } @worst) . ' (time)',
 	       $all ? !grep { $_->[1] > 0.95 } @worst : undef,
-	       'small round trips cost what a pipe\'s cost (see the first row); AF_X is level '
-	       . 'with a pipe there, not ahead.');
+	       'small round trips cost what a pipe\'s cost, AF_X 2 % less at 64 B (see the '
+	       . 'first row): level with a pipe by the 5 % rule, not ahead.');
 	my @small = grep { $_ <= 1024 } sizes_of($mode, 'W2');
 	my $w2p = $over->('W2', 'msgs_s', 'pipe', \@small, $lt);
 	my $w2u = $ratio->($v->('W2', 64, 'afx-stream', 'msgs_s'), $v->('W2', 64, 'unix-stream', 'msgs_s'));
 	$add->('W2 1 B to 1 KiB one-way, msgs/s', '>= a pipe at every size; >= 3.5x AF_UNIX at 64 B',
 	       sprintf('lowest %s a pipe; %s AF_UNIX at 64 B', $fmt->($w2p), $fmt->($w2u)),
 	       defined $w2p && defined $w2u ? ($w2p >= 1 && $w2u >= 3.5) : undef,
-	       'a small write costs one system call on each side, as a pipe\'s does, and '
-	       . 'copies into the page being filled, as a pipe does; the rate then depends '
-	       . 'on how many writes a reader drains per wakeup on one CPU (see below), '
-	       . 'which moves these cells by about 10 % between runs.');
+	       'a 1 B write and its read cost AF_X 2,551 instructions in one process and a '
+	       . 'pipe 2,123 (``bench/prof/README``): the socket layer and the socket LSM '
+	       . 'hooks (about 420) that a pipe does not pass through, against the file '
+	       . 'timestamps a pipe keeps (about 250). Between two processes the rate then '
+	       . 'depends on how many writes a reader drains per wakeup on one CPU (see '
+	       . 'below), which moves these cells by about 10 % between runs.');
 	my @large = grep { $_ >= 65536 } sizes_of($mode, 'W2');
 	my $w2l = $over->('W2', 'MiB_s', 'unix-stream', \@large, $lt);
 	$add->('W2 64 KiB to 1 MiB one-way, MiB/s', '>= 2x AF_UNIX', 'lowest ' . $fmt->($w2l),
@@ -775,7 +778,7 @@ sub targets_text {
 	       defined $w3 ? $w3 >= 3 : undef,
 	       sprintf('AF_UNIX takes %s instructions per datagram here, so 3x would be %s '
 	       . 'per datagram, wakeups included; a send and a receive of a 64 B datagram in '
-	       . 'one process, with no wakeup at all, already cost AF_X 2,862 (AF_UNIX 4,496; '
+	       . 'one process, with no wakeup at all, already cost AF_X 3,139 (AF_UNIX 4,496; '
 	       . '``bench/prof/README``), mostly the two system calls. Batching calls '
 	       . '(sendmmsg, recvmmsg) is the way past it.',
 	       defined $w3u ? commify(1e9 / $w3u) : '-',
@@ -784,11 +787,13 @@ sub targets_text {
 	$add->('W4 connect, 1 B request/reply, close', '>= 1.5x AF_UNIX', $fmt->($w4),
 	       defined $w4 ? $w4 >= 1.5 : undef,
 	       'a connection cycle in one process (socket, connect, accept, a byte each way, '
-	       . 'two closes) costs AF_X 32,700 instructions and AF_UNIX 29,000 '
+	       . 'two closes) costs AF_X 29,083 instructions and AF_UNIX 29,032 '
 	       . '(``bench/prof/README``); about 20,000 of either is what both pay (sockets, '
-	       . 'files and inodes allocated and freed, system calls, LSM hooks). AF_X\'s '
-	       . 'extra is its socket registry for introspection (about 3,100), teardown in '
-	       . 'RCU callbacks, and a zeroed page per direction for the first byte.');
+	       . 'files and inodes allocated and freed, system calls, LSM hooks). AF_X saves '
+	       . 'about 2,400 on the data (no buffer allocated per write) and spends it on '
+	       . 'its socket list for introspection (about 1,900), on freeing its sockets '
+	       . 'in RCU callbacks (about 1,600 more than AF_UNIX) and on the ephemeral bind '
+	       . 'of the client (480).');
 	my $idle = $ratio->($v->('W5-idle', 64, 'afx-stream', 'rtt_p50_ns'), $v->('W1', 64, 'afx-stream', 'rtt_p50_ns'));
 	$add->('W5 64 B round trip with 4096 idle connections', 'within 10 % of none',
 	       defined $idle ? sprintf('%+.1f %%', ($idle - 1) * 100) : '-',
@@ -950,21 +955,30 @@ page the writer is filling, as a pipe's is, with no allocation, and wakes
 the reader only if the buffer was empty; AF_UNIX allocates an skb per
 write and wakes the reader every time, hence AF_X's lead over AF_UNIX on
 small one-way writes. A round trip is dominated by what every transport
-pays alike: two context switches and two wakeups (about 7,500
+pays alike: two context switches and two wakeups (about 6,800
 instructions), four system calls (about 1,500) and the LSM hooks (about
-500). Of what is AF_X's own, the socket lock was the largest part (6
+470). Of what is AF_X's own, the socket lock was the largest part (6
 ``lock_sock()`` pairs, about 660 instructions, against 130 for a pipe's
 mutex): a connected socket's data path now takes one mutex per direction
-instead (``DOC: Data`` in ``module/af_x.c``), and a read wakes the writer
-only if it can be waiting for room, which together took a 64 B round trip
-from 13,693 to 12,937 instructions.
+instead (``DOC: Data`` in ``module/af_x.c``), a read wakes the writer
+only if it can be waiting for room, the buffer's small steps are inline,
+and a copy out of a ring page skips the hardened-usercopy check, which
+has nothing to check within one page. A 64 B round trip costs AF_X
+12,888 instructions, a pipe 13,149 and AF_UNIX 16,555
+(``bench/prof/README``).
 
 The readers' pages are recycled: a buffer keeps up to 16 pages its reader
 finished (64 KiB) for its writer, so messages up to that size allocate no
 page and zero none, where AF_UNIX and a pipe allocate, and the kernel
 zeroes, the memory of every large message (Debian's kernel zeroes every
 new page). That is AF_X's lead from 16 KiB up: one copy in and one copy
-out, against a copy, a clear and a copy.
+out, against a copy, a clear and a copy. Pages also pass from a closed
+connection to the next one started on the same CPU (up to 8 per CPU,
+only between buffers charged to the same memory cgroup), and a socket's
+queued data is freed when its last reference goes rather than a grace
+period later: with a socket list that takes one XArray insert and one
+erase per socket, that took a W4 cycle from 33,100 instructions to
+29,083 (AF_UNIX 29,032; ``bench/prof/README``).
 
 From 16 KiB up a byte can be copied once: a reader that waits in
 ``recv()`` while the writer writes large pins its own buffer and posts

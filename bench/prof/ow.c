@@ -1,5 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
-/* ow: one-way messages between two processes: ns/msg and context switches. */
+/*
+ * ow: one-way messages, for bench/prof (see README there).
+ *
+ *   ow TRANSPORT SIZE N    TRANSPORT: afxs, unixs (stream sockets), afxdg,
+ *                          unixdg (datagram sockets) or pipe
+ *
+ * Default: a writer sends N messages of SIZE bytes to a reader in another
+ * process; it prints ns per message (instructions under icount), each
+ * side's CPU time and context switches (getrusage()), and how many
+ * messages the reader got per read. The plugin window (pp_mark_start/end)
+ * opens once the reader is ready (blocked in, or about to enter, its first
+ * read), spans the N messages and the reader's drain, and closes when the
+ * writer has the reader's report: the reader's printf, exit and the wait
+ * fall outside.
+ * OW_SELF=1: one process writes 8 messages and reads them back, N times
+ * in all: the cost of a send plus a receive without any scheduling.
+ * OW_CHURN=1: one process N times creates a connection, sends a byte each
+ * way and closes both ends (socket, connect, accept, ...): the W4 cycle.
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>
@@ -41,18 +59,32 @@ static socklen_t ow_addr(int fam, unsigned int port, const char *name,
 static void die(const char *m) { perror(m); exit(1); }
 static long long now(void)
 { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); return ts.tv_sec * 1000000000LL + ts.tv_nsec; }
+/* This process's CPU time (sum_exec_runtime): under icount, instructions. */
+static long long cpu(void)
+{ struct timespec ts; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); return ts.tv_sec * 1000000000LL + ts.tv_nsec; }
 
 int main(int argc, char **argv)
 {
-	const char *tr = argv[1];
-	size_t sz = atol(argv[2]);
-	long n = atol(argv[3]);
+	const char *tr;
+	size_t sz;
+	long n;
 	int fd[2], p[2], stream = 0, rfd, wfd;
 	char buf[65536], msg[65536];
 	struct rusage ru;
 	long long t0, t1;
 	pid_t pid;
 
+	if (argc != 4) {
+		fprintf(stderr, "usage: [OW_SELF=1|OW_CHURN=1] ow afxs|unixs|afxdg|unixdg|pipe SIZE N\n");
+		return 2;
+	}
+	tr = argv[1];
+	sz = atol(argv[2]);
+	n = atol(argv[3]);
+	if (n <= 0 || sz > sizeof(msg) || (sz == 0 && !getenv("OW_CHURN"))) {
+		fprintf(stderr, "ow: bad SIZE or N\n");
+		return 2;
+	}
 	memset(msg, 'x', sizeof(msg));
 	if (getenv("OW_CHURN")) {	/* one process: connect, 1 B each way, close */
 		int fam = strncmp(tr, "afx", 3) ? AF_UNIX : afx_family();
@@ -118,29 +150,48 @@ int main(int argc, char **argv)
 		printf("OW self %s size %zu: %.1f ns per send+recv\n", tr, sz, (double)(t1 - t0) / n);
 		return 0;
 	}
-	if (pipe(p)) die("pipe");
+	int rdy[2], rel[2];
+	char rep[1024];
+	ssize_t rl;
+	if (pipe(p) || pipe(rdy) || pipe(rel)) die("pipe");
 	pid = fork();
 	if (pid == 0) {	/* reader */
-		long got = 0, msgs = 0;
+		long got = 0, msgs = 0, hist[11] = { 0 }, hmsg[11] = { 0 };
+		static const long hlim[11] = { 1, 2, 3, 4, 8, 16, 64, 256, 1024, 4096, 1L << 40 };
 		ssize_t r;
+		int l, h;
+		long long c0;
 		close(wfd);
+		c0 = cpu();
+		if (write(rdy[1], "r", 1) != 1) die("ready");
 		for (;;) {
 			r = read(rfd, buf, stream ? sizeof(buf) : sz);
 			if (r < 0) die("read");
 			if (r == 0 || (!stream && r == 0)) break;
 			got += r; msgs++;
+			for (h = 0; (long)r > hlim[h] * (long)sz; h++) ;
+			hist[h]++; hmsg[h] += r / sz;
 			if (!stream && r == 1 && buf[0] == 'E') break;
 			if (stream && got >= (long)sz * n) break;
 		}
+		c0 = cpu() - c0;
 		getrusage(RUSAGE_SELF, &ru);
-		printf("OW reader %s: %ld reads (%.2f msgs/read), vcsw %ld ivcsw %ld\n", tr, msgs,
-		       (double)got / sz / msgs, ru.ru_nvcsw, ru.ru_nivcsw);
-		fflush(stdout);
-		if (write(p[1], "d", 1) != 1) die("ack");
+		l = snprintf(rep, sizeof(rep), "OW reader %s: %ld reads (%.2f msgs/read), vcsw %ld ivcsw %ld, cpu %.1f ns/msg\n", tr, msgs,
+			     (double)got / sz / msgs, ru.ru_nvcsw, ru.ru_nivcsw, (double)c0 / n);
+		/* msgs per read: reads (messages) with <=1, 2, 3, 4, <=8, ... */
+		l += snprintf(rep + l, sizeof(rep) - l, "OW reader-hist %s: msgs/read <=LIMIT reads (msgs):", tr);
+		for (h = 0; h < 11; h++)
+			if (hist[h])
+				l += snprintf(rep + l, sizeof(rep) - l, " <=%ld %ld (%ld)", hlim[h], hist[h], hmsg[h]);
+		l += snprintf(rep + l, sizeof(rep) - l, "\n");
+		if (write(p[1], rep, l) != l) die("ack");
+		if (read(rel[0], rep, 1) != 1) die("release");	/* blocks: the writer closes the window */
 		_exit(0);
 	}
 	close(rfd);
-	for (long i = 0; i < 1000; i++) ;
+	if (read(rdy[0], rep, 1) != 1) die("ready read");
+	long long c0 = cpu();
+	pp_mark_start();
 	t0 = now();
 	for (long i = 0; i < n; i++) {
 		size_t off = 0;
@@ -151,12 +202,18 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!stream && write(wfd, "E", 1) != 1) die("end");
-	char c;
-	if (read(p[0], &c, 1) != 1) die("ack read");
+	rl = read(p[0], rep, sizeof(rep) - 1);
+	if (rl <= 0) die("ack read");
 	t1 = now();
+	c0 = cpu() - c0;
 	getrusage(RUSAGE_SELF, &ru);
-	printf("OW writer %s size %zu n %ld: %.1f ns/msg, vcsw %ld ivcsw %ld\n", tr, sz, n,
-	       (double)(t1 - t0) / n, ru.ru_nvcsw, ru.ru_nivcsw);
+	pp_mark_end();
+	rep[rl] = 0;
+	fputs(rep, stdout);
+	printf("OW writer %s size %zu n %ld: %.1f ns/msg, vcsw %ld ivcsw %ld, cpu %.1f ns/msg\n", tr, sz, n,
+	       (double)(t1 - t0) / n, ru.ru_nvcsw, ru.ru_nivcsw, (double)c0 / n);
+	fflush(stdout);
+	if (write(rel[1], "g", 1) != 1) die("release");
 	waitpid(pid, NULL, 0);
 	return 0;
 }

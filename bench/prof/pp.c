@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
-/* pp: 64 B ping-pong between two processes, for bench/prof (README). */
+/*
+ * pp: 64 B ping-pong between two processes, for bench/prof (README there).
+ *
+ *   pp afx|unix|pipe [N]   N round trips (default 1000) after 2000 warm-up
+ *                          ones, between pp_mark_start and pp_mark_end
+ *
+ * The client sends 64 B and waits for them to come back; the server echoes
+ * them (blocking send/recv on stream sockets, read/write on two pipes).
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +39,6 @@ static int recvall(int fd, char *p, size_t n)
 static long long now(void)
 { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); return ts.tv_sec * 1000000000LL + ts.tv_nsec; }
 
-static void wr(const char *path, const char *s)
-{ int fd = open(path, O_WRONLY); if (fd < 0 || write(fd, s, strlen(s)) < 0) die(path); close(fd); }
-
 /* The plugin keys on these two functions' addresses. */
 __attribute__((noinline)) void pp_mark_start(void) { asm volatile("" ::: "memory"); }
 __attribute__((noinline)) void pp_mark_end(void) { asm volatile("" ::: "memory"); }
@@ -43,11 +47,14 @@ int main(int argc, char **argv)
 {
 	const char *tr = argc > 1 ? argv[1] : "afx";
 	long n = argc > 2 ? atol(argv[2]) : 1000;
-	int trace = argc > 3 && !strcmp(argv[3], "trace");
 	int cfd, sfd, p1[2], p2[2], crd, cwr, srd, swr;
 	char buf[MSG + 1], msg[MSG];
 	pid_t pid;
 
+	if ((strcmp(tr, "afx") && strcmp(tr, "unix") && strcmp(tr, "pipe")) || n <= 0) {
+		fprintf(stderr, "usage: pp afx|unix|pipe [N]\n");
+		return 2;
+	}
 	memset(msg, 'x', sizeof(msg));
 	if (!strcmp(tr, "pipe")) {
 		if (pipe(p1) || pipe(p2)) die("pipe");
@@ -87,21 +94,9 @@ int main(int argc, char **argv)
 		_exit(0);
 	}
 	if (!sock) { close(srd); close(swr); }
-	if (trace) {
-		char s[64];
-		snprintf(s, sizeof(s), "%d %d\n", getpid(), pid);
-		wr("/sys/kernel/tracing/set_ftrace_pid", s);
-	}
 	for (int i = 0; i < 2000; i++) {	/* warm-up */
 		sendall(cwr, msg, MSG);
 		if (!recvall(crd, buf, MSG)) die("eof");
-	}
-	int mfd = -1, ofd = -1;
-	if (trace) {
-		mfd = open("/sys/kernel/tracing/trace_marker", O_WRONLY);
-		ofd = open("/sys/kernel/tracing/tracing_on", O_WRONLY);
-		if (mfd < 0 || ofd < 0) die("tracefs");
-		if (write(ofd, "1", 1) < 0 || write(mfd, "PP-START", 8) < 0) die("marker");
 	}
 	pp_mark_start();
 	long long t0 = now();
@@ -111,10 +106,7 @@ int main(int argc, char **argv)
 	}
 	long long t1 = now();
 	pp_mark_end();
-	if (trace) {
-		if (write(mfd, "PP-END", 6) < 0 || write(ofd, "0", 1) < 0) die("marker");
-	}
-	printf("PP-RESULT transport=%s n=%ld trace=%d ns_per_rt=%.1f\n", tr, n, trace, (double)(t1 - t0) / n);
+	printf("PP-RESULT transport=%s n=%ld ns_per_rt=%.1f\n", tr, n, (double)(t1 - t0) / n);
 	fflush(stdout);
 	if (sock) shutdown(cwr, SHUT_WR); else close(cwr);
 	waitpid(pid, NULL, 0);

@@ -1,38 +1,34 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Guest side of bench/prof (see README there). afx_prof=plugin|ftrace
+# Guest side of pp.c (scripts/profile.sh pp; bench/prof/README):
+# scripts/guest/init runs it for afx_run=prof with afx_prof= set.
+#
+# Kernel args:
+#   afx_prof=pp       (any value) this script rather than ow.sh
+#   afx_prof_tr       transports (default afx,pipe,unix)
+#   afx_prof_n        round trips per run (default 20000, after pp's own
+#                     2000 warm-up ones)
+#   afx_ow_syms=1     first print the guest's text symbols (as ow.sh)
+#
+# Every run of pp is one plugin window; "OWWIN I pp TR 64 N" before it
+# names window I, "OWWIN-COUNT I" follows the last one.
+# shellcheck source=scripts/guest/lib.sh
 . /afx/scripts/guest/lib.sh
 load_afx || { echo "PROF: insmod failed"; exit 1; }
-T=/sys/kernel/tracing
-mount -t tracefs nodev $T
-phase=${afx_prof:-ftrace}
-n=${afx_prof_n:-2000}
-emit() { echo "PROF-BEGIN $1"; gzip -c "$2" | base64; echo "PROF-END $1"; }
-if [ "$phase" = plugin ]; then
-	for t in afx unix pipe; do /afx/build/pp $t $n; done
-	exit 0
+if [ -n "$afx_ow_syms" ]; then
+	echo OWSYMS-BEGIN
+	grep ' [tTwW] ' /proc/kallsyms | gzip -c | base64
+	echo OWSYMS-END
 fi
-cat /proc/uptime
-cat /proc/kallsyms > /tmp/kall
-cat /proc/uptime
-perl /afx/scripts/guest/prof/sym.pl /afx/scripts/guest/prof/addrs.txt < /tmp/kall > /tmp/syms
-cat /proc/uptime
-emit syms.gz /tmp/syms
-cat /proc/uptime
-for t in afx unix pipe; do /afx/build/pp $t $n; done
-echo 0 > $T/tracing_on
-echo 65536 > $T/buffer_size_kb
-echo function_graph > $T/current_tracer
-echo 1 > $T/options/funcgraph-abstime
-echo 1 > $T/options/funcgraph-proc
-echo 0 > $T/options/sleep-time
-echo 1 > $T/options/funcgraph-irqs
-cat $T/trace_clock
-for t in afx unix pipe; do
-	echo > $T/trace
-	/afx/build/pp $t ${afx_prof_tn:-100} trace
-	echo > $T/set_ftrace_pid
-	cp $T/trace /tmp/trace.$t
-	wc -l /tmp/trace.$t
-	emit trace.$t.gz /tmp/trace.$t
+
+i=0
+rc=0
+n=${afx_prof_n:-20000}
+for t in $(echo "${afx_prof_tr:-afx,pipe,unix}" | tr , " "); do
+	echo "OWWIN $i pp $t 64 $n"
+	/afx/build/pp "$t" "$n" || { echo "PROF: pp $t $n failed"; rc=1; }
+	i=$((i + 1))
+	sleep 1	# let RCU free this run's sockets outside the next window
 done
+echo "OWWIN-COUNT $i"
+exit $rc

@@ -30,6 +30,7 @@ static void dump(void)
 	char path[300]; FILE *f; uint64_t tot = 0;
 	snprintf(path, sizeof(path), "%s.%d.txt", prefix, win++);
 	f = fopen(path, "w");
+	if (!f) { perror(path); exit(1); }
 	for (size_t i = 0; i < nents; i++) {
 		struct ent *e = ents[i];
 		if (e->count) {
