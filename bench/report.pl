@@ -778,7 +778,7 @@ sub targets_text {
 	       defined $w3 ? $w3 >= 3 : undef,
 	       sprintf('AF_UNIX takes %s instructions per datagram here, so 3x would be %s '
 	       . 'per datagram, wakeups included; a send and a receive of a 64 B datagram in '
-	       . 'one process, with no wakeup at all, already cost AF_X 3,139 (AF_UNIX 4,496; '
+	       . 'one process, with no wakeup at all, already cost AF_X 3,130 (AF_UNIX 4,496; '
 	       . '``bench/prof/README``), mostly the two system calls. Batching calls '
 	       . '(sendmmsg, recvmmsg) is the way past it.',
 	       defined $w3u ? commify(1e9 / $w3u) : '-',
@@ -787,13 +787,13 @@ sub targets_text {
 	$add->('W4 connect, 1 B request/reply, close', '>= 1.5x AF_UNIX', $fmt->($w4),
 	       defined $w4 ? $w4 >= 1.5 : undef,
 	       'a connection cycle in one process (socket, connect, accept, a byte each way, '
-	       . 'two closes) costs AF_X 29,083 instructions and AF_UNIX 29,032 '
+	       . 'two closes) costs AF_X 29,441 instructions and AF_UNIX 29,034 '
 	       . '(``bench/prof/README``); about 20,000 of either is what both pay (sockets, '
 	       . 'files and inodes allocated and freed, system calls, LSM hooks). AF_X saves '
 	       . 'about 2,400 on the data (no buffer allocated per write) and spends it on '
 	       . 'its socket list for introspection (about 1,900), on freeing its sockets '
-	       . 'in RCU callbacks (about 1,600 more than AF_UNIX) and on the ephemeral bind '
-	       . 'of the client (480).');
+	       . 'in RCU callbacks (about 1,650 more than AF_UNIX), on the ephemeral bind '
+	       . 'of the client (480) and on the port hash (360).');
 	my $idle = $ratio->($v->('W5-idle', 64, 'afx-stream', 'rtt_p50_ns'), $v->('W1', 64, 'afx-stream', 'rtt_p50_ns'));
 	$add->('W5 64 B round trip with 4096 idle connections', 'within 10 % of none',
 	       defined $idle ? sprintf('%+.1f %%', ($idle - 1) * 100) : '-',
@@ -978,7 +978,7 @@ only between buffers charged to the same memory cgroup), and a socket's
 queued data is freed when its last reference goes rather than a grace
 period later: with a socket list that takes one XArray insert and one
 erase per socket, that took a W4 cycle from 33,100 instructions to
-29,083 (AF_UNIX 29,032; ``bench/prof/README``).
+29,441 (AF_UNIX 29,034; ``bench/prof/README``).
 
 From 16 KiB up a byte can be copied once: a reader that waits in
 ``recv()`` while the writer writes large pins its own buffer and posts

@@ -107,7 +107,6 @@ VISIBLE_IF_KUNIT void afx_bind_add(struct afx_net *an, enum afx_space space,
 	u32 port = ax->local.sx_port;
 
 	lockdep_assert_held(&b->lock);
-	ax->bucket = b;
 	hlist_add_head_rcu(&ax->bind_node, &b->chain);
 	if (port <= AFX_EPHEMERAL_HI)
 		set_bit(port, an->bind[space]->used);
@@ -288,7 +287,7 @@ void afx_unhash(struct sock *sk)
 	sock_owned_by_me(sk);
 	if (hlist_unhashed(&ax->bind_node))
 		return;
-	b = ax->bucket;
+	b = afx_bucket(an, space, ax->local.sx_port);
 	spin_lock(&b->lock);
 	afx_bind_del(an, space, b, ax);
 	spin_unlock(&b->lock);

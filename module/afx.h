@@ -229,9 +229,6 @@ static inline void afx_port_range(const struct afx_net *an, u32 *lo, u32 *hi)
  *	read it under RCU (the peer is SOCK_RCU_FREE)
  * @bind_node: entry in a bucket of the namespace bind table; under the
  *	bucket's lock, read under RCU
- * @bucket: the bind bucket of @local's port, set with @local (under the
- *	bucket's lock, before the socket is on its chain) and fixed from
- *	then on: afx_unhash() and afx_conn_lock_of() need no hash
  * @conn_node: stream: entry in a listener's accept or pending queue;
  *	under the listener's afx_conn_lock()
  * @acceptq: stream listener: connected children waiting for accept(); under
@@ -289,7 +286,6 @@ struct afx_sock {
 	struct sockaddr_x local;
 	struct sockaddr_x peer_addr;
 	struct hlist_node bind_node;
-	struct afx_bind_bucket *bucket;
 	bool listed;
 	bool polled;
 	bool nonblock;
@@ -719,15 +715,6 @@ static inline struct afx_bind_bucket *afx_bucket(struct afx_net *an,
 static inline spinlock_t *afx_conn_lock(struct afx_net *an, u32 port)
 {
 	return &afx_bucket(an, AFX_SPACE_STREAM, port)->lock;
-}
-
-/*
- * afx_conn_lock() of the port bound stream socket @sk holds (a listener's
- * own), from the bucket it was bound in: no hash to compute.
- */
-static inline spinlock_t *afx_conn_lock_of(const struct sock *sk)
-{
-	return &afx_sk(sk)->bucket->lock;
 }
 
 /*

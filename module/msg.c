@@ -475,6 +475,9 @@ void afx_msg_recv_scm(struct socket *sock, struct msghdr *msg,
 {
 	struct scm_cookie scm;
 
+	/* The common case, nothing to pass on: nothing to set up. */
+	if (!x->fpl && !test_bit(SOCK_PASSCRED, &sock->flags))
+		return;
 	memset(&scm, 0, sizeof(scm));
 	if (x->fpl) {
 		if (flags & MSG_PEEK) {

@@ -153,7 +153,10 @@ static void afx_stream_establish(struct sock *listener, struct sock *child)
 {
 	struct sock *client = afx_sk(child)->peer;
 
-	lockdep_assert_held(afx_conn_lock_of(listener));
+	/* Only where lockdep checks it: the hash is not free. */
+	if (IS_ENABLED(CONFIG_LOCKDEP))
+		lockdep_assert_held(afx_conn_lock(afx_sk(listener)->an,
+						  afx_port(listener)));
 	list_add_tail(&afx_sk(child)->conn_node, &afx_sk(listener)->acceptq);
 	sk_acceptq_added(listener);
 	/* After the peer links: pairs with afx_stream_connected(). */
@@ -172,7 +175,10 @@ static struct sock *afx_stream_admit(struct sock *listener)
 	struct afx_sock *pend;
 	struct sock *client;
 
-	lockdep_assert_held(afx_conn_lock_of(listener));
+	/* Only where lockdep checks it: the hash is not free. */
+	if (IS_ENABLED(CONFIG_LOCKDEP))
+		lockdep_assert_held(afx_conn_lock(afx_sk(listener)->an,
+						  afx_port(listener)));
 	if (afx_acceptq_full(listener))
 		return NULL;
 	pend = list_first_entry_or_null(&afx_sk(listener)->pendq,
@@ -298,7 +304,7 @@ static void afx_stream_close_child(struct sock *child)
 static void afx_stream_listen_stop(struct sock *sk)
 {
 	struct afx_sock *ax = afx_sk(sk), *cax, *tmp;
-	spinlock_t *conn = afx_conn_lock_of(sk);
+	spinlock_t *conn = afx_conn_lock(ax->an, afx_port(sk));
 	LIST_HEAD(acceptq);
 	LIST_HEAD(pendq);
 
@@ -407,7 +413,7 @@ static int afx_stream_listen(struct socket *sock, int backlog)
 	if (sk->sk_state != TCP_LISTEN)
 		afx_set_peercred(sk, task_tgid(current), current_cred());
 
-	conn = afx_conn_lock_of(sk);
+	conn = afx_conn_lock(afx_sk(sk)->an, afx_port(sk));
 	spin_lock(conn);
 	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
 	WRITE_ONCE(sk->sk_state, TCP_LISTEN);
@@ -524,7 +530,7 @@ static int afx_stream_connect(struct socket *sock, struct sockaddr *uaddr,
 	}
 	afx_stream_init_child(child, sk, listener);
 
-	conn = afx_conn_lock_of(listener);
+	conn = afx_conn_lock(afx_sk(sk)->an, afx_port(listener));
 	spin_lock(conn);
 	if (afx_stream_refuses(sk, listener)) {
 		err = -ECONNREFUSED;
@@ -609,7 +615,7 @@ static int afx_stream_accept_flags(struct socket *sock, struct socket *newsock,
 			err = -EINVAL;
 			goto out;
 		}
-		conn = afx_conn_lock_of(sk);
+		conn = afx_conn_lock(ax->an, afx_port(sk));
 		spin_lock(conn);
 		if (!list_empty(&ax->acceptq)) {
 			child = &list_first_entry(&ax->acceptq, struct afx_sock,

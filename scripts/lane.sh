@@ -12,7 +12,8 @@
 #
 #   LANE        kernel                                     guest     PREFIX
 #   debug       6.1 debug kernel (scripts/debug-kernel.sh)  debug     "debug: "
-#   debug-6.12  6.12 debug kernel (AFX_DEBUG_SERIES=6.12)    debug     "6.12: "
+#   debug-6.12  6.12 debug kernel, PREEMPT_RT                debug     "6.12: "
+#               (AFX_DEBUG_SERIES=6.12)
 #   rt          Debian's 6.1 PREEMPT_RT kernel               check     "rt: "
 #               (linux-image-rt-amd64, scripts/kver.sh --rt)
 #

@@ -2,7 +2,8 @@
 /*
  * pp: 64 B ping-pong between two processes, for bench/prof (README there).
  *
- *   pp afx|unix|pipe [N]   N round trips (default 1000) after 2000 warm-up
+ *   pp afx|unix|afxsq|unixsq|pipe [N]   N round trips (default 1000) after
+ *                          2000 warm-up (afxsq, unixsq: SOCK_SEQPACKET)
  *                          ones, between pp_mark_start and pp_mark_end
  *
  * The client sends 64 B and waits for them to come back; the server echoes
@@ -51,8 +52,11 @@ int main(int argc, char **argv)
 	char buf[MSG + 1], msg[MSG];
 	pid_t pid;
 
-	if ((strcmp(tr, "afx") && strcmp(tr, "unix") && strcmp(tr, "pipe")) || n <= 0) {
-		fprintf(stderr, "usage: pp afx|unix|pipe [N]\n");
+	int type = strstr(tr, "sq") ? SOCK_SEQPACKET : SOCK_STREAM;
+
+	if ((strcmp(tr, "afx") && strcmp(tr, "unix") && strcmp(tr, "afxsq") &&
+	     strcmp(tr, "unixsq") && strcmp(tr, "pipe")) || n <= 0) {
+		fprintf(stderr, "usage: pp afx|unix|afxsq|unixsq|pipe [N]\n");
 		return 2;
 	}
 	memset(msg, 'x', sizeof(msg));
@@ -65,20 +69,20 @@ int main(int argc, char **argv)
 		int lfd;
 		sock = 1;
 		memset(&ss, 0, sizeof(ss));
-		if (!strcmp(tr, "afx")) {
+		if (!strncmp(tr, "afx", 3)) {
 			struct sockaddr_x *sx = (void *)&ss;
 			sx->sx_family = afx_family(); sx->sx_port = 4242; sx->sx_addr = AFX_ADDR_LOCAL;
 			len = sizeof(*sx);
-			lfd = socket(afx_family(), SOCK_STREAM, 0);
+			lfd = socket(afx_family(), type, 0);
 		} else {
 			struct sockaddr_un *su = (void *)&ss;
 			su->sun_family = AF_UNIX; strcpy(su->sun_path + 1, "pp");
 			len = offsetof(struct sockaddr_un, sun_path) + 3;
-			lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+			lfd = socket(AF_UNIX, type, 0);
 		}
 		if (lfd < 0) die("socket");
 		if (bind(lfd, (void *)&ss, len) || listen(lfd, 8)) die("bind/listen");
-		cfd = socket(ss.ss_family, SOCK_STREAM, 0);
+		cfd = socket(ss.ss_family, type, 0);
 		if (connect(cfd, (void *)&ss, len)) die("connect");
 		sfd = accept(lfd, NULL, NULL);
 		if (sfd < 0) die("accept");
