@@ -47,6 +47,13 @@ static void __attribute__((destructor)) diag_restore(void)
 #define BLOCKS		5
 #define ROUNDS		41
 #define TRIES		300
+/*
+ * A measurement keeps taking blocks for at least this long (ns), so that
+ * a burst of load on the host, which can last longer than the few
+ * milliseconds BLOCKS blocks take on the stock kernel, does not decide
+ * it.
+ */
+#define SAMPLE_NS	1000000000ull
 
 /* log2 of the bucket count of the kernel's bind tables, or -1. */
 static int bind_hash_bits(void)
@@ -208,17 +215,17 @@ static uint64_t one_round(int l, uint32_t lport, uint32_t nobody)
 }
 
 /*
- * The cost of a round: the median of each of BLOCKS blocks of ROUNDS
- * rounds, and the least of those, so that a burst of load on the host
- * during one block does not count.
+ * The cost of a round: the median of each block of ROUNDS rounds, and the
+ * least of those, over at least BLOCKS blocks and SAMPLE_NS, so that a
+ * burst of load on the host during a block does not count.
  */
 static uint64_t rounds_ns(int l, uint32_t lport, uint32_t nobody)
 {
 	static uint64_t t[ROUNDS];
-	uint64_t best = UINT64_MAX, m;
+	uint64_t best = UINT64_MAX, m, start = now_ns();
 	int i, b;
 
-	for (b = 0; b < BLOCKS; b++) {
+	for (b = 0; b < BLOCKS || now_ns() - start < SAMPLE_NS; b++) {
 		for (i = 0; i < ROUNDS; i++) {
 			t[i] = one_round(l, lport, nobody);
 			if (!t[i])
@@ -238,7 +245,7 @@ static uint64_t diag_lookup_ns(int fd)
 {
 	static uint64_t t[ROUNDS];
 	struct afx_diag_req req = diag_req(0);
-	uint64_t best = UINT64_MAX, m, t0;
+	uint64_t best = UINT64_MAX, m, t0, start;
 	struct dent d;
 	int i, b;
 
@@ -247,7 +254,8 @@ static uint64_t diag_lookup_ns(int fd)
 		return 0;
 	req.adiag_cookie[0] = d.m.adiag_cookie[0];
 	req.adiag_cookie[1] = d.m.adiag_cookie[1];
-	for (b = 0; b < BLOCKS; b++) {
+	start = now_ns();
+	for (b = 0; b < BLOCKS || now_ns() - start < SAMPLE_NS; b++) {
 		for (i = 0; i < ROUNDS; i++) {
 			t0 = now_ns();
 			if (diag_query(&req, 0, &d, 1) != 1)
@@ -261,7 +269,7 @@ static uint64_t diag_lookup_ns(int fd)
 }
 
 /* ns per socket listed for one read of /proc/net/afx; 0 on error. */
-static uint64_t proc_ns_per_socket(void)
+static uint64_t proc_read_ns(void)
 {
 	static char buf[65536];
 	uint64_t t0 = now_ns(), t;
@@ -278,6 +286,24 @@ static uint64_t proc_ns_per_socket(void)
 	t = now_ns() - t0;
 	close(fd);
 	return n < 0 || lines < 2 ? 0 : t / (lines - 1);
+}
+
+/*
+ * The cheapest of at least BLOCKS reads of /proc/net/afx taken over at
+ * least SAMPLE_NS, in ns per socket; 0 on error.
+ */
+static uint64_t proc_ns_per_socket(void)
+{
+	uint64_t best = UINT64_MAX, t, start = now_ns();
+	int b;
+
+	for (b = 0; b < BLOCKS || now_ns() - start < SAMPLE_NS; b++) {
+		t = proc_read_ns();
+		if (!t)
+			return 0;
+		best = t < best ? t : best;
+	}
+	return best;
 }
 
 /*
