@@ -10,12 +10,18 @@
  * is OOM-killed, and every byte it was told was sent arrives. A reader in
  * such a cgroup is charged nothing for what others send it.
  *
+ * DOC: Stream buffer (module/sbuf.c): pages a buffer gives back wait in a
+ * per-CPU set for the next buffer, which takes one only if it is charged
+ * to the cgroup a new page would be: one cgroup never writes into pages
+ * on another's account, and one reuses its own.
+ *
  * Needs cgroup v2 with the memory controller (mounted here if it is not
  * yet); a kernel without CONFIG_MEMCG skips, saying so.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -420,6 +426,107 @@ TEST(unaccepted_connections_stay_charged_to_their_writer)
 	close(l);
 	munmap(res, 4096);
 	rmdir(dir);
+}
+
+/* This process's cgroup v2 directory (/proc/self/cgroup, "0::/path"). */
+static int cg_self(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	char line[192];
+	int ret = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(buf, len, CGROOT "%s", line + 3);
+			ret = 0;
+		}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * memory.current of @dir, read from cgroup @other: the memory controller
+ * charges in batches kept per CPU, and a charge for another cgroup on
+ * this CPU (the first read's open()) gives back what @dir's batch had
+ * left, to within a page. -1 on error.
+ */
+static long cg_settled(const char *dir, const char *other)
+{
+	if (cg_join(other) || cg_read(dir, "memory.current", NULL) < 0)
+		return -1;
+	return cg_read(dir, "memory.current", NULL);
+}
+
+/* In cgroup @dir, a new stream pair in @fds with @pages pages queued. */
+static int queue_pages(const char *dir, int fds[2], int pages)
+{
+	size_t len = pages * 4096;
+
+	if (cg_join(dir) || afx_stream_pair(fds))
+		return -1;
+	afx_fill_pattern(fill_buf, len, 0);
+	return send(fds[0], fill_buf, len, MSG_DONTWAIT) == (ssize_t)len ? 0 : -1;
+}
+
+#define SET_PAGES	8	/* AFX_SBUF_PCP_PAGES, module/sbuf.h */
+
+/*
+ * All on one CPU: a connection in cgroup A queues SET_PAGES pages and
+ * closes, so its pages wait in that CPU's set. A connection in cgroup B
+ * then queues as many: B must be charged for pages of its own (A's are
+ * not B's to take), and a second connection in A, after it, must not (it
+ * takes A's). The two connections cost the same otherwise, so B's charge
+ * less A's is the pages A reused.
+ */
+TEST(page_set_reused_only_within_a_cgroup)
+{
+	char a[128], b[160], c[160], home[208], pid[16];
+	int one[2], two[2], three[2];
+	long a0, a1, b0, b1;
+	const char *why = NULL;
+	cpu_set_t cpu;
+
+	if (cg_make(a, sizeof(a), &why))
+		SKIP(return, "%s", why);
+	snprintf(b, sizeof(b), "%s-b", a);
+	snprintf(c, sizeof(c), "%s-c", a);
+	ASSERT_EQ(0, mkdir(b, 0755));
+	ASSERT_EQ(0, mkdir(c, 0755));
+	ASSERT_EQ(0, cg_self(home, sizeof(home)));
+	CPU_ZERO(&cpu);
+	CPU_SET(0, &cpu);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpu), &cpu));
+	prefault();
+
+	ASSERT_EQ(0, queue_pages(a, one, SET_PAGES));
+	close(one[0]);
+	close(one[1]);
+
+	b0 = cg_settled(b, c);
+	ASSERT_EQ(0, queue_pages(b, two, SET_PAGES));
+	b1 = cg_settled(b, c);
+
+	a0 = cg_settled(a, c);
+	ASSERT_EQ(0, queue_pages(a, three, SET_PAGES));
+	a1 = cg_settled(a, c);
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	ASSERT_EQ(0, cg_write(home, "cgroup.procs", pid));
+	TH_LOG("a connection with %d pages queued: cgroup B charged %ld bytes, then A %ld",
+	       SET_PAGES, b1 - b0, a1 - a0);
+	ASSERT_LE(0, b0);
+	ASSERT_LE(0, a0);
+	EXPECT_LE(SET_PAGES * 4096L / 2, (b1 - b0) - (a1 - a0));
+	close(two[0]);
+	close(two[1]);
+	close(three[0]);
+	close(three[1]);
+	rmdir(c);
+	rmdir(b);
+	rmdir(a);
 }
 
 TEST_HARNESS_MAIN

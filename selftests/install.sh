@@ -14,6 +14,9 @@
 # Afterwards it unloads afx_diag (it pins afx) and unmounts; afx stays
 # loaded for the tests that follow.
 
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=selftests/lib/afx_lib.sh
+if [ -r "$here/lib/afx_lib.sh" ]; then . "$here/lib/afx_lib.sh"; else . "$here/afx_lib.sh"; fi
 AFX_ROOT=${AFX_ROOT:-/afx}
 kver=$(uname -r)
 stage=$AFX_ROOT/stage
@@ -21,32 +24,6 @@ smods=$stage/lib/modules/$kver
 mods=/lib/modules/$kver
 ss=$stage/usr/local/bin/afx-ss
 port=33001
-
-n=0
-failed=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	shift
-	for line in "$@"; do
-		echo "$line" | sed 's/^/#   /'
-	done
-}
-# check DESCRIPTION COMMAND...: ok when COMMAND succeeds.
-check() {
-	desc=$1
-	shift
-	if out=$("$@" 2>&1); then
-		ok "$desc"
-	else
-		not_ok "$desc" "$out"
-	fi
-}
 
 # rmmod_retry MODULE: unload it, waiting up to 10 s for closing sockets.
 rmmod_retry() {
@@ -67,8 +44,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "1..7"
-
 # 1. The staged layout.
 missing=
 for f in "$smods/extra/afx.ko" "$smods/extra/afx_diag.ko" \
@@ -83,8 +58,8 @@ done
 if [ -z "$missing" ]; then
 	ok "make install layout: extra/afx.ko, extra/afx_diag.ko, depmod index, afx-ss, headers, man pages"
 else
-	not_ok "make install layout: extra/afx.ko, extra/afx_diag.ko, depmod index, afx-ss, headers, man pages" \
-		"missing:$missing" "$(cat "$AFX_ROOT/stage.log" 2>/dev/null)"
+	not_ok "make install layout: extra/afx.ko, extra/afx_diag.ko, depmod index, afx-ss, headers, man pages"
+	diag "missing:$missing" "$(cat "$AFX_ROOT/stage.log" 2>/dev/null)"
 	echo "# Bail out! nothing staged"
 	exit 1
 fi
@@ -104,7 +79,8 @@ version=$(modinfo -F version "$smods/extra/afx.ko" 2>/dev/null)
 if [ "$info_ok" = 1 ]; then
 	ok "modinfo of the installed afx.ko: license, description, author, version $version, parm"
 else
-	not_ok "modinfo of the installed afx.ko: license, description, author, version, parm" "$info"
+	not_ok "modinfo of the installed afx.ko: license, description, author, version, parm"
+	diag "$info"
 fi
 
 # 3. The installed tree in place; no afx module loaded.
@@ -116,9 +92,8 @@ if [ "$mounted" = 1 ] && rmmod_retry afx_diag && rmmod_retry afx &&
 	[ ! -d /sys/module/afx ]; then
 	ok "installed tree mounted on $mods; afx and afx_diag unloaded"
 else
-	not_ok "installed tree mounted on $mods; afx and afx_diag unloaded" \
-		"mounted=$mounted refcnt=$(cat /sys/module/afx/refcnt 2>/dev/null)" \
-		"holders: $(ls /sys/module/afx/holders 2>/dev/null)"
+	not_ok "installed tree mounted on $mods; afx and afx_diag unloaded"
+	diag "mounted=$mounted refcnt=$(cat /sys/module/afx/refcnt 2>/dev/null)" "holders: $(ls /sys/module/afx/holders 2>/dev/null)"
 	echo "# Bail out! cannot test autoloading"
 	exit 1
 fi
@@ -128,8 +103,8 @@ if out=$(perl -e 'socket(my $s, 18, 1, 0) or die "socket: $!\n"' 2>&1) &&
 	[ -d /sys/module/afx ]; then
 	ok "socket(AF_X, SOCK_STREAM, 0) loads afx by itself"
 else
-	not_ok "socket(AF_X, SOCK_STREAM, 0) loads afx by itself" "$out" \
-		"$(cat "$mods/modules.alias" 2>&1)"
+	not_ok "socket(AF_X, SOCK_STREAM, 0) loads afx by itself"
+	diag "$out" "$(cat "$mods/modules.alias" 2>&1)"
 fi
 
 # 5. It is the installed module.
@@ -137,7 +112,8 @@ loaded=$(cat /sys/module/afx/version 2>/dev/null)
 if [ -n "$loaded" ] && [ "$loaded" = "$version" ]; then
 	ok "the loaded afx is the installed one (version $loaded)"
 else
-	not_ok "the loaded afx is the installed one" "loaded '$loaded', installed '$version'"
+	not_ok "the loaded afx is the installed one"
+	diag "loaded '$loaded', installed '$version'"
 fi
 
 # A socket for afx-ss to find: a perl listener on $port.
@@ -147,17 +123,14 @@ perl -e '
 	listen($s, 7) or die "listen: $!\n";
 	sleep 60;' &
 holder=$!
-i=0
-while [ $i -lt 50 ] && ! grep -q ":$port " /proc/net/afx 2>/dev/null; do
-	sleep 0.1
-	i=$((i + 1))
-done
+poll_until 5 grep -q ":$port " /proc/net/afx
 
 # 6. The installed afx-ss loads afx_diag by itself.
 if out=$("$ss" -l -n -p 2>&1) && [ -d /sys/module/afx_diag ]; then
 	ok "afx-ss loads afx_diag by itself"
 else
-	not_ok "afx-ss loads afx_diag by itself" "$out"
+	not_ok "afx-ss loads afx_diag by itself"
+	diag "$out"
 fi
 
 # 7. ...and shows the listener with its owner.
@@ -167,8 +140,9 @@ case "$line" in
 	ok "afx-ss -lnp shows the listener on port $port and its process"
 	;;
 *)
-	not_ok "afx-ss -lnp shows the listener on port $port and its process" "$out"
+	not_ok "afx-ss -lnp shows the listener on port $port and its process"
+	diag "$out"
 	;;
 esac
 
-[ "$failed" -eq 0 ]
+tap_end

@@ -6,6 +6,8 @@
 #   ok DESC, not_ok DESC, skip DESC REASON
 #                     one TAP result, numbered in $n (failures in $fails)
 #   check DESC CMD... ok when CMD succeeds, else not_ok
+#   diag TEXT...      each TEXT (of any number of lines) as TAP diagnostics,
+#                     for what a not_ok found
 #   tap_end           the plan; status 0 when nothing failed
 #   show FILE...      non-empty files as TAP diagnostics
 #   bg NAME CMD...    CMD in the background, output in $tmp/NAME.out and
@@ -51,6 +53,12 @@ check() {
 	else
 		not_ok "$desc"
 	fi
+}
+
+diag() {
+	for text in "$@"; do
+		printf '%s\n' "$text" | sed 's/^/#   /'
+	done
 }
 
 tap_end() {
