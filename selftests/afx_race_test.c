@@ -2148,6 +2148,122 @@ TEST_F_TIMEOUT(race, introspection_against_sockets_dying, RACE_TIMEOUT)
 	EXPECT_EQ(0, w.errors);
 }
 
+/* ---- stream: pages passing between buffers on both CPUs ------------------ */
+
+#define SWAP_MAX	(64 * 1024)	/* fits a connection's buffer: no waits */
+
+/**
+ * struct swap - two connections an iteration, each written on one CPU and
+ * read and closed on the other
+ * @a: written by the test thread (CPU 0), read by the worker (CPU 1)
+ * @b: written by the worker, read by the test thread
+ * @len: bytes written into a and b
+ * @keep: bytes read of a and b before closing them (the rest is purged)
+ * @phase: 0 to write, 1 to read and close
+ * @seed: the worker's random sizes
+ * @bad: the worker's violations
+ */
+struct swap {
+	int a[2], b[2];
+	size_t len[2], keep[2];
+	int phase;
+	unsigned int seed;
+	long bad;
+};
+
+/* Write @len pattern bytes to @fd in sends of 1 byte to 16 KiB. */
+static long swap_write(int fd, size_t len, unsigned int *seed)
+{
+	static __thread unsigned char buf[16384];
+	size_t off = 0, n;
+
+	while (off < len) {
+		n = 1 + rand_r(seed) % sizeof(buf);
+		if (n > len - off)
+			n = len - off;
+		afx_fill_pattern(buf, n, off);
+		if (send(fd, buf, n, MSG_DONTWAIT) != (ssize_t)n)
+			return 1;
+		off += n;
+	}
+	return 0;
+}
+
+/* Read @keep bytes of pair @fds, check them, close both ends. */
+static long swap_read_close(int fds[2], size_t keep)
+{
+	static __thread unsigned char buf[16384];
+	size_t got = 0, want;
+	long bad = 0;
+	ssize_t n;
+
+	while (got < keep) {
+		want = keep - got < sizeof(buf) ? keep - got : sizeof(buf);
+		n = recv(fds[1], buf, want, MSG_DONTWAIT);
+		if (n <= 0)
+			return bad + 1;
+		if (afx_check_pattern(buf, n, got) != (size_t)n)
+			bad++;
+		got += n;
+	}
+	close(fds[0]);
+	close(fds[1]);
+	return bad;
+}
+
+static void swap_work(void *p)
+{
+	struct swap *s = p;
+
+	if (s->phase == 0)
+		s->bad += swap_write(s->b[0], s->len[1], &s->seed);
+	else
+		s->bad += swap_read_close(s->a, s->keep[0]);
+}
+
+/*
+ * Pages pass between buffers through per-CPU sets (DOC: Stream buffer):
+ * here each CPU writes a connection while the other reads one and closes
+ * it with bytes unread, so pages one CPU's buffers took come back to the
+ * other's set and go to its next writer, while that CPU's own set is in
+ * use. A page in two buffers at once, or one reused while still queued,
+ * breaks a pattern.
+ */
+TEST_F_TIMEOUT(race, page_sets_on_both_cpus_keep_every_byte, RACE_TIMEOUT)
+{
+	double end = now_s() + race_seconds(), t0 = now_s();
+	struct swap s = { .seed = 7 };
+	unsigned int seed = 3;
+	long iters = 0, bad = 0;
+	uint64_t total = 0;
+	struct race r;
+	int i;
+
+	ASSERT_EQ(0, race_start(&r, swap_work));
+	while (now_s() < end) {
+		ASSERT_EQ(0, afx_stream_pair(s.a));
+		ASSERT_EQ(0, afx_stream_pair(s.b));
+		for (i = 0; i < 2; i++) {
+			s.len[i] = 1 + rand_r(&seed) % SWAP_MAX;
+			s.keep[i] = rand_r(&seed) % (s.len[i] + 1);
+			total += s.len[i];
+		}
+		s.phase = 0;
+		race_go(&r, ++iters, &s);
+		bad += swap_write(s.a[0], s.len[0], &seed);
+		race_wait(&r, iters);
+		s.phase = 1;
+		race_go(&r, ++iters, &s);
+		bad += swap_read_close(s.b, s.keep[1]);
+		race_wait(&r, iters);
+	}
+	race_stop(&r);
+	TH_LOG("%ld connections, %.0f/s, %llu bytes; %ld broken", iters,
+	       iters / (now_s() - t0), (unsigned long long)total, bad + s.bad);
+	ASSERT_LT(0, iters);
+	EXPECT_EQ(0, bad + s.bad);
+}
+
 /* ---- stream: zero-length send after SHUT_WR ------------------------------- */
 
 TEST(zero_length_send_after_shut_wr_epipe)
