@@ -3,7 +3,8 @@
 #
 # `make check`: the whole test run, host side.
 #
-#   1. install missing packages (scripts/deps.sh)
+#   1. install missing packages (scripts/deps.sh); start building the
+#      debug kernels the lanes of step 5 need, niced, in the background
 #   2. build afx.ko and the userspace binaries        2 tests (and 1
 #      failure per selftests/*.c without its program in build/)
 #      scripts/rig-test.sh: the guest's TAP parser    1 test per case
@@ -54,6 +55,29 @@ if ! scripts/deps.sh; then
 	exit 1
 fi
 echo "kernel: $(scripts/kver.sh) ($(scripts/kver.sh --kdir))"
+
+lanes=${AFX_LANES:-rt debug debug-6.12}
+[[ "${AFX_SKIP_DEBUG:-0}" != 1 ]] || lanes=${AFX_LANES:-rt}
+# A cold run builds the debug lanes' kernels (about 10 CPU minutes each)
+# here, in the background at nice 19, while the stock and rt guests leave
+# part of the CPUs idle; each lane's own scripts/debug-kernel.sh call
+# waits for its build (that script's lock) and a failed one is retried
+# and reported there. Warm, this returns at once.
+series=()
+for lane in $lanes; do
+	case "$lane" in
+	debug)		series+=(6.1) ;;
+	debug-6.12)	series+=(6.12) ;;
+	esac
+done
+if ((${#series[@]})); then
+	(
+		for s in "${series[@]}"; do
+			AFX_DEBUG_SERIES=$s nice -n 19 scripts/debug-kernel.sh \
+				>/dev/null 2>"build/logs/debug-kernel-$s.log" || true
+		done
+	) </dev/null >/dev/null 2>&1 &
+fi
 
 module_ok=1
 stock_start=$SECONDS
@@ -129,13 +153,14 @@ fi
 
 printf 'stock\t%s\n' "$((SECONDS - stock_start))" >>"$times"
 
-lanes=${AFX_LANES:-rt debug debug-6.12}
-[[ "${AFX_SKIP_DEBUG:-0}" != 1 ]] || lanes=${AFX_LANES:-rt}
 for lane in $lanes; do
 	[[ "$lane" != none ]] || continue
 	# It records into $results itself; its exit status adds nothing.
 	AFX_RESULTS=$results AFX_LANE_TIMES=$times scripts/lane.sh check "$lane" || true
 done
+
+# The background kernel builds, if a lane did not wait for them.
+wait
 
 echo
 echo "===== time per lane"
