@@ -973,7 +973,7 @@ page and zero none, where AF_UNIX and a pipe allocate, and the kernel
 zeroes, the memory of every large message (Debian's kernel zeroes every
 new page). That is AF_X's lead from 16 KiB up: one copy in and one copy
 out, against a copy, a clear and a copy. Pages also pass from a closed
-connection to the next one started on the same CPU (up to 8 per CPU,
+connection to the next one started on the same CPU (``AFX_SBUF_PCP_PAGES`` per CPU,
 only between buffers charged to the same memory cgroup), and a socket's
 queued data is freed when its last reference goes rather than a grace
 period later: with a socket list that takes one XArray insert and one

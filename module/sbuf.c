@@ -73,13 +73,14 @@
  * starts a page takes one from its CPU's set before it asks the page
  * allocator, if that page is charged to the memory cgroup a new one would
  * be charged to: no cgroup writes into pages on another's account. The
- * set holds at most 32 KiB per CPU, charged to the cgroups that allocated
- * them, until the module is unloaded. It is used in task context only: a
- * page given back from an RCU callback goes to the page allocator, which
- * is why afx_sock_put() frees a dead socket's buffer when its last
- * reference goes rather than leaving it to the destructor, a grace period
- * later. As within one buffer, a page is reused without zeroing: no byte
- * of it is read before it is written.
+ * pages of a set stay charged to the cgroups that allocated them until a
+ * buffer takes them, a newer page pushes them out, or the module is
+ * unloaded. A set is used in task context only: a page given back from
+ * an RCU callback goes to the page allocator, which is why afx_sock_put()
+ * frees a dead socket's buffer when its last reference goes rather than
+ * leaving it to the destructor, a grace period later. As within one
+ * buffer, a page is reused without zeroing: no byte of it is read before
+ * it is written.
  *
  * Shutdown (the owner shut down reading, or is closing) makes later
  * pushes fail with -EPIPE; the owner discards what is readable when it
