@@ -7,6 +7,7 @@
 #      debug kernels the lanes of step 5 need, niced, in the background
 #   2. build afx.ko and the userspace binaries        2 tests (and 1
 #      failure per selftests/*.c without its program in build/)
+#      the selftests the kselftest way                1 test
 #      scripts/rig-test.sh: the guest's TAP parser    1 test per case
 #      the contract-to-tests map names no missing test 1 test
 #   3. checkpatch --strict, sparse C=2 W=1            2 tests
@@ -95,6 +96,11 @@ for bin in build/*_test; do
 	echo "(removing $bin: selftests/$(basename "$bin").c is gone)"
 	rm -f "$bin"
 done
+
+# The same programs the kselftest way (selftests/Makefile on lib.mk), as
+# someone building them in a kernel tree would.
+step "build: selftests the kselftest way (make -C selftests)" build/logs/kselftest.log \
+	make -j2 -C selftests OUTPUT="$PWD/build/kselftest" || true
 
 # The guest's TAP parser turns every way of misreporting into a failure.
 echo
