@@ -114,23 +114,32 @@ static int on_afx(int fd)
 	return found;
 }
 
-/* A listener moved to AF_X on a free port from 7300 on; its port in *port. */
-static int listener(unsigned short *port, int type_flags)
+/* Bind @fd to 127.0.0.1 and a free port from 7300 on: the port, or 0. */
+static unsigned short bind_loopback(int fd)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | type_flags, 0), p;
+	unsigned short p;
 
-	if (fd < 0)
-		return -1;
 	for (p = 7300; p < 7400; p++) {
 		struct sockaddr_in sin = loopback(p);
 
-		if (!bind(fd, (struct sockaddr *)&sin, sizeof(sin))) {
-			*port = p;
-			return listen(fd, 8) ? -1 : fd;
-		}
+		if (!bind(fd, (struct sockaddr *)&sin, sizeof(sin)))
+			return p;
 		if (errno != EADDRINUSE)
 			break;
 	}
+	return 0;
+}
+
+/* A listener moved to AF_X on a free port from 7300 on; its port in *port. */
+static int listener(unsigned short *port, int type_flags)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | type_flags, 0);
+
+	if (fd < 0)
+		return -1;
+	*port = bind_loopback(fd);
+	if (*port && !listen(fd, 8))
+		return fd;
 	close(fd);
 	return -1;
 }
@@ -174,12 +183,8 @@ TEST(bind_moves_keeping_number_flags_and_options)
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0, on_afx(fd));
 	ASSERT_EQ(0, afx_set_int(fd, SOL_SOCKET, SO_RCVBUF, 65536));
-	for (port = 7300; port < 7400; port++) {
-		sin = loopback(port);
-		if (!bind(fd, (struct sockaddr *)&sin, sizeof(sin)))
-			break;
-	}
-	ASSERT_GT(7400, port);
+	port = bind_loopback(fd);
+	ASSERT_NE(0, port);
 	EXPECT_EQ(1, on_afx(fd));
 	EXPECT_EQ(O_NONBLOCK, fcntl(fd, F_GETFL) & O_NONBLOCK);
 	EXPECT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD) & FD_CLOEXEC);
@@ -491,7 +496,6 @@ TEST(failed_move_fails_the_call_unless_not_strict)
 	const char *strict = getenv("AFX_RUN_STRICT");
 	struct sockaddr_in sin = loopback(7350);
 	struct rlimit rl, low;
-	unsigned short port;
 	int fd, r, err, st;
 	pid_t pid;
 
@@ -515,12 +519,7 @@ TEST(failed_move_fails_the_call_unless_not_strict)
 	EXPECT_EQ(-1, r);
 	EXPECT_EQ(EMFILE, err);
 	EXPECT_EQ(0, on_afx(fd));
-	for (port = 7300; port < 7400; port++) {
-		sin = loopback(port);
-		if (!bind(fd, (struct sockaddr *)&sin, sizeof(sin)))
-			break;
-	}
-	ASSERT_GT(7400, port);
+	ASSERT_NE(0, bind_loopback(fd));
 	EXPECT_EQ(1, on_afx(fd));
 	close(fd);
 
