@@ -1219,8 +1219,9 @@ By hand, in a guest (``make shell``)::
     afx-bench --quick --validate      # what make check runs
 
 ``make check`` runs ``afx-bench --quick --validate`` as one test
-(``selftests/bench_quick.sh``): it fails only when a transport fails or
-loses data, never because of a ratio.
+(``selftests/bench_quick.sh``; in the debug lanes over AF_X's own
+transports only): it fails only when a transport fails or loses data,
+never because of a ratio.
 
 Caveats
 -------
