@@ -54,6 +54,14 @@ static void __attribute__((destructor)) diag_restore(void)
  * it.
  */
 #define SAMPLE_NS	1000000000ull
+/*
+ * A cost with many sockets over its bound is measured again, up to
+ * RETRIES more times, and the least counts: sustained load on the host
+ * (on a cold make check, the debug kernels building at nice 19 on the
+ * other core) can slow every query of a window by a third; a cost that
+ * really grew stays over the bound in each.
+ */
+#define RETRIES		2
 
 /* log2 of the bucket count of the kernel's bind tables, or -1. */
 static int bind_hash_bits(void)
@@ -333,9 +341,10 @@ TEST_F_TIMEOUT(scale, costs_flat_with_many_sockets, 1800)
 {
 	const char *env = getenv("AFX_SCALE_SOCKETS");
 	int big = env ? atoi(env) : FLOOD, *fds, l;
-	uint64_t ops_small, ops_big, proc_small, proc_big, diag_small, diag_big;
+	uint64_t ops_small, ops_big, proc_small, proc_big, diag_small, diag_big, t;
 	struct rlimit rl = { big + 256, big + 256 };
 	uint32_t lport, high = 70000;
+	int i;
 
 	afx_watchdog(1800);
 	ASSERT_LT(SMALL, big);
@@ -358,12 +367,23 @@ TEST_F_TIMEOUT(scale, costs_flat_with_many_sockets, 1800)
 	ASSERT_NE(0, diag_small);
 
 	ASSERT_EQ(0, populate(fds, SMALL, big, &high)) TH_LOG("%s", strerror(errno));
-	ops_big = rounds_ns(l, lport, 65536);
-	ASSERT_NE(0, ops_big) TH_LOG("a round failed: %s", strerror(errno));
-	proc_big = proc_ns_per_socket();
-	ASSERT_NE(0, proc_big);
-	diag_big = diag_lookup_ns(l);
-	ASSERT_NE(0, diag_big);
+	ops_big = proc_big = diag_big = UINT64_MAX;
+	for (i = 0; i <= RETRIES; i++) {
+		if (i)
+			TH_LOG("measuring again (%d of %d)", i, RETRIES);
+		t = rounds_ns(l, lport, 65536);
+		ASSERT_NE(0, t) TH_LOG("a round failed: %s", strerror(errno));
+		ops_big = t < ops_big ? t : ops_big;
+		t = proc_ns_per_socket();
+		ASSERT_NE(0, t);
+		proc_big = t < proc_big ? t : proc_big;
+		t = diag_lookup_ns(l);
+		ASSERT_NE(0, t);
+		diag_big = t < diag_big ? t : diag_big;
+		if (ops_big < ops_small * 2 && proc_big < proc_small * 2 &&
+		    diag_big < diag_small * 2)
+			break;
+	}
 
 	TH_LOG("connect+accept+close, bind(0)+send+close: %llu ns with %d sockets, %llu ns with %d (x%.2f)",
 	       (unsigned long long)ops_small, SMALL,
